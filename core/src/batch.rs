@@ -1,0 +1,400 @@
+//! `POST /apps/batch`: how a batch is judged, and what it answers.
+//!
+//! - `continueOnError: false` (default): all or nothing. The first item that fails aborts
+//!   the batch; nothing is created and the answer is that item's error with
+//!   `details.index`.
+//! - `continueOnError: true`: each item is judged on its own; the valid ones are created
+//!   (in one atomic write, the store's business) and the answer holds one result per
+//!   item, in input order.
+//!
+//! Zero items, more than 100, or `items` not an array is a 400 on `items` (with
+//! `details.max`). A batch whose items all fail under `continueOnError: true` is still a
+//! 201 with `successCount: 0`: the request was understood and every outcome is reported
+//! item by item, as the caller asked.
+
+use crate::app::{App, AppRecord, NewApp};
+use crate::entropy::Entropy;
+use crate::error::{ErrorObject, FieldError};
+use crate::ids::WorkspaceId;
+use crate::input::{index_path, FromJson, Object};
+use crate::request::{BatchItem, MAX_ITEM_KEY_CHARS};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The most items one batch can hold.
+pub const MAX_BATCH_ITEMS: usize = 100;
+
+/// A judged batch: each item either a valid new app or its error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchPlan {
+    continue_on_error: bool,
+    items: Vec<PlannedItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PlannedItem {
+    idempotency_key: Option<String>,
+    app: Result<NewApp, FieldError>,
+}
+
+/// Judges a batch body. `Err` is the answer to the whole request: a malformed envelope,
+/// or (without `continueOnError`) the first failing item, with its `index`.
+pub fn plan(body: &Value) -> Result<BatchPlan, FieldError> {
+    let o = Object::new(body, "")?;
+    o.only(&["items", "continueOnError"])?;
+    let continue_on_error = o.optional::<bool>("continueOnError")?.unwrap_or(false);
+    let raw_items = match o.raw("items") {
+        None => return Err(FieldError::missing("items")),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(
+                FieldError::invalid("items", "must be an array of 1 to 100 items")
+                    .with_max(MAX_BATCH_ITEMS as u64),
+            )
+        }
+    };
+    if raw_items.is_empty() || raw_items.len() > MAX_BATCH_ITEMS {
+        return Err(FieldError::invalid(
+            "items",
+            format!(
+                "must hold 1 to {MAX_BATCH_ITEMS} items (got {})",
+                raw_items.len()
+            ),
+        )
+        .with_max(MAX_BATCH_ITEMS as u64));
+    }
+    let mut items = Vec::with_capacity(raw_items.len());
+    for (i, raw) in raw_items.iter().enumerate() {
+        let item = plan_item(raw, i);
+        if !continue_on_error {
+            if let Err(e) = &item.app {
+                return Err(e.clone());
+            }
+        }
+        items.push(item);
+    }
+    Ok(BatchPlan {
+        continue_on_error,
+        items,
+    })
+}
+
+fn plan_item(raw: &Value, index: usize) -> PlannedItem {
+    let path = index_path("items", index);
+    match BatchItem::from_json(raw, &path) {
+        Ok(item) => PlannedItem {
+            app: NewApp::validate(
+                &item.name,
+                item.redirect_uris.as_deref(),
+                item.webhook_config.as_ref(),
+                &path,
+            )
+            .map_err(|e| e.at_index(index)),
+            idempotency_key: item.idempotency_key,
+        },
+        Err(e) => PlannedItem {
+            // Echo the caller's reference even when another field of the item is wrong,
+            // so the failure can be matched to their record; but only a well-formed one.
+            idempotency_key: raw
+                .get("idempotencyKey")
+                .and_then(Value::as_str)
+                .filter(|k| k.chars().count() <= MAX_ITEM_KEY_CHARS)
+                .map(str::to_owned),
+            app: Err(e.at_index(index)),
+        },
+    }
+}
+
+impl BatchPlan {
+    /// Whether the caller asked for item-by-item judgement.
+    pub fn continue_on_error(&self) -> bool {
+        self.continue_on_error
+    }
+
+    /// Number of items in the batch.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Never true for a plan [`plan`] returned; here for completeness.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Mints every valid item and builds the answer. Minting is random: if the store
+    /// refuses a client id as taken, call this again for a fresh set.
+    pub fn execute(
+        &self,
+        workspace: &WorkspaceId,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> BatchCreated {
+        let mut records = Vec::with_capacity(self.items.len());
+        let mut results = Vec::with_capacity(self.items.len());
+        for item in &self.items {
+            let key = item.idempotency_key.clone();
+            match &item.app {
+                Ok(new) => {
+                    let record = new.mint(workspace, now, entropy);
+                    results.push(BatchResult::created(record.to_app(), key));
+                    records.push(record);
+                }
+                Err(e) => results.push(BatchResult::failed(e.to_error_object(), key)),
+            }
+        }
+        let success_count = records.len();
+        BatchCreated {
+            records,
+            response: BatchCreateResponse {
+                error_count: results.len() - success_count,
+                success_count,
+                results,
+            },
+        }
+    }
+}
+
+/// The outcome of [`BatchPlan::execute`]: what to store and what to answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchCreated {
+    /// The apps to store, in input order.
+    pub records: Vec<AppRecord>,
+    /// The 201 body.
+    pub response: BatchCreateResponse,
+}
+
+/// The 201 body of `POST /apps/batch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchCreateResponse {
+    /// One per input item, in input order.
+    pub results: Vec<BatchResult>,
+    /// Items created.
+    pub success_count: usize,
+    /// Items that failed.
+    pub error_count: usize,
+}
+
+/// One item's outcome: `app` on success, `error` on failure, never both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResult {
+    /// The created app, secret included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<App>,
+    /// Why the item failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorObject>,
+    /// The item's `idempotencyKey`, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+impl BatchResult {
+    fn created(app: App, idempotency_key: Option<String>) -> Self {
+        Self {
+            app: Some(app),
+            error: None,
+            idempotency_key,
+        }
+    }
+
+    fn failed(error: ErrorObject, idempotency_key: Option<String>) -> Self {
+        Self {
+            app: None,
+            error: Some(error),
+            idempotency_key,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entropy::SeededEntropy;
+    use crate::error::ErrorCode;
+    use crate::request::{BatchCreateRequest, BatchItem};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn ws() -> WorkspaceId {
+        WorkspaceId::parse("org_batch").unwrap()
+    }
+
+    fn now() -> Timestamp {
+        Timestamp::from_millis(1_774_599_771_272)
+    }
+
+    #[test]
+    fn the_seed_example_creates_three_apps() {
+        let body = json!({
+            "items": [
+                { "name": "Acme Corp", "redirectUris": ["https://acme.example.com/callback"], "idempotencyKey": "customer-001" },
+                { "name": "Beta Ltd",  "redirectUris": ["https://beta.example.com/callback"],  "idempotencyKey": "customer-002" },
+                { "name": "Gamma Inc", "idempotencyKey": "customer-003" }
+            ],
+            "continueOnError": true
+        });
+        let out = plan(&body)
+            .unwrap()
+            .execute(&ws(), now(), &mut SeededEntropy::new(1));
+        let r = &out.response;
+        assert_eq!((r.success_count, r.error_count, r.results.len()), (3, 0, 3));
+        assert_eq!(
+            r.results[2].idempotency_key.as_deref(),
+            Some("customer-003")
+        );
+        assert_eq!(
+            r.results[2].app.as_ref().unwrap().redirect_uris,
+            Vec::<String>::new()
+        );
+        assert_eq!(out.records.len(), 3);
+    }
+
+    #[test]
+    fn without_continue_the_first_failure_aborts_with_its_index() {
+        let body = json!({ "items": [ { "name": "ok" }, { "name": "" }, { "name": 5 } ] });
+        let e = plan(&body).unwrap_err();
+        assert_eq!((e.parameter.as_str(), e.index), ("items[1].name", Some(1)));
+        let e = plan(&json!({ "items": [ { "name": "ok" }, { "nam": "x" } ] })).unwrap_err();
+        assert_eq!((e.parameter.as_str(), e.index), ("items[1].nam", Some(1)));
+        let obj = e.to_error_object();
+        assert_eq!(obj.details.unwrap().index, Some(1));
+    }
+
+    #[test]
+    fn with_continue_each_item_is_judged_alone() {
+        let body = json!({
+            "continueOnError": true,
+            "items": [
+                { "name": "good", "idempotencyKey": "a" },
+                { "name": "bad", "redirectUris": ["http://evil.example/"], "idempotencyKey": "b" },
+                null,
+                { "name": "typo", "redirectURIs": [], "idempotencyKey": "d" },
+                { "name": "good too" }
+            ]
+        });
+        let out = plan(&body)
+            .unwrap()
+            .execute(&ws(), now(), &mut SeededEntropy::new(2));
+        let r = &out.response;
+        assert_eq!((r.success_count, r.error_count), (2, 3));
+        let err = |i: usize| r.results[i].error.as_ref().unwrap();
+        assert_eq!(
+            err(1).details.as_ref().unwrap().parameter.as_deref(),
+            Some("items[1].redirectUris[0]")
+        );
+        assert_eq!(r.results[1].idempotency_key.as_deref(), Some("b"));
+        assert_eq!(err(2).code, ErrorCode::ValidationInvalidParameter);
+        assert_eq!(
+            err(2).details.as_ref().unwrap().parameter.as_deref(),
+            Some("items[2]")
+        );
+        assert_eq!(
+            err(3).details.as_ref().unwrap().parameter.as_deref(),
+            Some("items[3].redirectURIs")
+        );
+        assert_eq!(r.results[3].idempotency_key.as_deref(), Some("d"));
+        assert!(r.results[4].app.is_some() && r.results[4].idempotency_key.is_none());
+        assert_eq!(out.records.len(), 2);
+    }
+
+    #[test]
+    fn the_envelope_is_checked() {
+        let cases = [
+            (json!({}), "items", None),
+            (json!({ "items": [] }), "items", Some(100)),
+            (json!({ "items": {} }), "items", Some(100)),
+            (
+                json!({ "items": [ { "name": "a" } ], "continueOnError": "yes" }),
+                "continueOnError",
+                None,
+            ),
+            (
+                json!({ "items": [ { "name": "a" } ], "extra": 1 }),
+                "extra",
+                None,
+            ),
+            (json!("items"), "body", None),
+        ];
+        for (body, parameter, max) in cases {
+            let e = plan(&body).unwrap_err();
+            assert_eq!((e.parameter.as_str(), e.max), (parameter, max), "{body}");
+        }
+        let items: Vec<Value> = (0..101)
+            .map(|i| json!({ "name": format!("app {i}") }))
+            .collect();
+        let e = plan(&json!({ "items": items })).unwrap_err();
+        assert_eq!((e.parameter.as_str(), e.max), ("items", Some(100)));
+        let items: Vec<Value> = (0..100)
+            .map(|i| json!({ "name": format!("app {i}") }))
+            .collect();
+        assert_eq!(plan(&json!({ "items": items })).unwrap().len(), 100);
+    }
+
+    fn item_strategy() -> impl Strategy<Value = BatchItem> {
+        (
+            "[A-Za-z0-9 ]{1,20}",
+            proptest::option::of(proptest::collection::vec(
+                "https://[a-z]{1,8}\\.example/[a-z]{0,6}",
+                0..4,
+            )),
+            proptest::option::of("[ -~]{0,20}"),
+        )
+            .prop_map(|(name, redirect_uris, idempotency_key)| BatchItem {
+                name,
+                redirect_uris,
+                webhook_config: None,
+                idempotency_key,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_valid_item_list_round_trips(items in proptest::collection::vec(item_strategy(), 1..20), seed in any::<u64>()) {
+            prop_assume!(items.iter().all(|i| !i.name.trim().is_empty()));
+            let request = BatchCreateRequest { items: items.clone(), continue_on_error: None };
+            let body = serde_json::to_value(&request).unwrap();
+            let out = plan(&body).unwrap().execute(&ws(), now(), &mut SeededEntropy::new(seed));
+            let wire = serde_json::to_string(&out.response).unwrap();
+            let back: BatchCreateResponse = serde_json::from_str(&wire).unwrap();
+            prop_assert_eq!(&back, &out.response);
+            prop_assert_eq!(back.results.len(), items.len());
+            for (item, result) in items.iter().zip(&back.results) {
+                let app = result.app.as_ref().unwrap();
+                prop_assert_eq!(&app.name, item.name.trim());
+                prop_assert_eq!(&result.idempotency_key, &item.idempotency_key);
+            }
+        }
+
+        #[test]
+        fn a_result_per_item_in_order_and_counts_add_up(
+            items in proptest::collection::vec(prop_oneof![
+                Just(json!({ "name": "ok" })),
+                Just(json!({ "name": "" })),
+                Just(json!({ "name": "x", "redirectUris": ["nope"] })),
+                Just(json!(42)),
+                Just(json!({ "name": "k", "idempotencyKey": "kk" })),
+            ], 1..=100),
+            seed in any::<u64>(),
+        ) {
+            let body = json!({ "items": items, "continueOnError": true });
+            let out = plan(&body).unwrap().execute(&ws(), now(), &mut SeededEntropy::new(seed));
+            let r = &out.response;
+            prop_assert_eq!(r.results.len(), items.len());
+            prop_assert_eq!(r.success_count + r.error_count, items.len());
+            prop_assert_eq!(r.success_count, out.records.len());
+            for (i, (raw, result)) in items.iter().zip(&r.results).enumerate() {
+                let ok = raw.get("name").and_then(Value::as_str).is_some_and(|n| n == "ok" || n == "k");
+                prop_assert_eq!(result.app.is_some(), ok);
+                prop_assert_eq!(result.error.is_some(), !ok);
+                if let Some(e) = &result.error {
+                    prop_assert_eq!(e.details.as_ref().unwrap().index, Some(i));
+                }
+            }
+            let ids: std::collections::HashSet<_> = out.records.iter().map(|r| r.client_id.clone()).collect();
+            prop_assert_eq!(ids.len(), out.records.len());
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Randomness, passed in.
+//!
+//! `core` does no IO, and reading the operating system's (or the Workers runtime's) CSPRNG
+//! is IO. Everything that mints an id or a secret takes an [`Entropy`] instead: the Worker
+//! hands in `crypto.getRandomValues`, tests hand in a seeded generator.
+
+/// A source of random bytes. Implementations used for ids and secrets must be
+/// cryptographically secure.
+pub trait Entropy {
+    /// Fills `buf` entirely with random bytes.
+    fn fill(&mut self, buf: &mut [u8]);
+}
+
+impl<F: FnMut(&mut [u8])> Entropy for F {
+    fn fill(&mut self, buf: &mut [u8]) {
+        self(buf)
+    }
+}
+
+/// The 62 characters of base62 ids, in ASCII order.
+pub(crate) const BASE62: &[u8; 62] =
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `len` characters drawn uniformly from [`BASE62`].
+///
+/// Bytes of 248 and above are rejected rather than folded with `% 62`, which would make
+/// the first eight characters slightly likelier than the rest.
+pub(crate) fn base62(entropy: &mut dyn Entropy, len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 32];
+    while out.len() < len {
+        entropy.fill(&mut buf);
+        for &b in &buf {
+            if b < 248 && out.len() < len {
+                out.push(BASE62[usize::from(b % 62)] as char);
+            }
+        }
+    }
+    out
+}
+
+/// `bytes` random bytes as lowercase hex (`2 * bytes` characters).
+pub(crate) fn hex(entropy: &mut dyn Entropy, bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    entropy.fill(&mut buf);
+    to_hex(&buf)
+}
+
+/// Lowercase hex of `bytes`.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    out
+}
+
+/// A deterministic, *insecure* generator for tests and benchmarks (xorshift64*).
+#[derive(Debug, Clone)]
+pub struct SeededEntropy(u64);
+
+impl SeededEntropy {
+    /// A generator whose output is fixed by `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+}
+
+impl Entropy for SeededEntropy {
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            let v = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base62_has_the_length_and_alphabet_asked_for() {
+        let mut e = SeededEntropy::new(7);
+        for len in [0, 1, 8, 27, 100] {
+            let s = base62(&mut e, len);
+            assert_eq!(s.len(), len);
+            assert!(s.bytes().all(|b| b.is_ascii_alphanumeric()));
+        }
+    }
+
+    #[test]
+    fn base62_is_roughly_uniform() {
+        let mut e = SeededEntropy::new(42);
+        let mut counts = [0u32; 62];
+        let s = base62(&mut e, 62_000);
+        for b in s.bytes() {
+            counts[BASE62.iter().position(|&c| c == b).unwrap()] += 1;
+        }
+        // Each character is expected 1000 times; a fold with % 62 would give the first
+        // eight about 1016 and the rest about 984 on a large sample. Here: loose bounds.
+        assert!(
+            counts.iter().all(|&c| (850..1150).contains(&c)),
+            "{counts:?}"
+        );
+    }
+
+    #[test]
+    fn base62_rejects_biased_bytes() {
+        // An entropy that only ever yields 255 then 1: 255 must be skipped, never folded.
+        let mut flip = false;
+        let mut e = |buf: &mut [u8]| {
+            for b in buf.iter_mut() {
+                *b = if flip { 1 } else { 255 };
+                flip = !flip;
+            }
+        };
+        assert_eq!(base62(&mut e, 4), "1111");
+    }
+
+    #[test]
+    fn hex_is_lowercase_and_twice_as_long() {
+        assert_eq!(to_hex(&[0x00, 0xab, 0xff]), "00abff");
+        let mut e = SeededEntropy::new(1);
+        let h = hex(&mut e, 32);
+        assert_eq!(h.len(), 64);
+        assert!(h
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    }
+}

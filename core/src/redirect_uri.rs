@@ -1,0 +1,341 @@
+//! Redirect URIs (and webhook URLs, which follow the same rules).
+//!
+//! The rules: an absolute URL with a host and no user info; `https`, or plain `http` only
+//! for `localhost`, `127.0.0.1` and `[::1]`; no fragment; at most 2048 characters. The
+//! scheme and host are lower-cased; everything else is kept exactly as given, because an
+//! OAuth server compares redirect URIs as strings and silently "normalising" a path or
+//! query would break the caller's match.
+//!
+//! Decisions beyond the contract, for a caller's safety:
+//! - Only characters RFC 3986 allows in a URI are accepted (ASCII, `%` followed by two hex
+//!   digits); an internationalised host must be given in its `xn--` form.
+//! - A host is an IPv6 literal in brackets, or dot-separated labels of letters, digits and
+//!   hyphens (1 to 63 characters each, 253 in all). A port, if given, is 1 to 65535.
+
+use crate::error::FieldError;
+use crate::input::index_path;
+use std::fmt;
+use std::net::Ipv6Addr;
+
+/// The longest URI accepted, in characters.
+pub const MAX_URI_LEN: usize = 2048;
+/// The most redirect URIs an app can hold.
+pub const MAX_REDIRECT_URIS: usize = 20;
+
+/// A validated redirect URI (or webhook URL), scheme and host lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    /// Validates `raw`, naming `parameter` in the error.
+    pub fn parse(raw: &str, parameter: &str) -> Result<Self, FieldError> {
+        parse_uri(raw)
+            .map(Self)
+            .map_err(|why| FieldError::invalid(parameter, why))
+    }
+
+    /// The URI.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RedirectUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An app's list of redirect URIs: at most 20, each valid, duplicates (after
+/// lower-casing scheme and host) dropped keeping the first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedirectUris(Vec<RedirectUri>);
+
+impl RedirectUris {
+    /// Validates a list. `parameter` names the list (`items[3].redirectUris`); an element
+    /// is named by its index in the input (`items[3].redirectUris[0]`).
+    pub fn parse(raw: &[String], parameter: &str) -> Result<Self, FieldError> {
+        if raw.len() > MAX_REDIRECT_URIS {
+            return Err(FieldError::invalid(
+                parameter,
+                format!("must hold at most {MAX_REDIRECT_URIS} URIs"),
+            )
+            .with_max(MAX_REDIRECT_URIS as u64));
+        }
+        let mut out: Vec<RedirectUri> = Vec::with_capacity(raw.len());
+        for (i, s) in raw.iter().enumerate() {
+            let uri = RedirectUri::parse(s, &index_path(parameter, i))?;
+            if !out.contains(&uri) {
+                out.push(uri);
+            }
+        }
+        Ok(Self(out))
+    }
+
+    /// The URIs, in order.
+    pub fn as_slice(&self) -> &[RedirectUri] {
+        &self.0
+    }
+
+    /// The URIs as strings, as the App object shows them.
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0.iter().map(|u| u.0.clone()).collect()
+    }
+}
+
+fn parse_uri(raw: &str) -> Result<String, String> {
+    if raw.chars().count() > MAX_URI_LEN {
+        return Err(format!("must be at most {MAX_URI_LEN} characters"));
+    }
+    if raw.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if let Some(bad) = raw.chars().find(|&c| !is_uri_char(c)) {
+        return Err(if bad.is_ascii_whitespace() || bad.is_control() {
+            "must not contain white space or control characters".into()
+        } else if bad.is_ascii() {
+            format!("must not contain the character {bad:?}")
+        } else {
+            "must be ASCII: percent-encode the path and use the xn-- form of the host".into()
+        });
+    }
+    check_percent_escapes(raw)?;
+    if raw.contains('#') {
+        return Err("must not contain a fragment (#)".into());
+    }
+    let (scheme, rest) = raw
+        .split_once("://")
+        .ok_or_else(|| "must be an absolute https URL".to_string())?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return Err("must be an https URL".into());
+    }
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path_and_query) = rest.split_at(authority_end);
+    if authority.contains('@') {
+        return Err("must not contain user info (user@host)".into());
+    }
+    let (host, port) = split_host_port(authority)?;
+    let host = host.to_ascii_lowercase();
+    check_host(&host)?;
+    if let Some(port) = port {
+        if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("must have a numeric port".into());
+        }
+        let n: u32 = port
+            .parse()
+            .map_err(|_| "must have a numeric port".to_string())?;
+        if !(1..=65535).contains(&n) {
+            return Err("must have a port from 1 to 65535".into());
+        }
+    }
+    if scheme == "http" && !matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]") {
+        return Err(
+            "must be an https URL (plain http is allowed only for localhost, 127.0.0.1 and [::1])"
+                .into(),
+        );
+    }
+    let port_part = port.map(|p| format!(":{p}")).unwrap_or_default();
+    Ok(format!("{scheme}://{host}{port_part}{path_and_query}"))
+}
+
+fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), String> {
+    if authority.is_empty() {
+        return Err("must have a host".into());
+    }
+    if authority.starts_with('[') {
+        let close = authority
+            .find(']')
+            .ok_or_else(|| "must have a valid host".to_string())?;
+        let (host, rest) = authority.split_at(close + 1);
+        return match rest {
+            "" => Ok((host, None)),
+            _ => rest
+                .strip_prefix(':')
+                .map(|p| (host, Some(p)))
+                .ok_or_else(|| "must have a valid host".into()),
+        };
+    }
+    Ok(match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    })
+}
+
+fn check_host(host: &str) -> Result<(), String> {
+    let invalid = || "must have a valid host".to_string();
+    if host.is_empty() {
+        return Err("must have a host".into());
+    }
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<Ipv6Addr>().map(|_| ()).map_err(|_| invalid());
+    }
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.len() > 253 {
+        return Err(invalid());
+    }
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if host.split('.').all(label_ok) {
+        Ok(())
+    } else {
+        Err(invalid())
+    }
+}
+
+fn is_uri_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c)
+}
+
+fn check_percent_escapes(raw: &str) -> Result<(), String> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let ok = b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            if !ok {
+                return Err("must write % only as a percent-escape (%XX)".into());
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ok(s: &str) -> String {
+        RedirectUri::parse(s, "u")
+            .unwrap_or_else(|e| panic!("{s}: {e}"))
+            .0
+    }
+
+    #[test]
+    fn accepts_and_lowercases_scheme_and_host_only() {
+        assert_eq!(
+            ok("https://acme.example.com/callback"),
+            "https://acme.example.com/callback"
+        );
+        assert_eq!(
+            ok("HTTPS://Acme.Example.COM/CallBack?X=Y"),
+            "https://acme.example.com/CallBack?X=Y"
+        );
+        assert_eq!(ok("https://example.com"), "https://example.com");
+        assert_eq!(
+            ok("https://example.com:8443/a%20b"),
+            "https://example.com:8443/a%20b"
+        );
+        assert_eq!(ok("http://localhost:3000/cb"), "http://localhost:3000/cb");
+        assert_eq!(ok("http://127.0.0.1/cb"), "http://127.0.0.1/cb");
+        assert_eq!(ok("http://[::1]:8080/cb"), "http://[::1]:8080/cb");
+        assert_eq!(ok("https://[2001:DB8::1]/cb"), "https://[2001:db8::1]/cb");
+        assert_eq!(
+            ok("https://xn--bcher-kva.example/"),
+            "https://xn--bcher-kva.example/"
+        );
+        assert_eq!(ok("https://example.com/a@b"), "https://example.com/a@b");
+    }
+
+    #[test]
+    fn refuses_what_the_contract_forbids() {
+        for bad in [
+            "",
+            "acme.example.com/callback",
+            "//acme.example.com/cb",
+            "ftp://acme.example.com",
+            "javascript://alert(1)",
+            "http://acme.example.com/cb",
+            "http://localhost.evil.com/cb",
+            "https://acme.example.com/cb#frag",
+            "https://user:pass@acme.example.com/cb",
+            "https://user@acme.example.com",
+            "https:///path",
+            "https://",
+            "https://exa mple.com",
+            "https://example.com/\u{0}",
+            "https://bücher.example/",
+            "https://example.com:0/",
+            "https://example.com:65536/",
+            "https://example.com:abc/",
+            "https://-bad-.example/",
+            "https://a..b/",
+            "https://[::1/",
+            "https://[zz::1]/",
+            "https://example.com/%zz",
+            "https://example.com/%4",
+            "https://example.com/<script>",
+            "https://example.com/\"",
+        ] {
+            assert!(
+                RedirectUri::parse(bad, "u").is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+        let long = format!("https://example.com/{}", "a".repeat(2048 - 20));
+        assert_eq!(long.len(), 2048);
+        assert!(RedirectUri::parse(&long, "u").is_ok());
+        assert!(RedirectUri::parse(&format!("{long}a"), "u").is_err());
+    }
+
+    #[test]
+    fn lists_drop_duplicates_keep_order_and_cap_at_twenty() {
+        let list = [
+            "https://b.example/",
+            "https://A.example/",
+            "https://a.example/",
+            "https://b.example/",
+        ]
+        .map(String::from);
+        let uris = RedirectUris::parse(&list, "redirectUris").unwrap();
+        assert_eq!(
+            uris.to_strings(),
+            ["https://b.example/", "https://a.example/"]
+        );
+        let many: Vec<String> = (0..21).map(|i| format!("https://e{i}.example/")).collect();
+        let e = RedirectUris::parse(&many, "items[1].redirectUris").unwrap_err();
+        assert_eq!(
+            (e.parameter.as_str(), e.max),
+            ("items[1].redirectUris", Some(20))
+        );
+        let bad = [
+            "https://ok.example/".to_string(),
+            "http://no.example/".to_string(),
+        ];
+        assert_eq!(
+            RedirectUris::parse(&bad, "redirectUris")
+                .unwrap_err()
+                .parameter,
+            "redirectUris[1]"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_is_idempotent(s in "(https?|HTTPS)://[a-zA-Z0-9.-]{1,30}(:[0-9]{1,5})?(/[a-zA-Z0-9%/?=&._~-]{0,40})?") {
+            if let Ok(u) = RedirectUri::parse(&s, "u") {
+                prop_assert_eq!(RedirectUri::parse(u.as_str(), "u").unwrap(), u.clone());
+                prop_assert!(u.as_str().starts_with("https://") || u.as_str().starts_with("http://"));
+                prop_assert!(u.as_str().len() <= MAX_URI_LEN);
+            }
+        }
+
+        #[test]
+        fn never_panics_and_never_accepts_a_fragment_or_user_info(s in "\\PC{0,80}") {
+            if let Ok(u) = RedirectUri::parse(&s, "u") {
+                let after_scheme = u.as_str().split_once("://").unwrap().1;
+                let authority = after_scheme.split(['/', '?']).next().unwrap();
+                prop_assert!(!u.as_str().contains('#') && !authority.contains('@'));
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Workspaces and API keys: `GET /workspace` and the operators' admin API.
+
+use crate::ids::{ApiKeyId, WorkspaceId};
+use crate::secrets::ApiKey;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// `GET /connect/v1/workspace`. The casings are the reference's own: `apps_count` and
+/// the legacy `created_at` (Unix seconds) beside `createdAt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    /// `org_...`
+    pub id: WorkspaceId,
+    /// Apps in the workspace now.
+    pub apps_count: u64,
+    /// Creation time.
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+    /// Creation time in Unix seconds, kept for backward compatibility.
+    #[serde(rename = "created_at")]
+    pub created_at_unix: i64,
+}
+
+impl Workspace {
+    /// A workspace's public view.
+    pub fn new(id: WorkspaceId, apps_count: u64, created_at: Timestamp) -> Self {
+        Self {
+            id,
+            apps_count,
+            created_at,
+            created_at_unix: created_at.unix_seconds(),
+        }
+    }
+}
+
+/// An API key as issued: the only time its text is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedApiKey {
+    /// What an operator revokes.
+    pub id: ApiKeyId,
+    /// The key itself (`sk_workspace_test_...`). Store it now: only its hash is kept.
+    pub key: ApiKey,
+    /// The workspace it opens.
+    pub workspace_id: WorkspaceId,
+    /// When it was issued.
+    pub created_at: Timestamp,
+}
+
+/// `POST /admin/v1/workspaces` (201): the new workspace and its first key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedWorkspace {
+    /// The workspace.
+    pub workspace: Workspace,
+    /// Its first key.
+    pub api_key: IssuedApiKey,
+}
+
+/// `DELETE /admin/v1/api-keys/{keyId}` (200). Revoking twice is not an error: the answer
+/// is the same, with the time of the first revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevokedApiKey {
+    /// The key.
+    pub id: ApiKeyId,
+    /// Always `true`.
+    pub revoked: bool,
+    /// When it stopped working.
+    pub revoked_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_keeps_the_reference_casings() {
+        let w = Workspace::new(
+            WorkspaceId::parse("org_3C4Ysr9QkNkdbAZR5AD0uoLpgWl").unwrap(),
+            12,
+            Timestamp::parse_iso("2025-11-13T09:00:00.000Z").unwrap(),
+        );
+        assert_eq!(
+            serde_json::to_value(&w).unwrap(),
+            serde_json::json!({ "id": "org_3C4Ysr9QkNkdbAZR5AD0uoLpgWl", "apps_count": 12,
+                                "createdAt": "2025-11-13T09:00:00.000Z", "created_at": 1763024400 })
+        );
+    }
+}
