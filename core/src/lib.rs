@@ -75,6 +75,7 @@ pub mod redirect_uri;
 pub mod request;
 pub mod sealed;
 pub mod secrets;
+pub mod stored;
 pub mod time;
 pub mod webhook;
 pub mod workspace;

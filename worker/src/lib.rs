@@ -1,1 +1,92 @@
+//! The Cloudflare Worker of the Connect app-management API: `connect_core` wired to D1
+//! and KV. Handlers parse, call the core, store, and answer; the rules live in the core.
 
+mod auth;
+mod config;
+mod error;
+mod http;
+mod idempotency;
+mod random;
+mod routes;
+mod store;
+
+use connect_core::ids::request_id;
+use connect_core::time::Timestamp;
+use error::ApiError;
+use random::RandomPool;
+use routes::Cx;
+use worker::{
+    console_error, console_log, event, Context, Date, Env, Headers, Request, Response, Result,
+    ScheduleContext, ScheduledEvent,
+};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let mut random = RandomPool::new();
+    let request_id = request_id(&mut random);
+    let method = req.inner().method();
+    let path = req.path();
+    let started = Date::now().as_millis();
+    let mut cx = Cx {
+        env,
+        ctx,
+        random,
+        now: Timestamp::from_millis(started as i64),
+    };
+    let mut response = match routes::handle(&mut cx, req).await {
+        Ok(response) => response,
+        Err(err) => {
+            if let ApiError::Internal(detail) = &err {
+                console_error!("request_id={request_id} internal error: {detail}");
+            }
+            error_response(&err, &request_id)
+        }
+    };
+    // Our own responses have mutable headers; setting a valid header cannot fail.
+    let _ = response.headers_mut().set("x-request-id", &request_id);
+    // One line per request; never a header value or a body, which may hold secrets.
+    console_log!(
+        "{method} {path} {} {}ms request_id={request_id}",
+        response.status_code(),
+        Date::now().as_millis().saturating_sub(started)
+    );
+    Ok(response)
+}
+
+/// The contract's envelope for `err`. Never fails: returning `Err` from the fetch handler
+/// would give the caller workerd's opaque 500.
+fn error_response(err: &ApiError, request_id: &str) -> Response {
+    let body = serde_json::to_vec(&err.envelope(request_id)).unwrap_or_default();
+    let headers = Headers::new();
+    let _ = headers.set("content-type", "application/json");
+    match err {
+        ApiError::MethodNotAllowed(allow) => {
+            let _ = headers.set("allow", &allow.join(", "));
+        }
+        ApiError::IdempotencyInProgress => {
+            let _ = headers.set("retry-after", "1");
+        }
+        _ => {}
+    }
+    // Building a Response from bytes fails only if the runtime's constructor throws, which
+    // it does not for a byte body; there is no better answer to give if it ever did.
+    Response::from_bytes(body)
+        .expect("a Response from a byte body")
+        .with_status(err.status())
+        .with_headers(headers)
+}
+
+/// Hourly: removes the idempotency claims past their 24 hours. A key is also freed on its
+/// next use (the claim's insert deletes an expired claim first); this keeps the table
+/// from growing with keys that are never reused.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let now = Timestamp::from_millis(Date::now().as_millis() as i64);
+    match store::d1::Store::new(&env) {
+        Ok(store) => match store.purge_expired_claims(now).await {
+            Ok(n) => console_log!("purged {n} expired idempotency claims"),
+            Err(e) => console_error!("purging expired idempotency claims failed: {e:?}"),
+        },
+        Err(e) => console_error!("no D1 binding: {e:?}"),
+    }
+}

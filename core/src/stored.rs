@@ -1,0 +1,151 @@
+//! How an app is stored: the row of the `apps` table, secrets sealed.
+//!
+//! The store moves rows; this module turns an [`AppRecord`] into a row and back, sealing
+//! and opening the secrets, so no IO layer ever handles a plain-text secret on its way to
+//! or from storage.
+
+use crate::app::{AppDoc, AppRecord};
+use crate::entropy::Entropy;
+use crate::ids::{ClientId, WorkspaceId};
+use crate::sealed::{SealContext, SealError, SealingKey};
+use crate::secrets::{ClientSecret, WebhookSecret};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One row of `apps`, as read and written (column names are the table's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRow {
+    /// Primary key.
+    pub client_id: String,
+    /// ISO-8601 creation time; with `client_id`, the list order.
+    pub created_at: String,
+    /// ISO-8601 time of the last change.
+    pub updated_at: String,
+    /// The sealed client secret.
+    pub client_secret: String,
+    /// The sealed webhook signing secret, once one exists.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+    /// [`AppDoc`] as JSON.
+    pub doc: String,
+}
+
+/// A row that cannot be turned back into an app: a wrong key, tampering, or a bug.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowError {
+    /// A column is not of the expected form.
+    Malformed(&'static str),
+    /// A secret did not open.
+    Seal(SealError),
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(column) => write!(f, "stored app: column {column} is malformed"),
+            Self::Seal(e) => write!(f, "stored app: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RowError {}
+
+impl AppRow {
+    /// The row for `record`, its secrets sealed under `key`.
+    pub fn seal(record: &AppRecord, key: &SealingKey, entropy: &mut dyn Entropy) -> Self {
+        let id = &record.client_id;
+        Self {
+            client_id: id.to_string(),
+            created_at: record.created_at.to_string(),
+            updated_at: record.updated_at.to_string(),
+            client_secret: key.seal(
+                record.client_secret.expose().as_bytes(),
+                SealContext::ClientSecret(id),
+                entropy,
+            ),
+            webhook_secret: record.webhook_secret.as_ref().map(|s| {
+                key.seal(
+                    s.expose().as_bytes(),
+                    SealContext::WebhookSecret(id),
+                    entropy,
+                )
+            }),
+            // Serializing plain data structures to a String cannot fail.
+            doc: serde_json::to_string(&record.doc).unwrap_or_default(),
+        }
+    }
+
+    /// The app this row holds, in workspace `workspace`.
+    pub fn open(&self, workspace: &WorkspaceId, key: &SealingKey) -> Result<AppRecord, RowError> {
+        let client_id = ClientId::parse(&self.client_id).ok_or(RowError::Malformed("client_id"))?;
+        let time = |s: &str, column| Timestamp::parse_iso(s).ok_or(RowError::Malformed(column));
+        let client_secret = key
+            .open_str(&self.client_secret, SealContext::ClientSecret(&client_id))
+            .map_err(RowError::Seal)
+            .and_then(|s| ClientSecret::parse(&s).ok_or(RowError::Malformed("client_secret")))?;
+        let webhook_secret = match &self.webhook_secret {
+            None => None,
+            Some(sealed) => Some(
+                key.open_str(sealed, SealContext::WebhookSecret(&client_id))
+                    .map_err(RowError::Seal)
+                    .and_then(|s| {
+                        WebhookSecret::parse(&s).ok_or(RowError::Malformed("webhook_secret"))
+                    })?,
+            ),
+        };
+        let doc: AppDoc =
+            serde_json::from_str(&self.doc).map_err(|_| RowError::Malformed("doc"))?;
+        Ok(AppRecord {
+            created_at: time(&self.created_at, "created_at")?,
+            updated_at: time(&self.updated_at, "updated_at")?,
+            client_id,
+            organization_id: workspace.clone(),
+            client_secret,
+            webhook_secret,
+            doc,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::NewApp;
+    use crate::entropy::SeededEntropy;
+
+    #[test]
+    fn a_row_holds_no_secret_and_opens_to_the_same_record() {
+        let mut e = SeededEntropy::new(21);
+        let ws = WorkspaceId::parse("org_rows").unwrap();
+        let key = SealingKey::from_hex(&"ab".repeat(32)).unwrap();
+        let mut record = NewApp::validate("Row", None, None, "").unwrap().mint(
+            &ws,
+            Timestamp::from_millis(1_700_000_000_123),
+            &mut e,
+        );
+        record.webhook_secret = Some(WebhookSecret::generate(&mut e));
+        let row = AppRow::seal(&record, &key, &mut e);
+        let text = serde_json::to_string(&row).unwrap();
+        assert!(!text.contains(record.client_secret.expose()));
+        assert!(!text.contains(record.webhook_secret.as_ref().unwrap().expose()));
+        assert!(!text.contains("sh_app_") && !text.contains("whsec_"));
+        assert_eq!(row.open(&ws, &key).unwrap(), record);
+    }
+
+    #[test]
+    fn a_secret_moved_to_another_row_does_not_open() {
+        let mut e = SeededEntropy::new(22);
+        let ws = WorkspaceId::parse("org_rows").unwrap();
+        let key = SealingKey::from_hex(&"cd".repeat(32)).unwrap();
+        let new = NewApp::validate("Row", None, None, "").unwrap();
+        let now = Timestamp::from_millis(0);
+        let a = AppRow::seal(&new.mint(&ws, now, &mut e), &key, &mut e);
+        let mut b = AppRow::seal(&new.mint(&ws, now, &mut e), &key, &mut e);
+        b.client_secret = a.client_secret.clone();
+        assert!(matches!(
+            b.open(&ws, &key),
+            Err(RowError::Seal(SealError::Unauthentic))
+        ));
+    }
+}

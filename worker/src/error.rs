@@ -1,0 +1,115 @@
+//! Every failure of a request, and the one place where it becomes an HTTP status and the
+//! contract's error envelope.
+
+use connect_core::error::{ErrorCode, ErrorEnvelope, ErrorObject, FieldError};
+use connect_core::sealed::SealError;
+
+/// A request that ends in an error response.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A parameter is missing or wrong (400).
+    Field(FieldError),
+    /// No, malformed, unknown or revoked credentials (401); the text says which.
+    Unauthorized(&'static str),
+    /// Nothing here (404).
+    NotFound(String),
+    /// The route exists with these methods (405).
+    MethodNotAllowed(&'static [&'static str]),
+    /// Body over 1 MiB (413).
+    TooLarge,
+    /// Body that is not JSON (415).
+    UnsupportedMediaType,
+    /// The `Idempotency-Key` belongs to another request (409).
+    IdempotencyConflict,
+    /// The first request with the `Idempotency-Key` is still running (409).
+    IdempotencyInProgress,
+    /// Anything unexpected (500). The text goes to the log, never to the caller.
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status of this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Field(_) => 400,
+            Self::Unauthorized(_) => 401,
+            Self::NotFound(_) => 404,
+            Self::MethodNotAllowed(_) => 405,
+            Self::TooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::IdempotencyConflict | Self::IdempotencyInProgress => 409,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    /// The `error` of the envelope.
+    pub fn to_object(&self) -> ErrorObject {
+        match self {
+            Self::Field(e) => e.to_error_object(),
+            Self::Unauthorized(why) => ErrorObject::new(ErrorCode::AuthInvalidCredentials, *why),
+            Self::NotFound(what) => ErrorObject::new(ErrorCode::ResourceNotFound, what.clone()),
+            Self::MethodNotAllowed(allow) => ErrorObject::new(
+                ErrorCode::MethodNotAllowed,
+                format!("this route allows only {}", allow.join(", ")),
+            ),
+            Self::TooLarge => ErrorObject::new(ErrorCode::RequestTooLarge, "the request body is over 1 MiB"),
+            Self::UnsupportedMediaType => ErrorObject::new(
+                ErrorCode::UnsupportedMediaType,
+                "the request body must be JSON, sent with Content-Type: application/json",
+            ),
+            Self::IdempotencyConflict => ErrorObject::new(
+                ErrorCode::IdempotencyKeyConflict,
+                "this Idempotency-Key was used with a different request; use a new key",
+            ),
+            Self::IdempotencyInProgress => ErrorObject::new(
+                ErrorCode::IdempotencyRequestInProgress,
+                "the first request with this Idempotency-Key is still being processed; retry shortly",
+            ),
+            Self::Internal(_) => ErrorObject::new(
+                ErrorCode::SystemInternalError,
+                "an unexpected error occurred and nothing was changed; retry with back-off and give support the request_id",
+            ),
+        }
+    }
+
+    /// The envelope for request `request_id`.
+    pub fn envelope(&self, request_id: &str) -> ErrorEnvelope {
+        ErrorEnvelope {
+            error: self.to_object(),
+            request_id: request_id.to_owned(),
+        }
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        Self::Field(e)
+    }
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<worker::kv::KvError> for ApiError {
+    fn from(e: worker::kv::KvError) -> Self {
+        Self::Internal(format!("KV: {e}"))
+    }
+}
+
+impl From<SealError> for ApiError {
+    fn from(e: SealError) -> Self {
+        Self::Internal(format!("sealing: {e}"))
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Internal(format!("JSON: {e}"))
+    }
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;

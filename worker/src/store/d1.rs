@@ -1,0 +1,301 @@
+//! Every SQL statement of the Worker. Statements that must happen together go through
+//! [`Store::commit`], one D1 batch: a single round trip and a single transaction, so a
+//! failure leaves nothing behind.
+
+use crate::error::{ApiError, ApiResult};
+use connect_core::ids::{ApiKeyId, WorkspaceId};
+use connect_core::pagination::PageRequest;
+use connect_core::stored::AppRow;
+use connect_core::time::Timestamp;
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+/// The uniqueness rule a write ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// A freshly minted client id exists already (about one in 2^47 per app).
+    ClientId,
+    /// Another request claimed the `Idempotency-Key` first.
+    IdempotencyKey,
+}
+
+/// The outcome of a transaction whose only expected failure is a uniqueness conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Everything was written.
+    Done,
+    /// Nothing was written: a unique value was taken.
+    Taken(Taken),
+}
+
+/// The D1 database.
+pub struct Store {
+    db: D1Database,
+}
+
+fn s(v: &str) -> JsValue {
+    JsValue::from_str(v)
+}
+
+/// D1 hands numbers over as JavaScript doubles; every count here is far below 2^53.
+fn n(v: u64) -> JsValue {
+    JsValue::from_f64(v as f64)
+}
+
+#[derive(Deserialize)]
+struct WorkspaceIdRow {
+    workspace_id: String,
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    apps_count: f64,
+}
+
+/// A stored idempotency claim.
+#[derive(Debug, Deserialize)]
+pub struct ClaimRow {
+    /// Fingerprint of the request that claimed the key.
+    pub fingerprint: String,
+    /// The sealed response.
+    pub response: String,
+    /// Ms since the epoch when the key is free again.
+    pub expires_at: f64,
+}
+
+#[derive(Deserialize)]
+struct RevokedRow {
+    revoked_at: String,
+}
+
+impl Store {
+    /// The `DB` binding.
+    pub fn new(env: &Env) -> ApiResult<Self> {
+        Ok(Self { db: env.d1("DB")? })
+    }
+
+    fn stmt(&self, sql: &str, args: &[JsValue]) -> ApiResult<D1PreparedStatement> {
+        Ok(self.db.prepare(sql).bind(args)?)
+    }
+
+    /// Runs `statements` as one transaction.
+    pub async fn commit(&self, statements: Vec<D1PreparedStatement>) -> ApiResult<Commit> {
+        match self.db.batch(statements).await {
+            Ok(_) => Ok(Commit::Done),
+            Err(e) => {
+                let text = e.to_string();
+                if text.contains("UNIQUE constraint failed: apps.client_id") {
+                    Ok(Commit::Taken(Taken::ClientId))
+                } else if text.contains("UNIQUE constraint failed: idempotency_keys.") {
+                    Ok(Commit::Taken(Taken::IdempotencyKey))
+                } else {
+                    Err(ApiError::Internal(format!("D1 write: {text}")))
+                }
+            }
+        }
+    }
+
+    /// Statements claiming an `Idempotency-Key` with the response they record: an expired
+    /// claim of the key is removed first, then the insert fails (rolling back the whole
+    /// batch) if a live claim exists.
+    pub fn claim(
+        &self,
+        workspace: &WorkspaceId,
+        key_hash: &str,
+        fingerprint: &str,
+        sealed_response: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> ApiResult<Vec<D1PreparedStatement>> {
+        let ms = |t: Timestamp| JsValue::from_f64(t.millis() as f64);
+        Ok(vec![
+            self.stmt(
+                "DELETE FROM idempotency_keys WHERE workspace_id = ?1 AND key_hash = ?2 AND expires_at <= ?3",
+                &[s(workspace.as_str()), s(key_hash), ms(now)],
+            )?,
+            self.stmt(
+                "INSERT INTO idempotency_keys (workspace_id, key_hash, fingerprint, response, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[s(workspace.as_str()), s(key_hash), s(fingerprint), s(sealed_response), ms(now), ms(expires_at)],
+            )?,
+        ])
+    }
+
+    /// The claim on a key, expired or not.
+    pub async fn find_claim(
+        &self,
+        workspace: &WorkspaceId,
+        key_hash: &str,
+    ) -> ApiResult<Option<ClaimRow>> {
+        Ok(self
+            .stmt(
+                "SELECT fingerprint, response, expires_at FROM idempotency_keys WHERE workspace_id = ?1 AND key_hash = ?2",
+                &[s(workspace.as_str()), s(key_hash)],
+            )?
+            .first(None)
+            .await?)
+    }
+
+    /// Removes every claim expired at `now`; returns how many.
+    pub async fn purge_expired_claims(&self, now: Timestamp) -> ApiResult<usize> {
+        let result = self
+            .stmt(
+                "DELETE FROM idempotency_keys WHERE expires_at <= ?1",
+                &[JsValue::from_f64(now.millis() as f64)],
+            )?
+            .run()
+            .await?;
+        Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
+    }
+
+    /// The live key with this hash, and its workspace.
+    pub async fn workspace_for_key(&self, key_hash: &str) -> ApiResult<Option<WorkspaceId>> {
+        let row: Option<WorkspaceIdRow> = self
+            .stmt(
+                "SELECT workspace_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
+                &[s(key_hash)],
+            )?
+            .first(None)
+            .await?;
+        Ok(row.and_then(|r| WorkspaceId::parse(&r.workspace_id)))
+    }
+
+    /// Statements inserting `rows` into `workspace` and moving its count.
+    pub fn insert_apps(
+        &self,
+        workspace: &WorkspaceId,
+        rows: &[AppRow],
+    ) -> ApiResult<Vec<D1PreparedStatement>> {
+        let mut out = Vec::with_capacity(rows.len() + 1);
+        for r in rows {
+            out.push(self.stmt(
+                "INSERT INTO apps (client_id, workspace_id, created_at, updated_at, client_secret, webhook_secret, doc) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                &[
+                    s(&r.client_id),
+                    s(workspace.as_str()),
+                    s(&r.created_at),
+                    s(&r.updated_at),
+                    s(&r.client_secret),
+                    r.webhook_secret.as_deref().map_or(JsValue::NULL, s),
+                    s(&r.doc),
+                ],
+            )?);
+        }
+        if !rows.is_empty() {
+            out.push(self.stmt(
+                "UPDATE workspaces SET apps_count = apps_count + ?2 WHERE id = ?1",
+                &[s(workspace.as_str()), n(rows.len() as u64)],
+            )?);
+        }
+        Ok(out)
+    }
+
+    /// One page of `workspace`'s apps, oldest first (ties by client id), and the total.
+    ///
+    /// One D1 batch, so the count and the page are one consistent snapshot. The total
+    /// is the maintained counter, not a scan; the page walks the covering index
+    /// `apps_by_workspace` to skip `offset` entries before touching any row.
+    pub async fn list_apps(
+        &self,
+        workspace: &WorkspaceId,
+        page: PageRequest,
+    ) -> ApiResult<(u64, Vec<AppRow>)> {
+        let count = self.stmt(
+            "SELECT apps_count FROM workspaces WHERE id = ?1",
+            &[s(workspace.as_str())],
+        )?;
+        let rows = self.stmt(
+            "SELECT a.client_id, a.created_at, a.updated_at, a.client_secret, a.webhook_secret, a.doc \
+             FROM (SELECT client_id FROM apps WHERE workspace_id = ?1 \
+                   ORDER BY created_at, client_id LIMIT ?2 OFFSET ?3) AS p \
+             JOIN apps AS a ON a.client_id = p.client_id \
+             ORDER BY a.created_at, a.client_id",
+            &[s(workspace.as_str()), n(page.limit().into()), n(page.offset())],
+        )?;
+        let results = self.db.batch(vec![count, rows]).await?;
+        let total = results
+            .first()
+            .map(|r| r.results::<CountRow>())
+            .transpose()?
+            .and_then(|rows| rows.first().map(|r| r.apps_count as u64))
+            .unwrap_or(0);
+        let page_rows = match results.get(1) {
+            Some(r) => r.results::<AppRow>()?,
+            None => Vec::new(),
+        };
+        Ok((total, page_rows))
+    }
+
+    /// A new workspace and its first key, together.
+    pub async fn create_workspace(
+        &self,
+        workspace: &WorkspaceId,
+        key_id: &ApiKeyId,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> ApiResult<()> {
+        let at = now.to_string();
+        let statements = vec![
+            self.stmt(
+                "INSERT INTO workspaces (id, created_at, apps_count) VALUES (?1, ?2, 0)",
+                &[s(workspace.as_str()), s(&at)],
+            )?,
+            self.insert_key(workspace, key_id, key_hash, &at)?,
+        ];
+        self.db.batch(statements).await?;
+        Ok(())
+    }
+
+    fn insert_key(
+        &self,
+        workspace: &WorkspaceId,
+        key_id: &ApiKeyId,
+        key_hash: &str,
+        at: &str,
+    ) -> ApiResult<D1PreparedStatement> {
+        // INSERT ... SELECT: no row is written unless the workspace exists.
+        self.stmt(
+            "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) \
+             SELECT ?1, id, ?3, ?4 FROM workspaces WHERE id = ?2",
+            &[
+                s(key_id.as_str()),
+                s(workspace.as_str()),
+                s(key_hash),
+                s(at),
+            ],
+        )
+    }
+
+    /// A new key for an existing workspace; `false` if there is no such workspace.
+    pub async fn add_key(
+        &self,
+        workspace: &WorkspaceId,
+        key_id: &ApiKeyId,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> ApiResult<bool> {
+        let result = self
+            .insert_key(workspace, key_id, key_hash, &now.to_string())?
+            .run()
+            .await?;
+        Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0) > 0)
+    }
+
+    /// Revokes a key (keeping the first revocation time); `None` if there is no such key.
+    pub async fn revoke_key(
+        &self,
+        key_id: &ApiKeyId,
+        now: Timestamp,
+    ) -> ApiResult<Option<Timestamp>> {
+        let row: Option<RevokedRow> = self
+            .stmt(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 RETURNING revoked_at",
+                &[s(key_id.as_str()), s(&now.to_string())],
+            )?
+            .first(None)
+            .await?;
+        Ok(row.and_then(|r| Timestamp::parse_iso(&r.revoked_at)))
+    }
+}

@@ -1,0 +1,50 @@
+//! KV: the edge copy of idempotency records, for replays without a D1 round trip.
+//!
+//! KV is eventually consistent, so it is only ever a shortcut: a miss (or a KV failure)
+//! falls through to D1, where the claim is the source of truth.
+
+use connect_core::idempotency::KvRecord;
+use worker::{console_warn, kv::KvStore, Env};
+
+/// KV refuses an `expiration_ttl` under 60 seconds.
+const MIN_TTL_SECONDS: i64 = 60;
+
+/// The `IDEMPOTENCY` namespace.
+pub struct Kv {
+    kv: KvStore,
+}
+
+impl Kv {
+    /// The binding, if configured.
+    pub fn new(env: &Env) -> Option<Self> {
+        env.kv("IDEMPOTENCY").ok().map(|kv| Self { kv })
+    }
+
+    /// The record under `name`; `None` on a miss, a malformed record or a KV failure.
+    pub async fn get(&self, name: &str) -> Option<KvRecord> {
+        match self.kv.get(name).text().await {
+            Ok(Some(text)) => serde_json::from_str(&text).ok(),
+            Ok(None) => None,
+            Err(e) => {
+                console_warn!("KV get failed, falling back to D1: {e}");
+                None
+            }
+        }
+    }
+
+    /// Stores `record` under `name` until it expires (`now_ms` is the current time).
+    pub async fn put(&self, name: &str, record: &KvRecord, now_ms: i64) {
+        let ttl = ((record.expires_at - now_ms) / 1000).max(MIN_TTL_SECONDS) as u64;
+        let Ok(text) = serde_json::to_string(record) else {
+            return;
+        };
+        let result = match self.kv.put(name, text) {
+            Ok(put) => put.expiration_ttl(ttl).execute().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            // D1 holds the record; the next replay reads it there and tries again.
+            console_warn!("KV put failed: {e}");
+        }
+    }
+}
