@@ -5,8 +5,9 @@ use crate::error::FieldError;
 use crate::ids::{ClientId, NodeId, WorkflowId, WorkspaceId};
 use crate::input::field_path;
 use crate::name::AppName;
+use crate::redirect_uri::RedirectUri;
 use crate::redirect_uri::RedirectUris;
-use crate::request::WebhookConfigInput;
+use crate::request::{UpdateAppRequest, WebhookConfigInput};
 use crate::secrets::{ClientSecret, WebhookSecret};
 use crate::time::Timestamp;
 use crate::webhook::{WebhookConfig, WebhookSettings};
@@ -160,6 +161,129 @@ impl AppRecord {
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
+    }
+}
+
+impl AppRecord {
+    /// The time of a change made at `now`: never earlier than, nor equal to, the last
+    /// one, so `updatedAt` visibly moves even for two changes in the same millisecond.
+    pub fn change_time(&self, now: Timestamp) -> Timestamp {
+        now.max(self.updated_at.plus_millis(1))
+    }
+
+    /// The record after `PATCH /apps/{clientId}`: `name` replaced, `redirectUris`
+    /// replaced, `webhookConfig` merged, the default redirect URIs set or (with `null`)
+    /// removed. `None` if the patch changes nothing, so nothing needs writing.
+    pub fn patched(
+        &self,
+        patch: &UpdateAppRequest,
+        now: Timestamp,
+    ) -> Result<Option<Self>, FieldError> {
+        let mut doc = self.doc.clone();
+        if let Some(name) = &patch.name {
+            doc.name = AppName::parse(name, "name")?.into_string();
+        }
+        if let Some(uris) = &patch.redirect_uris {
+            doc.redirect_uris = RedirectUris::parse(uris, "redirectUris")?.to_strings();
+        }
+        if let Some(input) = &patch.webhook_config {
+            doc.webhook_config = self
+                .webhook_settings()?
+                .merge(input, "webhookConfig")?
+                .to_config(None);
+        }
+        let default_uri = |value: &Option<Option<String>>,
+                           current: &Option<String>,
+                           parameter: &str| match value {
+            None => Ok(current.clone()),
+            Some(None) => Ok(None),
+            Some(Some(uri)) => {
+                RedirectUri::parse(uri, parameter).map(|u| Some(u.as_str().to_owned()))
+            }
+        };
+        doc.default_success_redirect_uri = default_uri(
+            &patch.default_success_redirect_uri,
+            &doc.default_success_redirect_uri,
+            "defaultSuccessRedirectUri",
+        )?;
+        doc.default_failure_redirect_uri = default_uri(
+            &patch.default_failure_redirect_uri,
+            &doc.default_failure_redirect_uri,
+            "defaultFailureRedirectUri",
+        )?;
+        Ok(self.with_doc(doc, now))
+    }
+
+    /// The record after `PUT /apps/{clientId}/redirect-uris`; `None` if unchanged.
+    pub fn with_redirect_uris(
+        &self,
+        uris: &[String],
+        now: Timestamp,
+    ) -> Result<Option<Self>, FieldError> {
+        let doc = AppDoc {
+            redirect_uris: RedirectUris::parse(uris, "redirectUris")?.to_strings(),
+            ..self.doc.clone()
+        };
+        Ok(self.with_doc(doc, now))
+    }
+
+    /// The record after `PATCH /apps/{clientId}/webhook-config` (a merge); `None` if
+    /// unchanged.
+    pub fn with_webhook(
+        &self,
+        input: &WebhookConfigInput,
+        now: Timestamp,
+    ) -> Result<Option<Self>, FieldError> {
+        let webhook_config = self.webhook_settings()?.merge(input, "")?.to_config(None);
+        Ok(self.with_doc(
+            AppDoc {
+                webhook_config,
+                ..self.doc.clone()
+            },
+            now,
+        ))
+    }
+
+    /// The record with a new client secret.
+    pub fn with_client_secret(&self, secret: ClientSecret, now: Timestamp) -> Self {
+        Self {
+            client_secret: secret,
+            updated_at: self.change_time(now),
+            ..self.clone()
+        }
+    }
+
+    /// The record with a new webhook signing secret.
+    pub fn with_webhook_secret(&self, secret: WebhookSecret, now: Timestamp) -> Self {
+        Self {
+            webhook_secret: Some(secret),
+            updated_at: self.change_time(now),
+            ..self.clone()
+        }
+    }
+
+    /// The webhook config as shown by its own route, secret as a preview.
+    pub fn webhook_config(&self) -> WebhookConfig {
+        self.to_app().webhook_config
+    }
+
+    fn webhook_settings(&self) -> Result<WebhookSettings, FieldError> {
+        // Only this crate writes the stored config, through the same rules; a stored
+        // config that breaks them is a bug, reported on the config as a whole.
+        WebhookSettings::from_config(&self.doc.webhook_config).ok_or_else(|| {
+            FieldError::invalid(
+                "webhookConfig",
+                "is stored in a form this version cannot read",
+            )
+        })
+    }
+
+    fn with_doc(&self, doc: AppDoc, now: Timestamp) -> Option<Self> {
+        (doc != self.doc).then(|| Self {
+            doc,
+            updated_at: self.change_time(now),
+            ..self.clone()
+        })
     }
 }
 
@@ -322,6 +446,107 @@ mod tests {
         assert_eq!(back, app);
     }
 
+    fn record() -> AppRecord {
+        let ws = WorkspaceId::parse("org_patch").unwrap();
+        NewApp::validate("Before", None, None, "").unwrap().mint(
+            &ws,
+            Timestamp::from_millis(1_000),
+            &mut SeededEntropy::new(3),
+        )
+    }
+
+    #[test]
+    fn a_patch_replaces_merges_and_moves_updated_at() {
+        let r = record();
+        let patch: UpdateAppRequest = serde_json::from_value(json!({
+            "name": " After ",
+            "redirectUris": ["https://A.example/cb", "https://a.example/cb"],
+            "webhookConfig": { "url": "https://hooks.example/h", "enabled": true },
+            "defaultSuccessRedirectUri": "https://a.example/ok"
+        }))
+        .unwrap();
+        let next = r
+            .patched(&patch, Timestamp::from_millis(1_000))
+            .unwrap()
+            .unwrap();
+        assert_eq!(next.doc.name, "After");
+        assert_eq!(next.doc.redirect_uris, ["https://a.example/cb"]);
+        assert!(next.doc.webhook_config.enabled);
+        assert_eq!(next.doc.webhook_config.retry_attempts, 3);
+        assert_eq!(
+            next.doc.default_success_redirect_uri.as_deref(),
+            Some("https://a.example/ok")
+        );
+        assert_eq!(
+            next.updated_at,
+            Timestamp::from_millis(1_001),
+            "moves even within the same millisecond"
+        );
+        assert_eq!(next.created_at, r.created_at);
+        assert_eq!(next.client_secret, r.client_secret);
+        let clear: UpdateAppRequest =
+            serde_json::from_value(json!({ "defaultSuccessRedirectUri": null })).unwrap();
+        let cleared = next
+            .patched(&clear, Timestamp::from_millis(5_000))
+            .unwrap()
+            .unwrap();
+        assert_eq!(cleared.doc.default_success_redirect_uri, None);
+    }
+
+    #[test]
+    fn a_patch_that_changes_nothing_writes_nothing_and_a_bad_one_names_its_field() {
+        let r = record();
+        let same: UpdateAppRequest = serde_json::from_value(json!({ "name": "Before" })).unwrap();
+        assert_eq!(
+            r.patched(&same, Timestamp::from_millis(9_000)).unwrap(),
+            None
+        );
+        for (body, parameter) in [
+            (json!({ "name": "" }), "name"),
+            (
+                json!({ "redirectUris": ["http://x.example/"] }),
+                "redirectUris[0]",
+            ),
+            (
+                json!({ "webhookConfig": { "enabled": true } }),
+                "webhookConfig.url",
+            ),
+            (
+                json!({ "defaultFailureRedirectUri": "ftp://x" }),
+                "defaultFailureRedirectUri",
+            ),
+        ] {
+            let patch: UpdateAppRequest = serde_json::from_value(body).unwrap();
+            assert_eq!(
+                r.patched(&patch, Timestamp::from_millis(9_000))
+                    .unwrap_err()
+                    .parameter,
+                parameter
+            );
+        }
+    }
+
+    #[test]
+    fn webhook_route_merges_with_bare_parameter_names() {
+        let r = record();
+        let e = r
+            .with_webhook(
+                &WebhookConfigInput {
+                    retry_attempts: Some(99),
+                    ..Default::default()
+                },
+                Timestamp::from_millis(2),
+            )
+            .unwrap_err();
+        assert_eq!(e.parameter, "retryAttempts");
+        let secret = WebhookSecret::generate(&mut SeededEntropy::new(4));
+        let with = r.with_webhook_secret(secret.clone(), Timestamp::from_millis(2));
+        assert_eq!(with.webhook_config().secret, Some(secret.preview()));
+        assert!(!serde_json::to_string(&with.to_app())
+            .unwrap()
+            .contains(secret.expose()));
+    }
+
     #[test]
     fn validation_names_fields_under_the_item_path() {
         let e = NewApp::validate("", None, None, "items[7]").unwrap_err();
@@ -330,4 +555,39 @@ mod tests {
         let e = NewApp::validate("a", Some(&uris), None, "").unwrap_err();
         assert_eq!(e.parameter, "redirectUris[0]");
     }
+}
+
+/// `DELETE /apps/{clientId}` (200).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedApp {
+    /// The app that was deleted.
+    pub client_id: ClientId,
+    /// Always `true`.
+    pub deleted: bool,
+}
+
+/// `POST /apps/{clientId}/rotate-client-secret` (201). The old secret stopped working
+/// when this was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedClientSecret {
+    /// The new client secret.
+    pub client_secret: ClientSecret,
+}
+
+/// `POST /apps/{clientId}/webhook-config/rotate-secret` (200): the only response that
+/// shows the signing secret in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotatedWebhookSecret {
+    /// The new signing secret, `whsec_` + 64 hex.
+    pub secret: WebhookSecret,
+}
+
+/// `GET` and `PUT /apps/{clientId}/redirect-uris` (200).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RedirectUrisResponse {
+    /// The app's redirect URIs.
+    pub redirect_uris: Vec<String>,
 }

@@ -29,6 +29,14 @@ pub struct AppRow {
     pub webhook_secret: Option<String>,
     /// [`AppDoc`] as JSON.
     pub doc: String,
+    /// Bumped by every update; an update applies only to the version it read, so two
+    /// concurrent updates cannot silently overwrite each other. New rows start at 1.
+    #[serde(default = "first_version")]
+    pub version: i64,
+}
+
+fn first_version() -> i64 {
+    1
 }
 
 /// A row that cannot be turned back into an app: a wrong key, tampering, or a bug.
@@ -73,6 +81,7 @@ impl AppRow {
             }),
             // Serializing plain data structures to a String cannot fail.
             doc: serde_json::to_string(&record.doc).unwrap_or_default(),
+            version: first_version(),
         }
     }
 

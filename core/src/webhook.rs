@@ -81,9 +81,10 @@ impl WebhookSettings {
     /// Merges `input` onto these settings (fields left out keep their values; `url: null`
     /// removes the URL) and checks the result: `enabled: true` needs a `url`.
     ///
-    /// `parameter` names the config object (`webhookConfig`, `items[2].webhookConfig`).
+    /// `parameter` names the config object (`webhookConfig`, `items[2].webhookConfig`, or
+    /// `""` on the webhook-config route, where fields are named bare: `retryAttempts`).
     pub fn merge(&self, input: &WebhookConfigInput, parameter: &str) -> Result<Self, FieldError> {
-        let field = |name: &str| format!("{parameter}.{name}");
+        let field = |name: &str| crate::input::field_path(parameter, name);
         let mut next = self.clone();
         match &input.url {
             None => {}

@@ -13,6 +13,8 @@ pub enum ApiError {
     Unauthorized(&'static str),
     /// Nothing here (404).
     NotFound(String),
+    /// The state of the resource forbids the request (409).
+    Conflict(&'static str),
     /// The route exists with these methods (405).
     MethodNotAllowed(&'static [&'static str]),
     /// Body over 1 MiB (413).
@@ -37,7 +39,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => 405,
             Self::TooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::IdempotencyConflict | Self::IdempotencyInProgress => 409,
+            Self::Conflict(_) | Self::IdempotencyConflict | Self::IdempotencyInProgress => 409,
             Self::Internal(_) => 500,
         }
     }
@@ -48,6 +50,7 @@ impl ApiError {
             Self::Field(e) => e.to_error_object(),
             Self::Unauthorized(why) => ErrorObject::new(ErrorCode::AuthInvalidCredentials, *why),
             Self::NotFound(what) => ErrorObject::new(ErrorCode::ResourceNotFound, what.clone()),
+            Self::Conflict(why) => ErrorObject::new(ErrorCode::ResourceConflict, *why),
             Self::MethodNotAllowed(allow) => ErrorObject::new(
                 ErrorCode::MethodNotAllowed,
                 format!("this route allows only {}", allow.join(", ")),

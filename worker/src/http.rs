@@ -1,7 +1,8 @@
 //! Reading request bodies under the transport rules, and writing JSON responses.
 
 use crate::error::{ApiError, ApiResult};
-use connect_core::input::{parse_body, MAX_BODY_BYTES};
+use connect_core::idempotency::StoredResponse;
+use connect_core::input::{parse_body, Object, MAX_BODY_BYTES};
 use serde_json::Value;
 use worker::{Headers, Request, Response};
 
@@ -63,4 +64,39 @@ pub fn json(status: u16, body: String) -> ApiResult<Response> {
 /// A JSON response of `status` serializing `value`.
 pub fn json_of<T: serde::Serialize>(status: u16, value: &T) -> ApiResult<Response> {
     json(status, serde_json::to_string(value)?)
+}
+
+/// The response a [`StoredResponse`] describes; a replay says so in
+/// `Idempotency-Replayed: true`.
+pub fn stored(stored: &StoredResponse, replayed: bool) -> ApiResult<Response> {
+    let mut response = json(stored.status, stored.body.clone())?;
+    let headers = response.headers_mut();
+    for (name, value) in &stored.headers {
+        headers.set(name, value)?;
+    }
+    if replayed {
+        headers.set("idempotency-replayed", "true")?;
+    }
+    Ok(response)
+}
+
+/// A response to remember: status and JSON body, with `headers`.
+pub fn to_store<T: serde::Serialize>(
+    status: u16,
+    value: &T,
+    headers: Vec<(String, String)>,
+) -> ApiResult<StoredResponse> {
+    Ok(StoredResponse {
+        status,
+        headers,
+        body: serde_json::to_string(value)?,
+    })
+}
+
+/// Routes that take no body: nothing, or `{}`.
+pub async fn read_no_fields(req: &mut Request) -> ApiResult<()> {
+    if let Some(body) = read_optional_json(req).await? {
+        Object::new(&body, "")?.only(&[])?;
+    }
+    Ok(())
 }

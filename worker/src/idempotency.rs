@@ -50,6 +50,18 @@ pub enum Outcome {
     Send(Response),
     /// A minted client id was taken; nothing was written: mint again and retry.
     ClientIdTaken,
+    /// The guarded write changed no row (the app changed or went away since it was
+    /// read); nothing was written or recorded.
+    Unchanged,
+}
+
+/// A request's writes, for [`commit`].
+pub struct Writes {
+    /// The statements, run in order in one transaction.
+    pub statements: Vec<D1PreparedStatement>,
+    /// When true, the request happened only if the last statement changed a row: if it
+    /// changed none, no response is recorded and [`Outcome::Unchanged`] is returned.
+    pub guarded: bool,
 }
 
 /// Reads the header and consults KV. `path` and `body` are what the fingerprint covers
@@ -112,21 +124,31 @@ pub async fn commit(
     cx: &mut Cx,
     store: &Store,
     guard: Option<&Guard>,
-    writes: Vec<D1PreparedStatement>,
+    writes: Writes,
     response: StoredResponse,
 ) -> ApiResult<Outcome> {
+    let Writes {
+        statements: writes,
+        guarded,
+    } = writes;
     let mut statements = Vec::with_capacity(writes.len() + 2);
+    if let Some(g) = guard {
+        statements.push(store.release_expired_claim(&g.workspace, &g.key_hash, cx.now)?);
+    }
+    let last_write = (statements.len() + writes.len()).saturating_sub(1);
+    statements.extend(writes);
     let mut record = None;
     if let Some(g) = guard {
         let sealed = g.seal(&config::sealing_key(&cx.env)?, &response, cx);
         let expires_at = expiry(cx.now);
-        statements.extend(store.claim(
+        statements.push(store.claim(
             &g.workspace,
             &g.key_hash,
             g.fingerprint.as_str(),
             &sealed,
             cx.now,
             expires_at,
+            guarded,
         )?);
         record = Some(KvRecord {
             fingerprint: g.fingerprint.clone(),
@@ -134,12 +156,12 @@ pub async fn commit(
             response: sealed,
         });
     }
-    statements.extend(writes);
     if statements.is_empty() {
         return Ok(Outcome::Send(respond(&response, false)?));
     }
-    match store.commit(statements).await? {
-        Commit::Done => {
+    match store.commit(statements, last_write).await? {
+        Commit::Done { changes } if guarded && changes == 0 => Ok(Outcome::Unchanged),
+        Commit::Done { .. } => {
             if let (Some(g), Some(record)) = (guard, record) {
                 remember(cx, g, record);
             }
@@ -218,15 +240,7 @@ fn remember(cx: &Cx, guard: &Guard, record: KvRecord) {
 }
 
 fn respond(stored: &StoredResponse, replayed: bool) -> ApiResult<Response> {
-    let mut response = http::json(stored.status, stored.body.clone())?;
-    let headers = response.headers_mut();
-    for (name, value) in &stored.headers {
-        headers.set(name, value)?;
-    }
-    if replayed {
-        headers.set("idempotency-replayed", "true")?;
-    }
-    Ok(response)
+    http::stored(stored, replayed)
 }
 
 fn replay(stored: &StoredResponse) -> ApiResult<Response> {

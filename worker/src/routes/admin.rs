@@ -6,7 +6,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::http;
 use crate::store::d1::Store;
 use connect_core::ids::{ApiKeyId, WorkspaceId};
-use connect_core::input::Object;
 use connect_core::secrets::ApiKey;
 use connect_core::workspace::{CreatedWorkspace, IssuedApiKey, RevokedApiKey, Workspace};
 use worker::{Request, Response};
@@ -24,14 +23,6 @@ pub async fn handle(cx: &mut Cx, req: &mut Request, route: &Route) -> ApiResult<
     }
 }
 
-/// These routes take no fields: an empty body or `{}`.
-async fn no_fields(req: &mut Request) -> ApiResult<()> {
-    if let Some(body) = http::read_optional_json(req).await? {
-        Object::new(&body, "")?.only(&[])?;
-    }
-    Ok(())
-}
-
 fn issue_key(cx: &mut Cx, workspace: &WorkspaceId) -> ApiResult<IssuedApiKey> {
     Ok(IssuedApiKey {
         id: ApiKeyId::generate(&mut cx.random),
@@ -42,7 +33,7 @@ fn issue_key(cx: &mut Cx, workspace: &WorkspaceId) -> ApiResult<IssuedApiKey> {
 }
 
 async fn create_workspace(cx: &mut Cx, store: &Store, req: &mut Request) -> ApiResult<Response> {
-    no_fields(req).await?;
+    http::read_no_fields(req).await?;
     let workspace = WorkspaceId::generate(&mut cx.random);
     let key = issue_key(cx, &workspace)?;
     store
@@ -58,7 +49,7 @@ async fn create_workspace(cx: &mut Cx, store: &Store, req: &mut Request) -> ApiR
 }
 
 async fn add_key(cx: &mut Cx, store: &Store, req: &mut Request, id: &str) -> ApiResult<Response> {
-    no_fields(req).await?;
+    http::read_no_fields(req).await?;
     let not_found = || ApiError::NotFound(format!("no workspace {id}"));
     let workspace = WorkspaceId::parse(id).ok_or_else(not_found)?;
     let key = issue_key(cx, &workspace)?;

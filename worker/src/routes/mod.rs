@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod apps;
+pub mod workspace;
 
 use crate::auth;
 use crate::config;
@@ -27,10 +28,22 @@ pub struct Cx {
 /// A route of the API, with its path parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
+    /// `/connect/v1/workspace`
+    Workspace,
     /// `/connect/v1/apps`
     Apps,
     /// `/connect/v1/apps/batch`
     AppsBatch,
+    /// `/connect/v1/apps/{clientId}`
+    App(String),
+    /// `/connect/v1/apps/{clientId}/rotate-client-secret`
+    RotateClientSecret(String),
+    /// `/connect/v1/apps/{clientId}/redirect-uris`
+    RedirectUris(String),
+    /// `/connect/v1/apps/{clientId}/webhook-config`
+    WebhookConfig(String),
+    /// `/connect/v1/apps/{clientId}/webhook-config/rotate-secret`
+    RotateWebhookSecret(String),
     /// `/admin/v1/workspaces`
     AdminWorkspaces,
     /// `/admin/v1/workspaces/{id}/api-keys`
@@ -44,14 +57,23 @@ impl Route {
     /// parse them (a malformed id is simply not found).
     pub fn of(path: &str) -> Option<Self> {
         let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+        let id = |s: &&str| (*s).to_owned();
         Some(match segments.as_slice() {
+            ["connect", "v1", "workspace"] => Self::Workspace,
             ["connect", "v1", "apps"] => Self::Apps,
             ["connect", "v1", "apps", "batch"] => Self::AppsBatch,
-            ["admin", "v1", "workspaces"] => Self::AdminWorkspaces,
-            ["admin", "v1", "workspaces", id, "api-keys"] => {
-                Self::AdminWorkspaceApiKeys((*id).to_owned())
+            ["connect", "v1", "apps", app] => Self::App(id(app)),
+            ["connect", "v1", "apps", app, "rotate-client-secret"] => {
+                Self::RotateClientSecret(id(app))
             }
-            ["admin", "v1", "api-keys", id] => Self::AdminApiKey((*id).to_owned()),
+            ["connect", "v1", "apps", app, "redirect-uris"] => Self::RedirectUris(id(app)),
+            ["connect", "v1", "apps", app, "webhook-config"] => Self::WebhookConfig(id(app)),
+            ["connect", "v1", "apps", app, "webhook-config", "rotate-secret"] => {
+                Self::RotateWebhookSecret(id(app))
+            }
+            ["admin", "v1", "workspaces"] => Self::AdminWorkspaces,
+            ["admin", "v1", "workspaces", ws, "api-keys"] => Self::AdminWorkspaceApiKeys(id(ws)),
+            ["admin", "v1", "api-keys", key] => Self::AdminApiKey(id(key)),
             _ => return None,
         })
     }
@@ -59,8 +81,16 @@ impl Route {
     /// The methods the route allows.
     pub fn methods(&self) -> &'static [&'static str] {
         match self {
-            Self::Apps => &["GET"],
-            Self::AppsBatch | Self::AdminWorkspaces | Self::AdminWorkspaceApiKeys(_) => &["POST"],
+            Self::Workspace => &["GET"],
+            Self::Apps => &["GET", "POST"],
+            Self::App(_) => &["GET", "PATCH", "DELETE"],
+            Self::RedirectUris(_) => &["GET", "PUT"],
+            Self::WebhookConfig(_) => &["GET", "PATCH"],
+            Self::AppsBatch
+            | Self::RotateClientSecret(_)
+            | Self::RotateWebhookSecret(_)
+            | Self::AdminWorkspaces
+            | Self::AdminWorkspaceApiKeys(_) => &["POST"],
             Self::AdminApiKey(_) => &["DELETE"],
         }
     }
@@ -89,13 +119,33 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     }
     check_method(&route, &method)?;
     let store = Store::new(&cx.env)?;
-    let workspace = auth::workspace(&req, config::key_environment(&cx.env)?, &store).await?;
-    match route {
-        Route::Apps => apps::list(cx, &store, &workspace, url.query().unwrap_or("")).await,
-        Route::AppsBatch => apps::batch_create(cx, &store, &workspace, &mut req).await,
-        Route::AdminWorkspaces | Route::AdminWorkspaceApiKeys(_) | Route::AdminApiKey(_) => Err(
-            ApiError::Internal("admin route reached the workspace dispatch".into()),
-        ),
+    let ws = auth::workspace(&req, config::key_environment(&cx.env)?, &store).await?;
+    let req = &mut req;
+    match (&route, method.as_str()) {
+        (Route::Workspace, _) => workspace::get(&store, &ws).await,
+        (Route::Apps, "GET") => apps::list(cx, &store, &ws, url.query().unwrap_or("")).await,
+        (Route::Apps, _) => apps::create(cx, &store, &ws, req).await,
+        (Route::AppsBatch, _) => apps::batch_create(cx, &store, &ws, req).await,
+        (Route::App(id), "GET") => apps::get(cx, &store, &ws, id).await,
+        (Route::App(id), "PATCH") => apps::update(cx, &store, &ws, id, req).await,
+        (Route::App(id), _) => apps::delete(cx, &store, &ws, id).await,
+        (Route::RotateClientSecret(id), _) => {
+            apps::rotate_client_secret(cx, &store, &ws, id, req).await
+        }
+        (Route::RedirectUris(id), "GET") => apps::get_redirect_uris(cx, &store, &ws, id).await,
+        (Route::RedirectUris(id), _) => apps::replace_redirect_uris(cx, &store, &ws, id, req).await,
+        (Route::WebhookConfig(id), "GET") => apps::get_webhook_config(cx, &store, &ws, id).await,
+        (Route::WebhookConfig(id), _) => {
+            apps::update_webhook_config(cx, &store, &ws, id, req).await
+        }
+        (Route::RotateWebhookSecret(id), _) => {
+            apps::rotate_webhook_secret(cx, &store, &ws, id, req).await
+        }
+        (Route::AdminWorkspaces | Route::AdminWorkspaceApiKeys(_) | Route::AdminApiKey(_), _) => {
+            Err(ApiError::Internal(
+                "admin route reached the workspace dispatch".into(),
+            ))
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! failure leaves nothing behind.
 
 use crate::error::{ApiError, ApiResult};
-use connect_core::ids::{ApiKeyId, WorkspaceId};
+use connect_core::ids::{ApiKeyId, ClientId, WorkspaceId};
 use connect_core::pagination::PageRequest;
 use connect_core::stored::AppRow;
 use connect_core::time::Timestamp;
@@ -23,8 +23,12 @@ pub enum Taken {
 /// The outcome of a transaction whose only expected failure is a uniqueness conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Commit {
-    /// Everything was written.
-    Done,
+    /// The transaction ran; `changes` is what its statement at the index asked for by
+    /// [`Store::commit`] changed.
+    Done {
+        /// Rows changed by the watched statement.
+        changes: usize,
+    },
     /// Nothing was written: a unique value was taken.
     Taken(Taken),
 }
@@ -43,9 +47,19 @@ fn n(v: u64) -> JsValue {
     JsValue::from_f64(v as f64)
 }
 
+fn ms(t: Timestamp) -> JsValue {
+    JsValue::from_f64(t.millis() as f64)
+}
+
 #[derive(Deserialize)]
 struct WorkspaceIdRow {
     workspace_id: String,
+}
+
+#[derive(Deserialize)]
+struct WorkspaceRow {
+    created_at: String,
+    apps_count: f64,
 }
 
 #[derive(Deserialize)]
@@ -79,10 +93,21 @@ impl Store {
         Ok(self.db.prepare(sql).bind(args)?)
     }
 
-    /// Runs `statements` as one transaction.
-    pub async fn commit(&self, statements: Vec<D1PreparedStatement>) -> ApiResult<Commit> {
+    /// Runs `statements` as one transaction, reporting the rows changed by statement
+    /// `watch`.
+    pub async fn commit(
+        &self,
+        statements: Vec<D1PreparedStatement>,
+        watch: usize,
+    ) -> ApiResult<Commit> {
         match self.db.batch(statements).await {
-            Ok(_) => Ok(Commit::Done),
+            Ok(results) => {
+                let changes = match results.get(watch) {
+                    Some(r) => r.meta()?.and_then(|m| m.changes).unwrap_or(0),
+                    None => 0,
+                };
+                Ok(Commit::Done { changes })
+            }
             Err(e) => {
                 let text = e.to_string();
                 if text.contains("UNIQUE constraint failed: apps.client_id") {
@@ -96,9 +121,25 @@ impl Store {
         }
     }
 
-    /// Statements claiming an `Idempotency-Key` with the response they record: an expired
-    /// claim of the key is removed first, then the insert fails (rolling back the whole
-    /// batch) if a live claim exists.
+    /// The statement that frees an `Idempotency-Key` whose claim has expired; it runs
+    /// before the request's writes in the same transaction.
+    pub fn release_expired_claim(
+        &self,
+        workspace: &WorkspaceId,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> ApiResult<D1PreparedStatement> {
+        self.stmt(
+            "DELETE FROM idempotency_keys WHERE workspace_id = ?1 AND key_hash = ?2 AND expires_at <= ?3",
+            &[s(workspace.as_str()), s(key_hash), ms(now)],
+        )
+    }
+
+    /// The statement claiming an `Idempotency-Key` with the response it records. It fails,
+    /// rolling back the whole transaction, if a live claim exists. With `only_if_changed`
+    /// it inserts nothing unless the statement just before it changed a row (SQLite's
+    /// `changes()`), so an update that found nothing to update records no response.
+    #[allow(clippy::too_many_arguments)]
     pub fn claim(
         &self,
         workspace: &WorkspaceId,
@@ -107,19 +148,21 @@ impl Store {
         sealed_response: &str,
         now: Timestamp,
         expires_at: Timestamp,
-    ) -> ApiResult<Vec<D1PreparedStatement>> {
-        let ms = |t: Timestamp| JsValue::from_f64(t.millis() as f64);
-        Ok(vec![
-            self.stmt(
-                "DELETE FROM idempotency_keys WHERE workspace_id = ?1 AND key_hash = ?2 AND expires_at <= ?3",
-                &[s(workspace.as_str()), s(key_hash), ms(now)],
-            )?,
-            self.stmt(
-                "INSERT INTO idempotency_keys (workspace_id, key_hash, fingerprint, response, created_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                &[s(workspace.as_str()), s(key_hash), s(fingerprint), s(sealed_response), ms(now), ms(expires_at)],
-            )?,
-        ])
+        only_if_changed: bool,
+    ) -> ApiResult<D1PreparedStatement> {
+        self.stmt(
+            "INSERT INTO idempotency_keys (workspace_id, key_hash, fingerprint, response, created_at, expires_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE ?7 = 0 OR changes() > 0",
+            &[
+                s(workspace.as_str()),
+                s(key_hash),
+                s(fingerprint),
+                s(sealed_response),
+                ms(now),
+                ms(expires_at),
+                n(u64::from(only_if_changed)),
+            ],
+        )
     }
 
     /// The claim on a key, expired or not.
@@ -192,6 +235,76 @@ impl Store {
         Ok(out)
     }
 
+    /// One app of `workspace`.
+    pub async fn get_app(
+        &self,
+        workspace: &WorkspaceId,
+        client_id: &ClientId,
+    ) -> ApiResult<Option<AppRow>> {
+        Ok(self
+            .stmt(
+                "SELECT client_id, created_at, updated_at, client_secret, webhook_secret, doc, version \
+                 FROM apps WHERE client_id = ?1 AND workspace_id = ?2",
+                &[s(client_id.as_str()), s(workspace.as_str())],
+            )?
+            .first(None)
+            .await?)
+    }
+
+    /// The statement writing `row` over the app, if it is still at `version`: it changes
+    /// no row when another update came first (or the app was deleted).
+    pub fn update_app(
+        &self,
+        workspace: &WorkspaceId,
+        row: &AppRow,
+        version: i64,
+    ) -> ApiResult<D1PreparedStatement> {
+        self.stmt(
+            "UPDATE apps SET updated_at = ?3, client_secret = ?4, webhook_secret = ?5, doc = ?6, version = version + 1 \
+             WHERE client_id = ?1 AND workspace_id = ?2 AND version = ?7",
+            &[
+                s(&row.client_id),
+                s(workspace.as_str()),
+                s(&row.updated_at),
+                s(&row.client_secret),
+                row.webhook_secret.as_deref().map_or(JsValue::NULL, s),
+                s(&row.doc),
+                JsValue::from_f64(version as f64),
+            ],
+        )
+    }
+
+    /// Statements deleting an app and, only if it was deleted, moving the count (the
+    /// second changes no row when the first found nothing).
+    pub fn delete_app(
+        &self,
+        workspace: &WorkspaceId,
+        client_id: &ClientId,
+    ) -> ApiResult<Vec<D1PreparedStatement>> {
+        Ok(vec![
+            self.stmt(
+                "DELETE FROM apps WHERE client_id = ?1 AND workspace_id = ?2",
+                &[s(client_id.as_str()), s(workspace.as_str())],
+            )?,
+            self.stmt(
+                "UPDATE workspaces SET apps_count = apps_count - 1 WHERE id = ?1 AND changes() > 0",
+                &[s(workspace.as_str())],
+            )?,
+        ])
+    }
+
+    /// The workspace's creation time and app count.
+    pub async fn workspace(&self, workspace: &WorkspaceId) -> ApiResult<Option<(Timestamp, u64)>> {
+        let row: Option<WorkspaceRow> = self
+            .stmt(
+                "SELECT created_at, apps_count FROM workspaces WHERE id = ?1",
+                &[s(workspace.as_str())],
+            )?
+            .first(None)
+            .await?;
+        Ok(row.and_then(|r| Some((Timestamp::parse_iso(&r.created_at)?, r.apps_count as u64))))
+    }
+
     /// One page of `workspace`'s apps, oldest first (ties by client id), and the total.
     ///
     /// One D1 batch, so the count and the page are one consistent snapshot. The total
@@ -207,7 +320,7 @@ impl Store {
             &[s(workspace.as_str())],
         )?;
         let rows = self.stmt(
-            "SELECT a.client_id, a.created_at, a.updated_at, a.client_secret, a.webhook_secret, a.doc \
+            "SELECT a.client_id, a.created_at, a.updated_at, a.client_secret, a.webhook_secret, a.doc, a.version \
              FROM (SELECT client_id FROM apps WHERE workspace_id = ?1 \
                    ORDER BY created_at, client_id LIMIT ?2 OFFSET ?3) AS p \
              JOIN apps AS a ON a.client_id = p.client_id \
