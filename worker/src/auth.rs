@@ -26,22 +26,21 @@ fn bearer(req: &Request) -> ApiResult<String> {
     }
 }
 
-/// The workspace of the calling API key. A token that cannot be a key of this
-/// deployment is refused before any lookup.
-pub async fn workspace(
-    req: &Request,
-    env: KeyEnvironment,
-    store: &Store,
-) -> ApiResult<WorkspaceId> {
+/// The presented API key, if it can be a key of this deployment (no lookup yet).
+pub fn api_key(req: &Request, env: KeyEnvironment) -> ApiResult<ApiKey> {
     let token = bearer(req)?;
-    let key = ApiKey::parse(env, &token).ok_or(ApiError::Unauthorized(match env {
+    ApiKey::parse(env, &token).ok_or(ApiError::Unauthorized(match env {
         KeyEnvironment::Test => {
             "the API key is malformed: this deployment takes sk_workspace_test_ keys"
         }
         KeyEnvironment::Prod => {
             "the API key is malformed: this deployment takes sk_workspace_prod_ keys"
         }
-    }))?;
+    }))
+}
+
+/// The workspace of a live key.
+pub async fn workspace(key: &ApiKey, store: &Store) -> ApiResult<WorkspaceId> {
     store
         .workspace_for_key(&key.hash())
         .await?

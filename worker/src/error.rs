@@ -25,6 +25,8 @@ pub enum ApiError {
     IdempotencyConflict,
     /// The first request with the `Idempotency-Key` is still running (409).
     IdempotencyInProgress,
+    /// Too many requests for this API key (429).
+    RateLimited,
     /// Anything unexpected (500). The text goes to the log, never to the caller.
     Internal(String),
 }
@@ -40,6 +42,7 @@ impl ApiError {
             Self::TooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::Conflict(_) | Self::IdempotencyConflict | Self::IdempotencyInProgress => 409,
+            Self::RateLimited => 429,
             Self::Internal(_) => 500,
         }
     }
@@ -67,6 +70,10 @@ impl ApiError {
             Self::IdempotencyInProgress => ErrorObject::new(
                 ErrorCode::IdempotencyRequestInProgress,
                 "the first request with this Idempotency-Key is still being processed; retry shortly",
+            ),
+            Self::RateLimited => ErrorObject::new(
+                ErrorCode::RateLimited,
+                "too many requests for this API key; retry after the number of seconds in Retry-After",
             ),
             Self::Internal(_) => ErrorObject::new(
                 ErrorCode::SystemInternalError,

@@ -7,6 +7,7 @@ mod error;
 mod http;
 mod idempotency;
 mod random;
+mod rate_limit;
 mod routes;
 mod store;
 
@@ -65,6 +66,9 @@ fn error_response(err: &ApiError, request_id: &str) -> Response {
         }
         ApiError::IdempotencyInProgress => {
             let _ = headers.set("retry-after", "1");
+        }
+        ApiError::RateLimited => {
+            let _ = headers.set("retry-after", &rate_limit::PERIOD_SECONDS.to_string());
         }
         _ => {}
     }

@@ -9,6 +9,7 @@ use crate::auth;
 use crate::config;
 use crate::error::{ApiError, ApiResult};
 use crate::random::RandomPool;
+use crate::rate_limit;
 use crate::store::d1::Store;
 use connect_core::time::Timestamp;
 use worker::{Context, Env, Request, Response};
@@ -118,8 +119,10 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
         return admin::handle(cx, &mut req, &route).await;
     }
     check_method(&route, &method)?;
+    let key = auth::api_key(&req, config::key_environment(&cx.env)?)?;
+    rate_limit::check(&cx.env, &key).await?;
     let store = Store::new(&cx.env)?;
-    let ws = auth::workspace(&req, config::key_environment(&cx.env)?, &store).await?;
+    let ws = auth::workspace(&key, &store).await?;
     let req = &mut req;
     match (&route, method.as_str()) {
         (Route::Workspace, _) => workspace::get(&store, &ws).await,
