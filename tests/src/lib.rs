@@ -41,6 +41,8 @@
 //! repository); `E2E_START_TIMEOUT_SECS` the start timeout (default 300 s, since `wrangler
 //! dev` may run the project's `[build]` command first).
 
+pub mod api;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

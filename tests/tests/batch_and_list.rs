@@ -1,0 +1,651 @@
+//! Batch create and list, end to end on the real Worker (issue 2): the seed example, the
+//! 100-item limit, both `continueOnError` modes, the paging walk, tenants, every bad input,
+//! the transport rules, and no secret stored in plain text.
+
+use connect_core::batch::BatchCreateResponse;
+use connect_core::error::ErrorCode;
+use connect_core::pagination::ListAppsResponse;
+use connect_core::request::{BatchCreateRequest, BatchItem};
+use connect_e2e::api::{assert_error, assert_not_stored, assert_uuid};
+use connect_e2e::Server;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+fn item(name: &str) -> BatchItem {
+    BatchItem {
+        name: name.into(),
+        redirect_uris: None,
+        webhook_config: None,
+        idempotency_key: None,
+    }
+}
+
+fn items(n: usize, prefix: &str) -> BatchCreateRequest {
+    BatchCreateRequest {
+        items: (0..n).map(|i| item(&format!("{prefix} {i}"))).collect(),
+        continue_on_error: None,
+    }
+}
+
+fn seed_request() -> BatchCreateRequest {
+    BatchCreateRequest {
+        items: vec![
+            BatchItem {
+                redirect_uris: Some(vec!["https://acme.example.com/callback".into()]),
+                idempotency_key: Some("customer-001".into()),
+                ..item("Acme Corp")
+            },
+            BatchItem {
+                redirect_uris: Some(vec!["https://beta.example.com/callback".into()]),
+                idempotency_key: Some("customer-002".into()),
+                ..item("Beta Ltd")
+            },
+            BatchItem {
+                idempotency_key: Some("customer-003".into()),
+                ..item("Gamma Inc")
+            },
+        ],
+        continue_on_error: Some(true),
+    }
+}
+
+#[test]
+fn the_seed_example_creates_three_full_apps() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let res = t.batch(
+        &seed_request(),
+        Some("7f3c9a1e-2b4d-4e6f-8a0c-1d2e3f4a5b6c"),
+    );
+    assert_eq!(res.status, 201, "{}", res.text());
+    assert_eq!(res.header("content-type"), Some("application/json"));
+    assert_uuid(res.header("x-request-id").expect("X-Request-Id"));
+    let body: BatchCreateResponse = res.json();
+    assert_eq!(
+        (body.success_count, body.error_count, body.results.len()),
+        (3, 0, 3)
+    );
+    let keys: Vec<_> = body
+        .results
+        .iter()
+        .map(|r| r.idempotency_key.as_deref().unwrap())
+        .collect();
+    assert_eq!(keys, ["customer-001", "customer-002", "customer-003"]);
+    let apps: Vec<_> = body
+        .results
+        .iter()
+        .map(|r| r.app.clone().expect("app"))
+        .collect();
+    assert_eq!(apps[0].name, "Acme Corp");
+    assert_eq!(apps[0].redirect_uris, ["https://acme.example.com/callback"]);
+    assert_eq!(apps[2].redirect_uris, Vec::<String>::new());
+    let raw = res.json_value();
+    for (i, app) in apps.iter().enumerate() {
+        assert_eq!(app.organization_id, t.workspace);
+        assert_eq!(
+            raw["results"][i]["app"]["webhookConfig"],
+            json!({ "enabled": false, "retryAttempts": 3, "timeoutSeconds": 10, "events": [] })
+        );
+        assert_eq!(
+            raw["results"][i]["app"]["providers"],
+            json!({ "passport": { "enabled": true } })
+        );
+        assert_eq!(app.workflows.len(), 1);
+        assert_eq!(app.workflows[0].workflow_id, app.default_workflow_id);
+        assert_eq!(app.created_at, app.updated_at);
+    }
+    let ids: HashSet<_> = apps.iter().map(|a| a.client_id.clone()).collect();
+    assert_eq!(ids.len(), 3);
+    // The list returns the same full objects, secrets included.
+    let list: ListAppsResponse = t.get("/connect/v1/apps").json();
+    assert_eq!(list.total, 3);
+    for app in &apps {
+        assert!(list.data.contains(app), "{app:?} not listed as created");
+    }
+    for app in &apps {
+        assert_not_stored(server, app.client_secret.expose());
+    }
+    assert_not_stored(server, &t.key);
+}
+
+#[test]
+fn a_hundred_items_are_created_in_one_call_and_a_hundred_and_one_are_refused() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let res = t.batch(&items(100, "Bulk"), None);
+    assert_eq!(res.status, 201, "{}", res.text());
+    let body: BatchCreateResponse = res.json();
+    assert_eq!((body.success_count, body.error_count), (100, 0));
+    assert_eq!(t.total(), 100);
+    let env = assert_error(
+        &t.batch(&items(101, "Too many"), None),
+        400,
+        ErrorCode::ValidationInvalidParameter,
+        Some("items"),
+    );
+    assert_eq!(env.error.details.unwrap().max, Some(100));
+    assert_eq!(t.total(), 100);
+    let workspace = t.get("/connect/v1/workspace").json_value();
+    assert_eq!(workspace["apps_count"], 100);
+}
+
+#[test]
+fn an_aborted_batch_creates_nothing() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let body = json!({ "items": [ { "name": "ok 1" }, { "name": "ok 2" }, { "name": "  " }, { "name": "never judged" } ] });
+    let env = assert_error(
+        &t.batch(&body, None),
+        400,
+        ErrorCode::ValidationInvalidParameter,
+        Some("items[2].name"),
+    );
+    assert_eq!(env.error.details.unwrap().index, Some(2));
+    let body = json!({ "items": [ { "name": "ok" }, { "redirectUris": [] } ] });
+    let env = assert_error(
+        &t.batch(&body, None),
+        400,
+        ErrorCode::ValidationMissingParameter,
+        Some("items[1].name"),
+    );
+    assert_eq!(env.error.details.unwrap().index, Some(1));
+    assert_eq!(t.total(), 0);
+}
+
+#[test]
+fn continue_on_error_creates_the_good_items_and_reports_the_bad_ones_in_order() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let body = json!({
+        "continueOnError": true,
+        "items": [
+            { "name": "good 0", "idempotencyKey": "c-0" },
+            { "name": "bad 1", "redirectUris": ["http://plain.example.com/cb"], "idempotencyKey": "c-1" },
+            { "name": "good 2", "webhookConfig": { "url": "https://hooks.example.com/h", "enabled": true } },
+            { "name": "bad 3", "webhookConfig": { "retryAttempts": 11 } },
+            "not an object",
+            { "name": "good 5", "redirectUris": ["http://localhost:3000/cb"] }
+        ]
+    });
+    let res = t.batch(&body, None);
+    assert_eq!(res.status, 201, "{}", res.text());
+    let r: BatchCreateResponse = res.json();
+    assert_eq!((r.success_count, r.error_count, r.results.len()), (3, 3, 6));
+    let outcome: Vec<bool> = r.results.iter().map(|x| x.app.is_some()).collect();
+    assert_eq!(outcome, [true, false, true, false, false, true]);
+    let parameter = |i: usize| {
+        let e = r.results[i].error.as_ref().unwrap();
+        assert!(r.results[i].app.is_none());
+        assert_eq!(e.details.as_ref().unwrap().index, Some(i));
+        e.details.as_ref().unwrap().parameter.clone().unwrap()
+    };
+    assert_eq!(parameter(1), "items[1].redirectUris[0]");
+    assert_eq!(parameter(3), "items[3].webhookConfig.retryAttempts");
+    assert_eq!(parameter(4), "items[4]");
+    assert_eq!(r.results[1].idempotency_key.as_deref(), Some("c-1"));
+    assert_eq!(r.results[0].idempotency_key.as_deref(), Some("c-0"));
+    assert_eq!(
+        r.results[2]
+            .app
+            .as_ref()
+            .unwrap()
+            .webhook_config
+            .url
+            .as_deref(),
+        Some("https://hooks.example.com/h")
+    );
+    assert_eq!(t.total(), 3);
+}
+
+#[test]
+fn a_walk_over_45_apps_returns_each_once_in_order_with_total_and_links() {
+    let server = Server::shared();
+    let t = server.tenant();
+    // Three batches: three distinct creation times, and ties inside each batch.
+    for (n, prefix) in [(20, "first"), (20, "second"), (5, "third")] {
+        assert_eq!(t.batch(&items(n, prefix), None).status, 201);
+    }
+    let mut seen = Vec::new();
+    let mut path = "/connect/v1/apps?limit=20".to_string();
+    let mut pages = 0;
+    loop {
+        let res = t.get(&path);
+        assert_eq!(res.status, 200, "{}", res.text());
+        let page: ListAppsResponse = res.json();
+        assert_eq!((page.total, page.limit), (45, 20));
+        let link = res.header("link").unwrap_or_default().to_string();
+        let offset = page.offset;
+        assert_eq!(link.contains("rel=\"prev\""), offset > 0, "{link}");
+        assert_eq!(link.contains("rel=\"next\""), offset + 20 < 45, "{link}");
+        seen.extend(page.data);
+        pages += 1;
+        match link.split(", ").find(|l| l.ends_with("rel=\"next\"")) {
+            Some(next) => {
+                path = next
+                    .trim_start_matches('<')
+                    .split('>')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 45);
+    let ids: HashSet<_> = seen.iter().map(|a| a.client_id.clone()).collect();
+    assert_eq!(ids.len(), 45, "every app exactly once");
+    let order: Vec<_> = seen
+        .iter()
+        .map(|a| (a.created_at, a.client_id.clone()))
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted, "oldest first, ties by clientId");
+    assert!(seen[..20].iter().all(|a| a.name.starts_with("first")));
+    assert!(seen[40..].iter().all(|a| a.name.starts_with("third")));
+    // Past the end: no data, the true total, a way back.
+    let res = t.get("/connect/v1/apps?limit=20&offset=100");
+    let page: ListAppsResponse = res.json();
+    assert_eq!((page.data.len(), page.total, page.offset), (0, 45, 100));
+    assert_eq!(
+        res.header("link"),
+        Some("</connect/v1/apps?limit=20&offset=25>; rel=\"prev\"")
+    );
+    let page: ListAppsResponse = t.get("/connect/v1/apps").json();
+    assert_eq!((page.limit, page.offset, page.data.len()), (20, 0, 20));
+}
+
+#[test]
+fn a_workspace_sees_nothing_of_another() {
+    let server = Server::shared();
+    let (a, b) = (server.tenant(), server.tenant());
+    assert_eq!(a.batch(&items(3, "A's"), None).status, 201);
+    let page: ListAppsResponse = b.get("/connect/v1/apps").json();
+    assert_eq!((page.total, page.data.len()), (0, 0));
+    assert_eq!(b.get("/connect/v1/workspace").json_value()["apps_count"], 0);
+    assert_eq!(a.total(), 3);
+}
+
+#[test]
+fn every_bad_batch_body_gets_its_envelope_and_changes_nothing() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let long_name = "x".repeat(101);
+    let many_uris: Vec<String> = (0..21)
+        .map(|i| format!("https://h{i}.example.com/cb"))
+        .collect();
+    let invalid = ErrorCode::ValidationInvalidParameter;
+    let missing = ErrorCode::ValidationMissingParameter;
+    let cases: Vec<(Value, ErrorCode, &str)> = vec![
+        (json!([]), invalid, "body"),
+        (json!(null), invalid, "body"),
+        (json!({}), missing, "items"),
+        (json!({ "items": "all" }), invalid, "items"),
+        (json!({ "items": [] }), invalid, "items"),
+        (
+            json!({ "items": [{ "name": "a" }], "continueOnError": "true" }),
+            invalid,
+            "continueOnError",
+        ),
+        (
+            json!({ "items": [{ "name": "a" }], "extra": 1 }),
+            invalid,
+            "extra",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "redirectURIs": [] }] }),
+            invalid,
+            "items[0].redirectURIs",
+        ),
+        (json!({ "items": [null] }), invalid, "items[0]"),
+        (
+            json!({ "items": [{ "name": 7 }] }),
+            invalid,
+            "items[0].name",
+        ),
+        (
+            json!({ "items": [{ "name": null }] }),
+            invalid,
+            "items[0].name",
+        ),
+        (
+            json!({ "items": [{ "name": long_name }] }),
+            invalid,
+            "items[0].name",
+        ),
+        (
+            json!({ "items": [{ "name": "tab\there" }] }),
+            invalid,
+            "items[0].name",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "redirectUris": "https://a.example.com" }] }),
+            invalid,
+            "items[0].redirectUris",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "redirectUris": [5] }] }),
+            invalid,
+            "items[0].redirectUris[0]",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "redirectUris": ["https://a.example.com/#x"] }] }),
+            invalid,
+            "items[0].redirectUris[0]",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "redirectUris": ["https://u:p@a.example.com/"] }] }),
+            invalid,
+            "items[0].redirectUris[0]",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "redirectUris": ["/relative"] }] }),
+            invalid,
+            "items[0].redirectUris[0]",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "redirectUris": many_uris }] }),
+            invalid,
+            "items[0].redirectUris",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "webhookConfig": { "enabled": true } }] }),
+            missing,
+            "items[0].webhookConfig.url",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "webhookConfig": { "timeoutSeconds": 0 } }] }),
+            invalid,
+            "items[0].webhookConfig.timeoutSeconds",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "webhookConfig": { "retryAttempts": 2.5 } }] }),
+            invalid,
+            "items[0].webhookConfig.retryAttempts",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "webhookConfig": { "events": ["verification.exploded"] } }] }),
+            invalid,
+            "items[0].webhookConfig.events[0]",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "webhookConfig": { "secret": "whsec_mine" } }] }),
+            invalid,
+            "items[0].webhookConfig.secret",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "idempotencyKey": "k".repeat(256) }] }),
+            invalid,
+            "items[0].idempotencyKey",
+        ),
+        (
+            json!({ "items": [{ "name": "a", "idempotencyKey": 12 }] }),
+            invalid,
+            "items[0].idempotencyKey",
+        ),
+    ];
+    for (body, code, parameter) in cases {
+        let res = t.batch(&body, None);
+        assert_error(&res, 400, code, Some(parameter));
+    }
+    for raw in [
+        &b"{\"items\": ["[..],
+        b"{'items': []}",
+        b"\xff\xfe{}",
+        b"{\"items\":[{\"name\":\"a\"}]} trailing",
+        b"",
+    ] {
+        let res = t
+            .request("POST", "/connect/v1/apps/batch")
+            .header("Content-Type", "application/json")
+            .body(raw.to_vec())
+            .send();
+        let code = if raw.is_empty() { missing } else { invalid };
+        assert_error(&res, 400, code, Some("body"));
+    }
+    assert_eq!(t.total(), 0);
+}
+
+#[test]
+fn list_parameters_are_checked() {
+    let server = Server::shared();
+    let t = server.tenant();
+    for (query, parameter) in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        ("limit=1.5", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=x", "offset"),
+        ("limit=5&limit=6", "limit"),
+        ("limt=5", "limt"),
+    ] {
+        let res = t.get(&format!("/connect/v1/apps?{query}"));
+        assert_error(
+            &res,
+            400,
+            ErrorCode::ValidationInvalidParameter,
+            Some(parameter),
+        );
+    }
+    let res = t.get("/connect/v1/apps?limit=101");
+    let env = assert_error(
+        &res,
+        400,
+        ErrorCode::ValidationInvalidParameter,
+        Some("limit"),
+    );
+    assert_eq!(env.error.details.unwrap().max, Some(100));
+}
+
+#[test]
+fn transport_rules_hold_on_every_route() {
+    let server = Server::shared();
+    let t = server.tenant();
+    assert_error(
+        &t.get("/connect/v1/nothing-here"),
+        404,
+        ErrorCode::ResourceNotFound,
+        None,
+    );
+    assert_error(
+        &server.get("/").send(),
+        404,
+        ErrorCode::ResourceNotFound,
+        None,
+    );
+    let res = t.request("DELETE", "/connect/v1/apps/batch").send();
+    assert_error(&res, 405, ErrorCode::MethodNotAllowed, None);
+    assert_eq!(res.header("allow"), Some("POST"));
+    let res = t.request("PUT", "/connect/v1/apps").send();
+    assert_error(&res, 405, ErrorCode::MethodNotAllowed, None);
+    assert_eq!(res.header("allow"), Some("GET, POST"));
+    // (A method workerd does not know, such as BREW, is answered 501 by the runtime itself
+    // before the Worker runs; the known ones reach the route table.)
+    let res = t.request("OPTIONS", "/connect/v1/apps").send();
+    assert_error(&res, 405, ErrorCode::MethodNotAllowed, None);
+    // 415: a body that is not declared as JSON.
+    let res = t
+        .request("POST", "/connect/v1/apps/batch")
+        .header("Content-Type", "text/plain")
+        .body(br#"{"items":[{"name":"a"}]}"#.to_vec())
+        .send();
+    assert_error(&res, 415, ErrorCode::UnsupportedMediaType, None);
+    let res = t
+        .request("POST", "/connect/v1/apps/batch")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(b"items=1".to_vec())
+        .send();
+    assert_error(&res, 415, ErrorCode::UnsupportedMediaType, None);
+    let res = t
+        .request("POST", "/connect/v1/apps/batch")
+        .header("Content-Type", "Application/JSON; charset=utf-8")
+        .body(br#"{"items":[{"name":"charset ok"}]}"#.to_vec())
+        .send();
+    assert_eq!(res.status, 201, "{}", res.text());
+    // 413: one byte over 1 MiB, even when it is valid JSON.
+    let mut big = br#"{"items":[{"name":"a","idempotencyKey":""#.to_vec();
+    big.resize(1024 * 1024 - 4, b'k');
+    big.extend_from_slice(br#""}]}"#);
+    big.push(b' ');
+    assert_eq!(big.len(), 1024 * 1024 + 1);
+    let res = t
+        .request("POST", "/connect/v1/apps/batch")
+        .header("Content-Type", "application/json")
+        .body(big)
+        .send();
+    assert_error(&res, 413, ErrorCode::RequestTooLarge, None);
+    assert_eq!(t.total(), 1);
+}
+
+#[test]
+fn every_connect_route_needs_a_live_key() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let unauthorized = ErrorCode::AuthInvalidCredentials;
+    assert_error(
+        &server.get("/connect/v1/apps").send(),
+        401,
+        unauthorized,
+        None,
+    );
+    assert_error(
+        &server
+            .get("/connect/v1/apps")
+            .header("Authorization", "Basic Zm9vOmJhcg==")
+            .send(),
+        401,
+        unauthorized,
+        None,
+    );
+    assert_error(
+        &server
+            .get("/connect/v1/apps")
+            .bearer("sk_workspace_prod_abcdefghijklmnopqrstuvwxyz012345")
+            .send(),
+        401,
+        unauthorized,
+        None,
+    );
+    assert_error(
+        &server
+            .get("/connect/v1/apps")
+            .bearer("sk_workspace_test_unknownunknownunknownunknown1")
+            .send(),
+        401,
+        unauthorized,
+        None,
+    );
+    assert_error(
+        &server
+            .get("/connect/v1/apps")
+            .bearer(server.var("ADMIN_TOKEN"))
+            .send(),
+        401,
+        unauthorized,
+        None,
+    );
+    let res = server
+        .post("/connect/v1/apps/batch")
+        .json(&items(1, "anon"))
+        .send();
+    assert_error(&res, 401, unauthorized, None);
+    // The admin API does not take workspace keys, and workspace keys do not open it.
+    let res = server.post("/admin/v1/workspaces").bearer(&t.key).send();
+    assert_error(&res, 401, unauthorized, None);
+    assert_eq!(t.total(), 0);
+}
+
+#[test]
+fn operators_add_and_revoke_keys() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let admin = server.var("ADMIN_TOKEN");
+    let res = server
+        .post(format!("/admin/v1/workspaces/{}/api-keys", t.workspace))
+        .bearer(admin)
+        .send();
+    assert_eq!(res.status, 201, "{}", res.text());
+    let second = res.json_value();
+    let second_key = second["key"].as_str().unwrap().to_string();
+    assert!(second_key.starts_with("sk_workspace_test_"));
+    assert_eq!(second["workspaceId"], t.workspace.as_str());
+    assert_eq!(
+        server
+            .get("/connect/v1/apps")
+            .bearer(&second_key)
+            .send()
+            .status,
+        200
+    );
+    let res = server
+        .post("/admin/v1/workspaces/org_doesnotexist/api-keys")
+        .bearer(admin)
+        .send();
+    assert_error(&res, 404, ErrorCode::ResourceNotFound, None);
+    let res = server
+        .request(
+            "DELETE",
+            format!("/admin/v1/api-keys/{}", second["id"].as_str().unwrap()),
+        )
+        .bearer(admin)
+        .send();
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json_value()["revoked"], true);
+    let again = server
+        .request(
+            "DELETE",
+            format!("/admin/v1/api-keys/{}", second["id"].as_str().unwrap()),
+        )
+        .bearer(admin)
+        .send();
+    assert_eq!(
+        again.json_value()["revokedAt"],
+        res.json_value()["revokedAt"]
+    );
+    assert_error(
+        &server
+            .request("DELETE", "/admin/v1/api-keys/key_nope")
+            .bearer(admin)
+            .send(),
+        404,
+        ErrorCode::ResourceNotFound,
+        None,
+    );
+    assert_error(
+        &server
+            .post("/admin/v1/workspaces")
+            .bearer("wrong-token")
+            .send(),
+        401,
+        ErrorCode::AuthInvalidCredentials,
+        None,
+    );
+    assert_error(
+        &server
+            .post("/admin/v1/workspaces")
+            .bearer(admin)
+            .json(&json!({ "name": "x" }))
+            .send(),
+        400,
+        ErrorCode::ValidationInvalidParameter,
+        Some("name"),
+    );
+    // The revoked key stops working (within the auth cache's bound), the first one still works.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    loop {
+        let res = server.get("/connect/v1/apps").bearer(&second_key).send();
+        if res.status == 401 {
+            assert_error(&res, 401, ErrorCode::AuthInvalidCredentials, None);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a revoked key still works after 40 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(t.get("/connect/v1/apps").status, 200);
+    assert_not_stored(server, &second_key);
+}
