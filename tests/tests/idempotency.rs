@@ -1,0 +1,278 @@
+//! `Idempotency-Key`, end to end on the real Worker (issue 3): exactly once under
+//! concurrency, byte-identical replays, conflicts, refused requests not recorded, replays
+//! without KV, expiry, workspace scope, and nothing stored in plain text.
+
+use connect_core::batch::BatchCreateResponse;
+use connect_core::error::ErrorCode;
+use connect_core::secrets::sha256_hex;
+use connect_e2e::api::{assert_error, assert_not_stored, Tenant};
+use connect_e2e::{Response, Server};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn body(names: &[&str]) -> Value {
+    json!({ "items": names.iter().map(|n| json!({ "name": n, "redirectUris": ["https://x.example.com/cb"] })).collect::<Vec<_>>() })
+}
+
+fn replayed(res: &Response) -> bool {
+    res.header("idempotency-replayed") == Some("true")
+}
+
+fn secrets_of(res: &Response) -> Vec<String> {
+    let r: BatchCreateResponse = res.json();
+    r.results
+        .iter()
+        .filter_map(|x| x.app.as_ref())
+        .map(|a| a.client_secret.expose().to_owned())
+        .collect()
+}
+
+/// The KV entry of `key` in `tenant`'s workspace, once the Worker has written it (after the
+/// response, in `waitUntil`).
+fn kv_name(t: &Tenant, key: &str) -> String {
+    let name = format!("idem/{}/{}", t.workspace, sha256_hex(key.as_bytes()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !t.server.kv_keys().contains(&name) {
+        assert!(Instant::now() < deadline, "KV record {name} never appeared");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    name
+}
+
+#[test]
+fn twenty_concurrent_identical_requests_create_one_set_of_apps() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let b = body(&["Concurrent A", "Concurrent B", "Concurrent C"]);
+    let responses: Vec<Response> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20)
+            .map(|_| s.spawn(|| t.batch(&b, Some("concurrent-key-1"))))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let done: Vec<&Response> = responses.iter().filter(|r| r.status == 201).collect();
+    for r in responses.iter().filter(|r| r.status != 201) {
+        let env = assert_error(r, 409, ErrorCode::IdempotencyRequestInProgress, None);
+        assert_eq!(r.header("retry-after"), Some("1"), "{env:?}");
+    }
+    assert!(!done.is_empty());
+    let originals = done.iter().filter(|r| !replayed(r)).count();
+    assert!(
+        originals <= 1,
+        "{originals} responses claim to be the original"
+    );
+    for r in &done {
+        assert_eq!(
+            r.body, done[0].body,
+            "every response is the original or a byte-identical replay"
+        );
+    }
+    assert_eq!(t.total(), 3, "exactly one set of apps");
+    assert_eq!(t.get("/connect/v1/workspace").json_value()["apps_count"], 3);
+    for s in secrets_of(done[0]) {
+        assert_not_stored(server, &s);
+    }
+}
+
+#[test]
+fn a_replay_is_byte_identical_and_says_so() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let b = body(&["Replay me"]);
+    let first = t.batch(&b, Some("replay-key"));
+    assert_eq!(first.status, 201, "{}", first.text());
+    assert!(!replayed(&first));
+    let again = t.batch(&b, Some("replay-key"));
+    assert_eq!(again.status, 201);
+    assert!(replayed(&again));
+    assert_eq!(again.body, first.body, "same body, secrets included");
+    assert_ne!(again.header("x-request-id"), first.header("x-request-id"));
+    // The quoted (structured-field) form of the same key is the same key.
+    let quoted = t.batch(&b, Some("\"replay-key\""));
+    assert!(replayed(&quoted));
+    assert_eq!(quoted.body, first.body);
+    assert_eq!(t.total(), 1);
+    for s in secrets_of(&first) {
+        assert_not_stored(server, &s);
+    }
+}
+
+#[test]
+fn the_same_key_for_another_request_is_a_conflict_but_reordering_is_not() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let first = t.batch(&json!({ "items": [ { "name": "One", "redirectUris": ["https://one.example.com/cb"] } ], "continueOnError": false }), Some("conflict-key"));
+    assert_eq!(first.status, 201);
+    let other = t.batch(
+        &json!({ "items": [ { "name": "Two" } ] }),
+        Some("conflict-key"),
+    );
+    assert_error(&other, 409, ErrorCode::IdempotencyKeyConflict, None);
+    // Another route with the same key and a body of the other route's shape.
+    let res = t
+        .request("POST", "/connect/v1/apps")
+        .header("Idempotency-Key", "conflict-key")
+        .json(&json!({ "name": "One" }))
+        .send();
+    assert_error(&res, 409, ErrorCode::IdempotencyKeyConflict, None);
+    // Same body, keys reordered and spaced differently: a replay.
+    let reordered = br#"{ "continueOnError" : false ,
+        "items" : [ { "redirectUris" : [ "https://one.example.com/cb" ] , "name" : "One" } ] }"#;
+    let res = t
+        .request("POST", "/connect/v1/apps/batch")
+        .header("Content-Type", "application/json")
+        .header("Idempotency-Key", "conflict-key")
+        .body(reordered.to_vec())
+        .send();
+    assert_eq!(res.status, 201, "{}", res.text());
+    assert!(replayed(&res));
+    assert_eq!(res.body, first.body);
+    // A conflicting body that is also invalid is still reported as the conflict.
+    let res = t.batch(&json!({ "items": [] }), Some("conflict-key"));
+    assert_error(&res, 409, ErrorCode::IdempotencyKeyConflict, None);
+    assert_eq!(t.total(), 1);
+}
+
+#[test]
+fn malformed_keys_are_refused_by_name() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let b = body(&["Never"]);
+    for key in [
+        "k".repeat(256),
+        "tab\tinside".to_string(),
+        "space inside".to_string(),
+        "\"\"".to_string(),
+        "caf\u{e9}".to_string(),
+    ] {
+        let res = t.batch(&b, Some(&key));
+        assert_error(
+            &res,
+            400,
+            ErrorCode::ValidationInvalidParameter,
+            Some("Idempotency-Key"),
+        );
+    }
+    assert_eq!(t.batch(&b, Some(&"k".repeat(255))).status, 201);
+    assert_eq!(t.total(), 1);
+}
+
+#[test]
+fn a_refused_request_does_not_consume_the_key() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let bad = t.batch(&json!({ "items": [ { "name": "Fix me", "redirectUris": ["http://not-local.example.com/cb"] } ] }), Some("fix-key"));
+    assert_error(
+        &bad,
+        400,
+        ErrorCode::ValidationInvalidParameter,
+        Some("items[0].redirectUris[0]"),
+    );
+    let unauth = server
+        .post("/connect/v1/apps/batch")
+        .header("Idempotency-Key", "fix-key")
+        .json(&body(&["x"]))
+        .send();
+    assert_eq!(unauth.status, 401);
+    let good = t.batch(&json!({ "items": [ { "name": "Fix me", "redirectUris": ["https://fixed.example.com/cb"] } ] }), Some("fix-key"));
+    assert_eq!(good.status, 201, "{}", good.text());
+    assert!(!replayed(&good));
+    assert_eq!(t.total(), 1);
+}
+
+#[test]
+fn a_replay_works_and_creates_nothing_when_the_kv_record_is_missing() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let b = body(&["KV lag A", "KV lag B"]);
+    let first = t.batch(&b, Some("kv-lag-key"));
+    assert_eq!(first.status, 201);
+    let name = kv_name(&t, "kv-lag-key");
+    // The KV record is sealed too.
+    let stored = server.kv_get(&name).expect("KV record");
+    for s in secrets_of(&first) {
+        assert!(!String::from_utf8_lossy(&stored).contains(&s));
+    }
+    server.kv_delete(&name);
+    assert!(!server.kv_keys().contains(&name));
+    let again = t.batch(&b, Some("kv-lag-key"));
+    assert_eq!(again.status, 201, "{}", again.text());
+    assert!(replayed(&again));
+    assert_eq!(again.body, first.body);
+    assert_eq!(t.total(), 2, "the D1 claim stopped a second batch");
+    // The replay from D1 put the record back for the next one.
+    kv_name(&t, "kv-lag-key");
+}
+
+#[test]
+fn an_expired_claim_lets_the_key_be_used_afresh() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let b = body(&["Yesterday"]);
+    let first = t.batch(&b, Some("expiring-key"));
+    assert_eq!(first.status, 201);
+    let name = kv_name(&t, "expiring-key");
+    let hash = sha256_hex(b"expiring-key");
+    let rows = server.d1(&format!(
+        "SELECT expires_at - created_at AS ttl FROM idempotency_keys WHERE workspace_id = '{}' AND key_hash = '{hash}'",
+        t.workspace
+    ));
+    assert_eq!(rows[0]["ttl"], 24 * 60 * 60 * 1000, "keys last 24 hours");
+    // 24 hours later: the claim is past its expiry and KV has dropped its copy.
+    server.d1_exec(&format!(
+        "UPDATE idempotency_keys SET created_at = created_at - 86400001, expires_at = expires_at - 86400001 \
+         WHERE workspace_id = '{}' AND key_hash = '{hash}'",
+        t.workspace
+    ));
+    server.kv_delete(&name);
+    let fresh = t.batch(&b, Some("expiring-key"));
+    assert_eq!(fresh.status, 201, "{}", fresh.text());
+    assert!(!replayed(&fresh));
+    assert_ne!(fresh.body, first.body);
+    assert_eq!(t.total(), 2);
+    // And the new claim holds from now on.
+    let again = t.batch(&b, Some("expiring-key"));
+    assert!(replayed(&again));
+    assert_eq!(again.body, fresh.body);
+    assert_eq!(t.total(), 2);
+}
+
+#[test]
+fn the_same_key_in_another_workspace_is_unrelated() {
+    let server = Server::shared();
+    let (a, b) = (server.tenant(), server.tenant());
+    let first = a.batch(&body(&["Mine"]), Some("shared-key"));
+    let other = b.batch(&body(&["Mine"]), Some("shared-key"));
+    assert_eq!((first.status, other.status), (201, 201));
+    assert!(!replayed(&other));
+    assert_ne!(first.body, other.body);
+    let different = b.batch(&body(&["Yours"]), Some("shared-key-2"));
+    assert_eq!(different.status, 201);
+    assert_eq!(
+        a.batch(&body(&["Yours"]), Some("shared-key-2")).status,
+        201,
+        "b's key means nothing in a"
+    );
+    assert_eq!((a.total(), b.total()), (2, 2));
+}
+
+#[test]
+fn stored_claims_hold_no_secret_in_plain_text() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let res = t.batch(&body(&["Sealed 1", "Sealed 2"]), Some("sealed-key"));
+    assert_eq!(res.status, 201);
+    kv_name(&t, "sealed-key");
+    let rows = server.d1(&format!(
+        "SELECT response FROM idempotency_keys WHERE workspace_id = '{}'",
+        t.workspace
+    ));
+    assert_eq!(rows.len(), 1);
+    let sealed = rows[0]["response"].as_str().unwrap();
+    assert!(sealed.starts_with("v1."));
+    for s in secrets_of(&res) {
+        assert!(!sealed.contains(&s));
+        assert_not_stored(server, &s);
+    }
+    assert_not_stored(server, "sh_app_");
+}
