@@ -208,9 +208,10 @@ impl<'a> Object<'a> {
     }
 }
 
-/// A field name as it can be shown in a message and a `parameter`: control characters
-/// escaped and the length capped, so a hostile key cannot forge log lines or bloat errors.
-fn printable(name: &str) -> String {
+/// A caller-chosen name as it can be shown in a message and a `parameter`: control
+/// characters escaped and the length capped, so a hostile name cannot forge log lines or
+/// bloat errors.
+pub(crate) fn printable(name: &str) -> String {
     let mut out: String = name
         .chars()
         .take(64)

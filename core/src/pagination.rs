@@ -2,6 +2,7 @@
 
 use crate::app::App;
 use crate::error::FieldError;
+use crate::input::printable;
 use serde::{Deserialize, Serialize};
 
 /// Page size when none is given.
@@ -54,7 +55,7 @@ impl PageRequest {
                 "offset" => &mut offset,
                 other => {
                     return Err(FieldError::invalid(
-                        shorten(other),
+                        printable(other),
                         "is not a known query parameter (expected limit or offset)",
                     ))
                 }
@@ -125,10 +126,6 @@ fn parse_int(s: &str) -> Option<u64> {
     (!s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| s.parse().ok())
         .flatten()
-}
-
-fn shorten(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(64).collect()
 }
 
 /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; a bad escape
@@ -202,6 +199,7 @@ mod tests {
             ("limt=5", "limt"),
             ("limit=5&limit=6", "limit"),
             ("=5", "query"),
+            ("%0a=1", "\\u{a}"),
         ] {
             assert_eq!(page(q), Err(parameter.to_string()), "{q}");
         }
