@@ -3,7 +3,7 @@
 use crate::entropy::Entropy;
 use crate::error::FieldError;
 use crate::ids::{ClientId, NodeId, WorkflowId, WorkspaceId};
-use crate::input::field_path;
+use crate::input::Path;
 use crate::name::AppName;
 use crate::redirect_uri::RedirectUri;
 use crate::redirect_uri::RedirectUris;
@@ -12,7 +12,8 @@ use crate::secrets::{ClientSecret, WebhookSecret};
 use crate::time::Timestamp;
 use crate::webhook::{WebhookConfig, WebhookSettings};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// An app, as every route returns it. `clientSecret` is included, as the reference
@@ -83,15 +84,60 @@ pub struct Workflow {
 pub struct WorkflowNode {
     /// `nd_` + 8 hex.
     pub id: NodeId,
-    /// `request`, `verification`, `response`, ...
+    /// What the node does.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: NodeKind,
     /// The node that follows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<NodeId>,
     /// Type-specific settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<Value>,
+    pub config: Option<NodeConfig>,
+}
+
+/// A node's settings: the verification settings this API writes, typed, or any other
+/// JSON object as given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum NodeConfig {
+    /// The settings of a `verification` node.
+    Verification(VerificationConfig),
+    /// Settings of another shape.
+    Other(Value),
+}
+
+/// The settings of a `verification` node: `{ channel, claims, mode }`. The text fields
+/// borrow static strings when minted, so a new app's default workflow allocates almost
+/// nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationConfig {
+    /// How the verification result is delivered (`oidc`).
+    pub channel: Cow<'static, str>,
+    /// The claims asked for.
+    pub claims: Vec<Cow<'static, str>>,
+    /// What the result holds (`pii`).
+    pub mode: Cow<'static, str>,
+}
+
+/// The node types the reference documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeKind {
+    /// Where a verification session starts.
+    Request,
+    /// Where it ends, answering the relying party.
+    Response,
+    /// Verifies the user with a provider.
+    Verification,
+    /// Requires a minimum level of assurance.
+    CheckMinLoa,
+    /// Requires a claim.
+    CheckClaim,
+    /// Evaluates a condition.
+    Evaluate,
+    /// Branches.
+    If,
 }
 
 /// What is stored of an app besides its id, workspace, timestamps and secrets (which are
@@ -142,22 +188,27 @@ pub struct AppRecord {
 impl AppRecord {
     /// The App object the API shows for this record.
     pub fn to_app(&self) -> App {
-        let d = &self.doc;
+        self.clone().into_app()
+    }
+
+    /// The App object the API shows for this record, without copying it.
+    pub fn into_app(self) -> App {
+        let d = self.doc;
         App {
-            client_id: self.client_id.clone(),
-            client_secret: self.client_secret.clone(),
-            name: d.name.clone(),
-            redirect_uris: d.redirect_uris.clone(),
-            providers: d.providers.clone(),
-            default_workflow_id: d.default_workflow_id.clone(),
-            workflows: d.workflows.clone(),
-            organization_id: self.organization_id.clone(),
+            client_id: self.client_id,
+            client_secret: self.client_secret,
+            name: d.name,
+            redirect_uris: d.redirect_uris,
+            providers: d.providers,
+            default_workflow_id: d.default_workflow_id,
+            workflows: d.workflows,
+            organization_id: self.organization_id,
             webhook_config: WebhookConfig {
                 secret: self.webhook_secret.as_ref().map(WebhookSecret::preview),
-                ..d.webhook_config.clone()
+                ..d.webhook_config
             },
-            default_success_redirect_uri: d.default_success_redirect_uri.clone(),
-            default_failure_redirect_uri: d.default_failure_redirect_uri.clone(),
+            default_success_redirect_uri: d.default_success_redirect_uri,
+            default_failure_redirect_uri: d.default_failure_redirect_uri,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -298,23 +349,22 @@ pub struct NewApp {
 impl NewApp {
     /// Validates the fields of a create or a batch item. `path` is where the item sits in
     /// the body (`""` for `POST /apps`, `items[3]` in a batch).
-    pub fn validate(
+    pub fn validate<'p>(
         name: &str,
         redirect_uris: Option<&[String]>,
         webhook: Option<&WebhookConfigInput>,
-        path: &str,
+        path: impl Into<Path<'p>>,
     ) -> Result<Self, FieldError> {
+        let path = path.into();
         Ok(Self {
-            name: AppName::parse(name, &field_path(path, "name"))?,
+            name: AppName::parse(name, path.field("name"))?,
             redirect_uris: RedirectUris::parse(
                 redirect_uris.unwrap_or_default(),
-                &field_path(path, "redirectUris"),
+                path.field("redirectUris"),
             )?,
             webhook: match webhook {
                 None => WebhookSettings::default(),
-                Some(w) => {
-                    WebhookSettings::default().merge(w, &field_path(path, "webhookConfig"))?
-                }
+                Some(w) => WebhookSettings::default().merge(w, path.field("webhookConfig"))?,
             },
         })
     }
@@ -342,7 +392,7 @@ impl NewApp {
                         config: None,
                     },
                 )]),
-                default_workflow_id: workflow.workflow_id.clone(),
+                default_workflow_id: workflow.workflow_id,
                 workflows: vec![workflow],
                 webhook_config: self.webhook.to_config(None),
                 default_success_redirect_uri: None,
@@ -368,27 +418,27 @@ fn default_workflow(now: Timestamp, entropy: &mut dyn Entropy) -> Workflow {
     Workflow {
         workflow_id: WorkflowId::generate(entropy),
         name: "Default".to_owned(),
-        entry_node_id: request.clone(),
+        entry_node_id: request,
         nodes: vec![
             WorkflowNode {
                 id: request,
-                kind: "request".into(),
-                next: Some(verification.clone()),
+                kind: NodeKind::Request,
+                next: Some(verification),
                 config: None,
             },
             WorkflowNode {
                 id: verification,
-                kind: "verification".into(),
-                next: Some(response.clone()),
-                config: Some(json!({
-                    "channel": "oidc",
-                    "claims": ["name", "given_name", "family_name", "birthdate"],
-                    "mode": "pii"
+                kind: NodeKind::Verification,
+                next: Some(response),
+                config: Some(NodeConfig::Verification(VerificationConfig {
+                    channel: Cow::Borrowed("oidc"),
+                    claims: ["name", "given_name", "family_name", "birthdate"].map(Cow::Borrowed).to_vec(),
+                    mode: Cow::Borrowed("pii"),
                 })),
             },
             WorkflowNode {
                 id: response,
-                kind: "response".into(),
+                kind: NodeKind::Response,
                 next: None,
                 config: None,
             },
@@ -402,6 +452,7 @@ fn default_workflow(now: Timestamp, entropy: &mut dyn Entropy) -> Workflow {
 mod tests {
     use super::*;
     use crate::entropy::SeededEntropy;
+    use serde_json::json;
 
     #[test]
     fn a_new_app_has_the_contract_defaults() {

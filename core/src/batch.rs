@@ -12,11 +12,11 @@
 //! 201 with `successCount: 0`: the request was understood and every outcome is reported
 //! item by item, as the caller asked.
 
-use crate::app::{App, AppRecord, NewApp};
+use crate::app::{App, NewApp};
 use crate::entropy::Entropy;
 use crate::error::{ErrorObject, FieldError};
 use crate::ids::WorkspaceId;
-use crate::input::{index_path, FromJson, Object};
+use crate::input::{FromJson, Object, Path};
 use crate::request::{BatchItem, MAX_ITEM_KEY_CHARS};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -81,14 +81,15 @@ pub fn plan(body: &Value) -> Result<BatchPlan, FieldError> {
 }
 
 fn plan_item(raw: &Value, index: usize) -> PlannedItem {
-    let path = index_path("items", index);
-    match BatchItem::from_json(raw, &path) {
+    let items = Path::Named("items");
+    let path = items.index(index);
+    match BatchItem::read(raw, path) {
         Ok(item) => PlannedItem {
             app: NewApp::validate(
                 &item.name,
                 item.redirect_uris.as_deref(),
                 item.webhook_config.as_ref(),
-                &path,
+                path,
             )
             .map_err(|e| e.at_index(index)),
             idempotency_key: item.idempotency_key,
@@ -130,22 +131,22 @@ impl BatchPlan {
         now: Timestamp,
         entropy: &mut dyn Entropy,
     ) -> BatchCreated {
-        let mut records = Vec::with_capacity(self.items.len());
         let mut results = Vec::with_capacity(self.items.len());
+        let mut success_count = 0;
         for item in &self.items {
             let key = item.idempotency_key.clone();
             match &item.app {
                 Ok(new) => {
-                    let record = new.mint(workspace, now, entropy);
-                    results.push(BatchResult::created(record.to_app(), key));
-                    records.push(record);
+                    results.push(BatchResult::created(
+                        new.mint(workspace, now, entropy).into_app(),
+                        key,
+                    ));
+                    success_count += 1;
                 }
                 Err(e) => results.push(BatchResult::failed(e.to_error_object(), key)),
             }
         }
-        let success_count = records.len();
         BatchCreated {
-            records,
             response: BatchCreateResponse {
                 error_count: results.len() - success_count,
                 success_count,
@@ -155,13 +156,19 @@ impl BatchPlan {
     }
 }
 
-/// The outcome of [`BatchPlan::execute`]: what to store and what to answer.
+/// The outcome of [`BatchPlan::execute`]: the 201 body, whose apps are what to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchCreated {
-    /// The apps to store, in input order.
-    pub records: Vec<AppRecord>,
     /// The 201 body.
     pub response: BatchCreateResponse,
+}
+
+impl BatchCreated {
+    /// The created apps, in input order: what the store writes (see
+    /// [`crate::stored::AppRow::seal_app`]).
+    pub fn apps(&self) -> impl Iterator<Item = &App> {
+        self.response.results.iter().filter_map(|r| r.app.as_ref())
+    }
 }
 
 /// The 201 body of `POST /apps/batch`.
@@ -249,7 +256,7 @@ mod tests {
             r.results[2].app.as_ref().unwrap().redirect_uris,
             Vec::<String>::new()
         );
-        assert_eq!(out.records.len(), 3);
+        assert_eq!(out.apps().count(), 3);
     }
 
     #[test]
@@ -297,7 +304,7 @@ mod tests {
         );
         assert_eq!(r.results[3].idempotency_key.as_deref(), Some("d"));
         assert!(r.results[4].app.is_some() && r.results[4].idempotency_key.is_none());
-        assert_eq!(out.records.len(), 2);
+        assert_eq!(out.apps().count(), 2);
     }
 
     #[test]
@@ -384,7 +391,7 @@ mod tests {
             let r = &out.response;
             prop_assert_eq!(r.results.len(), items.len());
             prop_assert_eq!(r.success_count + r.error_count, items.len());
-            prop_assert_eq!(r.success_count, out.records.len());
+            prop_assert_eq!(r.success_count, out.apps().count());
             for (i, (raw, result)) in items.iter().zip(&r.results).enumerate() {
                 let ok = raw.get("name").and_then(Value::as_str).is_some_and(|n| n == "ok" || n == "k");
                 prop_assert_eq!(result.app.is_some(), ok);
@@ -393,8 +400,8 @@ mod tests {
                     prop_assert_eq!(e.details.as_ref().unwrap().index, Some(i));
                 }
             }
-            let ids: std::collections::HashSet<_> = out.records.iter().map(|r| r.client_id.clone()).collect();
-            prop_assert_eq!(ids.len(), out.records.len());
+            let ids: std::collections::HashSet<_> = out.apps().map(|a| a.client_id).collect();
+            prop_assert_eq!(ids.len(), out.apps().count());
         }
     }
 }

@@ -26,33 +26,47 @@ pub(crate) const BASE62: &[u8; 62] =
 /// Bytes of 248 and above are rejected rather than folded with `% 62`, which would make
 /// the first eight characters slightly likelier than the rest.
 pub(crate) fn base62(entropy: &mut dyn Entropy, len: usize) -> String {
-    let mut out = String::with_capacity(len);
+    let mut out = vec![0u8; len];
+    fill_base62(entropy, &mut out);
+    out.into_iter().map(char::from).collect()
+}
+
+/// Fills `out` with characters drawn uniformly from [`BASE62`] (see [`base62`]).
+pub(crate) fn fill_base62(entropy: &mut dyn Entropy, out: &mut [u8]) {
+    let mut filled = 0;
     let mut buf = [0u8; 32];
-    while out.len() < len {
+    while filled < out.len() {
         entropy.fill(&mut buf);
         for &b in &buf {
-            if b < 248 && out.len() < len {
-                out.push(BASE62[usize::from(b % 62)] as char);
+            if b < 248 && filled < out.len() {
+                out[filled] = BASE62[usize::from(b % 62)];
+                filled += 1;
             }
         }
     }
-    out
 }
 
-/// `bytes` random bytes as lowercase hex (`2 * bytes` characters).
-pub(crate) fn hex(entropy: &mut dyn Entropy, bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    entropy.fill(&mut buf);
-    to_hex(&buf)
+/// Fills `out` (of even length) with the lowercase hex of `out.len() / 2` random bytes.
+pub(crate) fn fill_hex(entropy: &mut dyn Entropy, out: &mut [u8]) {
+    let mut raw = [0u8; 32];
+    for chunk in out.chunks_mut(64) {
+        let bytes = &mut raw[..chunk.len() / 2];
+        entropy.fill(bytes);
+        for (pair, &b) in chunk.chunks_mut(2).zip(bytes.iter()) {
+            pair[0] = HEX_DIGITS[usize::from(b >> 4)];
+            pair[1] = HEX_DIGITS[usize::from(b & 0xf)];
+        }
+    }
 }
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Lowercase hex of `bytes`.
 pub fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
+        out.push(HEX_DIGITS[usize::from(b >> 4)] as char);
+        out.push(HEX_DIGITS[usize::from(b & 0xf)] as char);
     }
     out
 }
@@ -127,10 +141,11 @@ mod tests {
     fn hex_is_lowercase_and_twice_as_long() {
         assert_eq!(to_hex(&[0x00, 0xab, 0xff]), "00abff");
         let mut e = SeededEntropy::new(1);
-        let h = hex(&mut e, 32);
-        assert_eq!(h.len(), 64);
+        let mut h = [0u8; 64];
+        fill_hex(&mut e, &mut h);
         assert!(h
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)));
+        assert!(h.iter().any(|&b| b != b'0'));
     }
 }

@@ -162,8 +162,8 @@ pub struct FieldError {
 
 impl FieldError {
     /// `parameter` is absent.
-    pub fn missing(parameter: impl Into<String>) -> Self {
-        let parameter = parameter.into();
+    pub fn missing(parameter: impl fmt::Display) -> Self {
+        let parameter = parameter.to_string();
         Self {
             kind: FieldErrorKind::Missing,
             message: format!("{parameter} is required"),
@@ -174,8 +174,8 @@ impl FieldError {
     }
 
     /// `parameter` is wrong; `why` completes the sentence "`parameter` ...".
-    pub fn invalid(parameter: impl Into<String>, why: impl fmt::Display) -> Self {
-        let parameter = parameter.into();
+    pub fn invalid(parameter: impl fmt::Display, why: impl fmt::Display) -> Self {
+        let parameter = parameter.to_string();
         Self {
             kind: FieldErrorKind::Invalid,
             message: format!("{parameter} {why}"),

@@ -3,7 +3,7 @@
 //! Every id is a newtype that can only hold a well-formed value, so a handler that has a
 //! [`ClientId`] never needs to ask whether it is one.
 
-use crate::entropy::{base62, hex, Entropy};
+use crate::entropy::{base62, fill_base62, fill_hex, Entropy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -49,6 +49,49 @@ macro_rules! string_id {
     };
 }
 
+macro_rules! fixed_id {
+    ($(#[$doc:meta])* $name:ident, $len:literal, $what:literal, $check:expr) => {
+        $(#[$doc])*
+        ///
+        /// Held inline (it has a fixed length): copying one allocates nothing.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name([u8; $len]);
+
+        impl $name {
+            /// Accepts `s` if it is well formed.
+            pub fn parse(s: &str) -> Option<Self> {
+                let check: fn(&str) -> bool = $check;
+                (s.len() == $len && check(s)).then(|| Self(s.as_bytes().try_into().unwrap_or([b'0'; $len])))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                // Only ASCII is ever stored (checked by `parse`, or minted from ASCII).
+                std::str::from_utf8(&self.0).unwrap_or_default()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Self::parse(&s).ok_or_else(|| serde::de::Error::custom(concat!("expected ", $what)))
+            }
+        }
+    };
+}
+
 fn alnum(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
@@ -68,12 +111,13 @@ fn prefixed(
         .is_some_and(|rest| len.contains(&rest.len()) && body(rest))
 }
 
-string_id!(
+fixed_id!(
     /// An app's public identifier: 8 characters of `[A-Za-z0-9]`, uniformly random,
     /// globally unique, immutable (for example `HqTRDIYH`).
     ClientId,
+    8,
     "8 characters of [A-Za-z0-9]",
-    |s| s.len() == 8 && alnum(s)
+    alnum
 );
 
 string_id!(
@@ -90,16 +134,18 @@ string_id!(
     |s| prefixed(s, "key_", 1..=64, alnum)
 );
 
-string_id!(
+fixed_id!(
     /// A workflow of an app: `wf_` + 8 lowercase hex.
     WorkflowId,
+    11,
     "wf_ followed by 8 lowercase hex digits",
     |s| prefixed(s, "wf_", 8..=8, lower_hex)
 );
 
-string_id!(
+fixed_id!(
     /// A node of a workflow: `nd_` + 8 lowercase hex.
     NodeId,
+    11,
     "nd_ followed by 8 lowercase hex digits",
     |s| prefixed(s, "nd_", 8..=8, lower_hex)
 );
@@ -108,7 +154,9 @@ impl ClientId {
     /// A fresh random client id. 62^8 (about 2^47.6) values: the store's primary key
     /// catches the rare collision and the caller mints again.
     pub fn generate(entropy: &mut dyn Entropy) -> Self {
-        Self(base62(entropy, 8))
+        let mut id = [0u8; 8];
+        fill_base62(entropy, &mut id);
+        Self(id)
     }
 }
 
@@ -129,14 +177,18 @@ impl ApiKeyId {
 impl WorkflowId {
     /// A fresh workflow id, `wf_` + 8 hex. Unique within its app is all that is needed.
     pub fn generate(entropy: &mut dyn Entropy) -> Self {
-        Self(format!("wf_{}", hex(entropy, 4)))
+        let mut id = *b"wf_00000000";
+        fill_hex(entropy, &mut id[3..]);
+        Self(id)
     }
 }
 
 impl NodeId {
     /// A fresh node id, `nd_` + 8 hex.
     pub fn generate(entropy: &mut dyn Entropy) -> Self {
-        Self(format!("nd_{}", hex(entropy, 4)))
+        let mut id = *b"nd_00000000";
+        fill_hex(entropy, &mut id[3..]);
+        Self(id)
     }
 }
 
@@ -168,7 +220,7 @@ mod tests {
         let mut e = SeededEntropy::new(3);
         for _ in 0..100 {
             let c = ClientId::generate(&mut e);
-            assert_eq!(ClientId::parse(c.as_str()), Some(c.clone()));
+            assert_eq!(ClientId::parse(c.as_str()), Some(c));
             let w = WorkspaceId::generate(&mut e);
             assert_eq!(w.as_str().len(), 31);
             assert!(WorkspaceId::parse(w.as_str()).is_some());

@@ -7,6 +7,7 @@
 
 use crate::error::FieldError;
 use serde_json::{Map, Value};
+use std::fmt;
 
 /// The largest body the API reads: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -38,87 +39,121 @@ impl FieldError {
     }
 }
 
-/// The path of a field of the object at `parent`.
-pub fn field_path(parent: &str, name: &str) -> String {
-    if parent.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{parent}.{name}")
+/// Where a parameter sits in a request: built for free as a body is read, and turned into
+/// text (`items[3].redirectUris[0]`) only when an error names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path<'a> {
+    /// The whole body, named `body`.
+    Root,
+    /// A parameter known by name: a top-level field, a header or a query parameter.
+    Named(&'a str),
+    /// A field of the object at the inner path.
+    Field(&'a Path<'a>, &'a str),
+    /// An element of the array at the inner path.
+    Index(&'a Path<'a>, usize),
+}
+
+impl<'a> Path<'a> {
+    /// The path of field `name` of the object here.
+    pub fn field(&'a self, name: &'a str) -> Path<'a> {
+        Path::Field(self, name)
+    }
+
+    /// The path of element `index` of the array here.
+    pub fn index(&'a self, index: usize) -> Path<'a> {
+        Path::Index(self, index)
     }
 }
 
-/// The path of element `index` of the array at `parent`.
-pub fn index_path(parent: &str, index: usize) -> String {
-    format!("{parent}[{index}]")
+/// `""` is the body itself; any other text names a parameter.
+impl<'a> From<&'a str> for Path<'a> {
+    fn from(s: &'a str) -> Self {
+        if s.is_empty() {
+            Path::Root
+        } else {
+            Path::Named(s)
+        }
+    }
 }
 
-fn shown(path: &str) -> &str {
-    if path.is_empty() {
-        "body"
-    } else {
-        path
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root => f.write_str("body"),
+            Path::Named(name) => f.write_str(name),
+            Path::Field(Path::Root, name) => f.write_str(name),
+            Path::Field(parent, name) => write!(f, "{parent}.{name}"),
+            Path::Index(parent, index) => write!(f, "{parent}[{index}]"),
+        }
     }
 }
 
 /// A type the server reads from a JSON value at a path.
 pub trait FromJson: Sized {
     /// Reads `value`, naming `path` in any error.
-    fn from_json(value: &Value, path: &str) -> Result<Self, FieldError>;
+    fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError>;
+
+    /// Reads `value` found at `path` (`""` for a whole body, or a [`Path`]).
+    fn from_json<'p>(value: &Value, path: impl Into<Path<'p>>) -> Result<Self, FieldError> {
+        Self::read(value, path.into())
+    }
 }
 
 impl FromJson for String {
-    fn from_json(value: &Value, path: &str) -> Result<Self, FieldError> {
+    fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
         value
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| FieldError::invalid(shown(path), "must be a string"))
+            .ok_or_else(|| FieldError::invalid(path, "must be a string"))
     }
 }
 
 impl FromJson for bool {
-    fn from_json(value: &Value, path: &str) -> Result<Self, FieldError> {
+    fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
         value
             .as_bool()
-            .ok_or_else(|| FieldError::invalid(shown(path), "must be a boolean"))
+            .ok_or_else(|| FieldError::invalid(path, "must be a boolean"))
     }
 }
 
 impl FromJson for i64 {
     /// Integers only: `3.0`, `"3"` and `1e2` are refused, so a caller's float arithmetic
     /// or quoting mistake is reported rather than rounded.
-    fn from_json(value: &Value, path: &str) -> Result<Self, FieldError> {
+    fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
         match value {
             Value::Number(n) if n.is_i64() => Ok(n.as_i64().unwrap_or_default()),
-            Value::Number(n) if n.is_u64() => {
-                Err(FieldError::invalid(shown(path), "is out of range"))
-            }
-            _ => Err(FieldError::invalid(shown(path), "must be an integer")),
+            Value::Number(n) if n.is_u64() => Err(FieldError::invalid(path, "is out of range")),
+            _ => Err(FieldError::invalid(path, "must be an integer")),
         }
     }
 }
 
 impl FromJson for Value {
-    fn from_json(value: &Value, _path: &str) -> Result<Self, FieldError> {
+    fn read(value: &Value, _path: Path<'_>) -> Result<Self, FieldError> {
         Ok(value.clone())
     }
 }
 
 /// Reads an array of at most `max` elements (checked before any element is read, so a
 /// list of ten thousand is refused for its size, not for its first bad element).
-pub fn array_of<T: FromJson>(value: &Value, path: &str, max: usize) -> Result<Vec<T>, FieldError> {
+pub fn array_of<T: FromJson>(
+    value: &Value,
+    path: Path<'_>,
+    max: usize,
+) -> Result<Vec<T>, FieldError> {
     let items = value
         .as_array()
-        .ok_or_else(|| FieldError::invalid(shown(path), "must be an array"))?;
+        .ok_or_else(|| FieldError::invalid(path, "must be an array"))?;
     if items.len() > max {
         return Err(
-            FieldError::invalid(shown(path), format!("must hold at most {max} entries"))
+            FieldError::invalid(path, format!("must hold at most {max} entries"))
                 .with_max(max as u64),
         );
     }
     items
         .iter()
         .enumerate()
-        .map(|(i, v)| T::from_json(v, &index_path(path, i)))
+        .map(|(i, v)| T::read(v, path.index(i)))
         .collect()
 }
 
@@ -126,15 +161,16 @@ pub fn array_of<T: FromJson>(value: &Value, path: &str, max: usize) -> Result<Ve
 #[derive(Debug, Clone, Copy)]
 pub struct Object<'a> {
     map: &'a Map<String, Value>,
-    path: &'a str,
+    path: Path<'a>,
 }
 
 impl<'a> Object<'a> {
     /// `value` as an object, or an invalid-parameter error naming `path`.
-    pub fn new(value: &'a Value, path: &'a str) -> Result<Self, FieldError> {
+    pub fn new(value: &'a Value, path: impl Into<Path<'a>>) -> Result<Self, FieldError> {
+        let path = path.into();
         match value {
             Value::Object(map) => Ok(Self { map, path }),
-            _ => Err(FieldError::invalid(shown(path), "must be a JSON object")),
+            _ => Err(FieldError::invalid(path, "must be a JSON object")),
         }
     }
 
@@ -144,7 +180,7 @@ impl<'a> Object<'a> {
         match self.map.keys().find(|k| !allowed.contains(&k.as_str())) {
             None => Ok(()),
             Some(unknown) => Err(FieldError::invalid(
-                field_path(self.path, &printable(unknown)),
+                self.path.field(&printable(unknown)),
                 format!(
                     "is not a known field (expected one of: {})",
                     allowed.join(", ")
@@ -154,28 +190,26 @@ impl<'a> Object<'a> {
     }
 
     /// The path of field `name`.
-    pub fn path_of(&self, name: &str) -> String {
-        field_path(self.path, name)
+    pub fn path_of<'n>(&'n self, name: &'n str) -> Path<'n> {
+        self.path.field(name)
     }
 
     /// A field that must be present (and not null).
     pub fn required<T: FromJson>(&self, name: &str) -> Result<T, FieldError> {
-        let path = self.path_of(name);
         match self.map.get(name) {
-            None => Err(FieldError::missing(path)),
-            Some(Value::Null) => Err(FieldError::invalid(path, "must not be null")),
-            Some(v) => T::from_json(v, &path),
+            None => Err(FieldError::missing(self.path_of(name))),
+            Some(Value::Null) => Err(FieldError::invalid(self.path_of(name), "must not be null")),
+            Some(v) => T::read(v, self.path_of(name)),
         }
     }
 
     /// A field that may be absent. `null` is not absence: it is refused, because the API
     /// gives null a meaning only where a field can be cleared (see [`Object::nullable`]).
     pub fn optional<T: FromJson>(&self, name: &str) -> Result<Option<T>, FieldError> {
-        let path = self.path_of(name);
         match self.map.get(name) {
             None => Ok(None),
-            Some(Value::Null) => Err(FieldError::invalid(path, "must not be null")),
-            Some(v) => T::from_json(v, &path).map(Some),
+            Some(Value::Null) => Err(FieldError::invalid(self.path_of(name), "must not be null")),
+            Some(v) => T::read(v, self.path_of(name)).map(Some),
         }
     }
 
@@ -184,7 +218,7 @@ impl<'a> Object<'a> {
         match self.map.get(name) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
-            Some(v) => T::from_json(v, &self.path_of(name)).map(|t| Some(Some(t))),
+            Some(v) => T::read(v, self.path_of(name)).map(|t| Some(Some(t))),
         }
     }
 
@@ -194,11 +228,10 @@ impl<'a> Object<'a> {
         name: &str,
         max: usize,
     ) -> Result<Option<Vec<T>>, FieldError> {
-        let path = self.path_of(name);
         match self.map.get(name) {
             None => Ok(None),
-            Some(Value::Null) => Err(FieldError::invalid(path, "must not be null")),
-            Some(v) => array_of(v, &path, max).map(Some),
+            Some(Value::Null) => Err(FieldError::invalid(self.path_of(name), "must not be null")),
+            Some(v) => array_of(v, self.path_of(name), max).map(Some),
         }
     }
 
@@ -252,7 +285,8 @@ mod tests {
         let v = json!({ "items": [ { "name": 5 } ] });
         let items = Object::new(&v, "").unwrap();
         let arr = items.raw("items").unwrap().as_array().unwrap();
-        let item = Object::new(&arr[0], "items[0]").unwrap();
+        let items_path = Path::Named("items");
+        let item = Object::new(&arr[0], items_path.index(0)).unwrap();
         let e = item.required::<String>("name").unwrap_err();
         assert_eq!(e.parameter, "items[0].name");
         assert_eq!(e.message, "items[0].name must be a string");
@@ -299,9 +333,9 @@ mod tests {
     #[test]
     fn arrays_are_refused_for_size_before_content() {
         let v = json!([1, 2, 3]);
-        let e = array_of::<String>(&v, "uris", 2).unwrap_err();
+        let e = array_of::<String>(&v, "uris".into(), 2).unwrap_err();
         assert_eq!((e.parameter.as_str(), e.max), ("uris", Some(2)));
-        let e = array_of::<String>(&v, "uris", 5).unwrap_err();
+        let e = array_of::<String>(&v, "uris".into(), 5).unwrap_err();
         assert_eq!(e.parameter, "uris[0]");
     }
 }

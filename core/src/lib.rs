@@ -73,6 +73,7 @@ pub mod name;
 pub mod pagination;
 pub mod redirect_uri;
 pub mod request;
+pub mod routes;
 pub mod sealed;
 pub mod secrets;
 pub mod stored;

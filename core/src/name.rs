@@ -17,21 +17,21 @@ pub struct AppName(String);
 
 impl AppName {
     /// Validates `raw`, naming `parameter` in the error.
-    pub fn parse(raw: &str, parameter: &str) -> Result<Self, FieldError> {
+    pub fn parse(raw: &str, parameter: impl fmt::Display) -> Result<Self, FieldError> {
         let name = raw.trim();
         if name.is_empty() {
-            return Err(FieldError::invalid(parameter, "must not be empty"));
+            return Err(FieldError::invalid(&parameter, "must not be empty"));
         }
         if name.chars().count() > MAX_NAME_CHARS {
             return Err(FieldError::invalid(
-                parameter,
+                &parameter,
                 format!("must be at most {MAX_NAME_CHARS} characters"),
             )
             .with_max(MAX_NAME_CHARS as u64));
         }
         if name.chars().any(is_forbidden) {
             return Err(FieldError::invalid(
-                parameter,
+                &parameter,
                 "must not contain control characters",
             ));
         }

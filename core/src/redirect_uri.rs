@@ -13,7 +13,7 @@
 //!   hyphens (1 to 63 characters each, 253 in all). A port, if given, is 1 to 65535.
 
 use crate::error::FieldError;
-use crate::input::index_path;
+use crate::input::Path;
 use std::fmt;
 use std::net::Ipv6Addr;
 
@@ -28,7 +28,7 @@ pub struct RedirectUri(String);
 
 impl RedirectUri {
     /// Validates `raw`, naming `parameter` in the error.
-    pub fn parse(raw: &str, parameter: &str) -> Result<Self, FieldError> {
+    pub fn parse(raw: &str, parameter: impl fmt::Display) -> Result<Self, FieldError> {
         parse_uri(raw)
             .map(Self)
             .map_err(|why| FieldError::invalid(parameter, why))
@@ -54,7 +54,8 @@ pub struct RedirectUris(Vec<RedirectUri>);
 impl RedirectUris {
     /// Validates a list. `parameter` names the list (`items[3].redirectUris`); an element
     /// is named by its index in the input (`items[3].redirectUris[0]`).
-    pub fn parse(raw: &[String], parameter: &str) -> Result<Self, FieldError> {
+    pub fn parse<'p>(raw: &[String], parameter: impl Into<Path<'p>>) -> Result<Self, FieldError> {
+        let parameter = parameter.into();
         if raw.len() > MAX_REDIRECT_URIS {
             return Err(FieldError::invalid(
                 parameter,
@@ -64,7 +65,7 @@ impl RedirectUris {
         }
         let mut out: Vec<RedirectUri> = Vec::with_capacity(raw.len());
         for (i, s) in raw.iter().enumerate() {
-            let uri = RedirectUri::parse(s, &index_path(parameter, i))?;
+            let uri = RedirectUri::parse(s, parameter.index(i))?;
             if !out.contains(&uri) {
                 out.push(uri);
             }
@@ -84,13 +85,18 @@ impl RedirectUris {
 }
 
 fn parse_uri(raw: &str) -> Result<String, String> {
-    if raw.chars().count() > MAX_URI_LEN {
+    // Byte length bounds character count from above, so most URIs skip the count.
+    if raw.len() > MAX_URI_LEN && raw.chars().count() > MAX_URI_LEN {
         return Err(format!("must be at most {MAX_URI_LEN} characters"));
     }
     if raw.is_empty() {
         return Err("must not be empty".into());
     }
-    if let Some(bad) = raw.chars().find(|&c| !is_uri_char(c)) {
+    if !raw.bytes().all(is_uri_byte) {
+        let bad = raw
+            .chars()
+            .find(|&c| !c.is_ascii() || !is_uri_byte(c as u8))
+            .unwrap_or(' ');
         return Err(if bad.is_ascii_whitespace() || bad.is_control() {
             "must not contain white space or control characters".into()
         } else if bad.is_ascii() {
@@ -106,8 +112,8 @@ fn parse_uri(raw: &str) -> Result<String, String> {
     let (scheme, rest) = raw
         .split_once("://")
         .ok_or_else(|| "must be an absolute https URL".to_string())?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "https" && scheme != "http" {
+    let https = scheme.eq_ignore_ascii_case("https");
+    if !https && !scheme.eq_ignore_ascii_case("http") {
         return Err("must be an https URL".into());
     }
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
@@ -116,27 +122,34 @@ fn parse_uri(raw: &str) -> Result<String, String> {
         return Err("must not contain user info (user@host)".into());
     }
     let (host, port) = split_host_port(authority)?;
-    let host = host.to_ascii_lowercase();
-    check_host(&host)?;
+    check_host(host)?;
     if let Some(port) = port {
-        if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
-            return Err("must have a numeric port".into());
-        }
-        let n: u32 = port
-            .parse()
-            .map_err(|_| "must have a numeric port".to_string())?;
+        let n: u32 = match port.len() {
+            1..=5 if port.bytes().all(|b| b.is_ascii_digit()) => port.parse().unwrap_or(0),
+            _ => return Err("must have a numeric port".into()),
+        };
         if !(1..=65535).contains(&n) {
             return Err("must have a port from 1 to 65535".into());
         }
     }
-    if scheme == "http" && !matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]") {
+    let loopback = ["localhost", "127.0.0.1", "[::1]"]
+        .iter()
+        .any(|h| host.eq_ignore_ascii_case(h));
+    if !https && !loopback {
         return Err(
             "must be an https URL (plain http is allowed only for localhost, 127.0.0.1 and [::1])"
                 .into(),
         );
     }
-    let port_part = port.map(|p| format!(":{p}")).unwrap_or_default();
-    Ok(format!("{scheme}://{host}{port_part}{path_and_query}"))
+    let mut out = String::with_capacity(raw.len());
+    out.push_str(if https { "https://" } else { "http://" });
+    out.extend(host.chars().map(|c| c.to_ascii_lowercase()));
+    if let Some(port) = port {
+        out.push(':');
+        out.push_str(port);
+    }
+    out.push_str(path_and_query);
+    Ok(out)
 }
 
 fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), String> {
@@ -187,8 +200,34 @@ fn check_host(host: &str) -> Result<(), String> {
     }
 }
 
-fn is_uri_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c)
+/// The characters RFC 3986 allows anywhere in a URI (unreserved, reserved, `%`).
+fn is_uri_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b':'
+                | b'/'
+                | b'?'
+                | b'#'
+                | b'['
+                | b']'
+                | b'@'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b'%'
+        )
 }
 
 fn check_percent_escapes(raw: &str) -> Result<(), String> {

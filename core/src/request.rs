@@ -6,7 +6,7 @@
 //! [`crate::redirect_uri::RedirectUris`]) that cannot hold a bad value.
 
 use crate::error::FieldError;
-use crate::input::{array_of, FromJson, Object};
+use crate::input::{array_of, FromJson, Object, Path};
 use crate::redirect_uri::MAX_REDIRECT_URIS;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -61,7 +61,7 @@ pub struct WebhookConfigInput {
 }
 
 impl FromJson for WebhookConfigInput {
-    fn from_json(value: &Value, path: &str) -> Result<Self, FieldError> {
+    fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
         let o = Object::new(value, path)?;
         if o.raw("secret").is_some() {
             return Err(FieldError::invalid(
@@ -101,7 +101,7 @@ pub struct CreateAppRequest {
 }
 
 impl FromJson for CreateAppRequest {
-    fn from_json(value: &Value, path: &str) -> Result<Self, FieldError> {
+    fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
         let o = Object::new(value, path)?;
         o.only(&["name", "redirectUris", "webhookConfig"])?;
         Ok(Self {
@@ -131,7 +131,7 @@ pub struct BatchItem {
 }
 
 impl FromJson for BatchItem {
-    fn from_json(value: &Value, path: &str) -> Result<Self, FieldError> {
+    fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
         let o = Object::new(value, path)?;
         o.only(&["name", "redirectUris", "webhookConfig", "idempotencyKey"])?;
         let idempotency_key: Option<String> = o.optional("idempotencyKey")?;
@@ -189,7 +189,7 @@ pub struct UpdateAppRequest {
 }
 
 impl FromJson for UpdateAppRequest {
-    fn from_json(value: &Value, path: &str) -> Result<Self, FieldError> {
+    fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
         let o = Object::new(value, path)?;
         if o.raw("clientId").is_some() {
             return Err(FieldError::invalid(
@@ -229,15 +229,15 @@ pub struct ReplaceRedirectUrisRequest {
 }
 
 impl FromJson for ReplaceRedirectUrisRequest {
-    fn from_json(value: &Value, path: &str) -> Result<Self, FieldError> {
+    fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
         let o = Object::new(value, path)?;
         o.only(&["redirectUris"])?;
         let path = o.path_of("redirectUris");
         let raw = o
             .raw("redirectUris")
-            .ok_or_else(|| FieldError::missing(path.clone()))?;
+            .ok_or_else(|| FieldError::missing(path))?;
         Ok(Self {
-            redirect_uris: array_of(raw, &path, MAX_REDIRECT_URIS)?,
+            redirect_uris: array_of(raw, path, MAX_REDIRECT_URIS)?,
         })
     }
 }

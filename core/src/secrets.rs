@@ -3,7 +3,7 @@
 //! Secret types print as `[redacted]` under `Debug`, so a stray `{:?}` in a log line
 //! cannot leak one. The text is reachable only through an explicit `expose()`.
 
-use crate::entropy::{base62, hex, to_hex, Entropy};
+use crate::entropy::{base62, fill_hex, to_hex, Entropy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -25,7 +25,12 @@ macro_rules! secret {
 
             /// A fresh secret: the prefix and 256 random bits as 64 lowercase hex.
             pub fn generate(entropy: &mut dyn Entropy) -> Self {
-                Self(format!("{}{}", $prefix, hex(entropy, 32)))
+                let mut digits = [0u8; 64];
+                fill_hex(entropy, &mut digits);
+                let mut s = String::with_capacity($prefix.len() + 64);
+                s.push_str($prefix);
+                s.extend(digits.iter().map(|&b| char::from(b)));
+                Self(s)
             }
 
             /// Accepts a value of the exact format (prefix + 64 lowercase hex).

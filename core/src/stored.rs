@@ -4,13 +4,16 @@
 //! and opening the secrets, so no IO layer ever handles a plain-text secret on its way to
 //! or from storage.
 
-use crate::app::{AppDoc, AppRecord};
+use crate::app::{App, AppDoc, AppRecord, ProviderState, Workflow};
 use crate::entropy::Entropy;
+use crate::ids::WorkflowId;
 use crate::ids::{ClientId, WorkspaceId};
 use crate::sealed::{SealContext, SealError, SealingKey};
 use crate::secrets::{ClientSecret, WebhookSecret};
 use crate::time::Timestamp;
+use crate::webhook::WebhookConfig;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// One row of `apps`, as read and written (column names are the table's).
@@ -59,20 +62,116 @@ impl fmt::Display for RowError {
 
 impl std::error::Error for RowError {}
 
+/// The stored doc, borrowed from a record or from an App: one serialized layout
+/// ([`AppDoc`]'s) for both, the webhook secret never part of it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DocView<'a> {
+    name: &'a str,
+    redirect_uris: &'a [String],
+    providers: &'a BTreeMap<String, ProviderState>,
+    default_workflow_id: &'a WorkflowId,
+    workflows: &'a [Workflow],
+    webhook_config: WebhookView<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_success_redirect_uri: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_failure_redirect_uri: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WebhookView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    enabled: bool,
+    retry_attempts: u8,
+    timeout_seconds: u8,
+    events: &'a [String],
+}
+
+impl<'a> From<&'a WebhookConfig> for WebhookView<'a> {
+    fn from(w: &'a WebhookConfig) -> Self {
+        Self {
+            url: w.url.as_deref(),
+            enabled: w.enabled,
+            retry_attempts: w.retry_attempts,
+            timeout_seconds: w.timeout_seconds,
+            events: &w.events,
+        }
+    }
+}
+
 impl AppRow {
     /// The row for `record`, its secrets sealed under `key`.
     pub fn seal(record: &AppRecord, key: &SealingKey, entropy: &mut dyn Entropy) -> Self {
-        let id = &record.client_id;
+        let d = &record.doc;
+        let doc = DocView {
+            name: &d.name,
+            redirect_uris: &d.redirect_uris,
+            providers: &d.providers,
+            default_workflow_id: &d.default_workflow_id,
+            workflows: &d.workflows,
+            webhook_config: (&d.webhook_config).into(),
+            default_success_redirect_uri: d.default_success_redirect_uri.as_deref(),
+            default_failure_redirect_uri: d.default_failure_redirect_uri.as_deref(),
+        };
+        let times = (record.created_at, record.updated_at);
+        Self::sealed(
+            &record.client_id,
+            &record.client_secret,
+            record.webhook_secret.as_ref(),
+            times,
+            &doc,
+            key,
+            entropy,
+        )
+    }
+
+    /// The row for a newly created `app` (which has no webhook secret yet), sealed under
+    /// `key`: the same row [`AppRow::seal`] gives for its record, without building one.
+    pub fn seal_app(app: &App, key: &SealingKey, entropy: &mut dyn Entropy) -> Self {
+        let doc = DocView {
+            name: &app.name,
+            redirect_uris: &app.redirect_uris,
+            providers: &app.providers,
+            default_workflow_id: &app.default_workflow_id,
+            workflows: &app.workflows,
+            webhook_config: (&app.webhook_config).into(),
+            default_success_redirect_uri: app.default_success_redirect_uri.as_deref(),
+            default_failure_redirect_uri: app.default_failure_redirect_uri.as_deref(),
+        };
+        let times = (app.created_at, app.updated_at);
+        Self::sealed(
+            &app.client_id,
+            &app.client_secret,
+            None,
+            times,
+            &doc,
+            key,
+            entropy,
+        )
+    }
+
+    fn sealed(
+        id: &ClientId,
+        client_secret: &ClientSecret,
+        webhook_secret: Option<&WebhookSecret>,
+        (created_at, updated_at): (Timestamp, Timestamp),
+        doc: &DocView<'_>,
+        key: &SealingKey,
+        entropy: &mut dyn Entropy,
+    ) -> Self {
         Self {
             client_id: id.to_string(),
-            created_at: record.created_at.to_string(),
-            updated_at: record.updated_at.to_string(),
+            created_at: created_at.to_string(),
+            updated_at: updated_at.to_string(),
             client_secret: key.seal(
-                record.client_secret.expose().as_bytes(),
+                client_secret.expose().as_bytes(),
                 SealContext::ClientSecret(id),
                 entropy,
             ),
-            webhook_secret: record.webhook_secret.as_ref().map(|s| {
+            webhook_secret: webhook_secret.map(|s| {
                 key.seal(
                     s.expose().as_bytes(),
                     SealContext::WebhookSecret(id),
@@ -80,7 +179,7 @@ impl AppRow {
                 )
             }),
             // Serializing plain data structures to a String cannot fail.
-            doc: serde_json::to_string(&record.doc).unwrap_or_default(),
+            doc: serde_json::to_string(doc).unwrap_or_default(),
             version: first_version(),
         }
     }
@@ -140,6 +239,22 @@ mod tests {
         assert!(!text.contains(record.webhook_secret.as_ref().unwrap().expose()));
         assert!(!text.contains("sh_app_") && !text.contains("whsec_"));
         assert_eq!(row.open(&ws, &key).unwrap(), record);
+    }
+
+    #[test]
+    fn a_new_app_seals_to_the_row_of_its_record() {
+        let mut e = SeededEntropy::new(23);
+        let ws = WorkspaceId::parse("org_rows").unwrap();
+        let key = SealingKey::from_hex(&"ef".repeat(32)).unwrap();
+        let uris = vec!["https://a.example/cb".to_string()];
+        let record = NewApp::validate("Viewed", Some(&uris), None, "")
+            .unwrap()
+            .mint(&ws, Timestamp::from_millis(7), &mut e);
+        let by_record = AppRow::seal(&record, &key, &mut e);
+        let by_app = AppRow::seal_app(&record.to_app(), &key, &mut e);
+        assert_eq!(by_app.doc, by_record.doc);
+        assert_eq!(by_app.open(&ws, &key).unwrap(), record);
+        assert_eq!(by_record.open(&ws, &key).unwrap(), record);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Webhook configuration of an app: its rules, its merge, and the shape the API shows.
 
 use crate::error::FieldError;
-use crate::input::index_path;
+use crate::input::Path;
 use crate::redirect_uri::RedirectUri;
 use crate::request::WebhookConfigInput;
 use serde::{Deserialize, Serialize};
@@ -83,25 +83,30 @@ impl WebhookSettings {
     ///
     /// `parameter` names the config object (`webhookConfig`, `items[2].webhookConfig`, or
     /// `""` on the webhook-config route, where fields are named bare: `retryAttempts`).
-    pub fn merge(&self, input: &WebhookConfigInput, parameter: &str) -> Result<Self, FieldError> {
-        let field = |name: &str| crate::input::field_path(parameter, name);
+    pub fn merge<'p>(
+        &self,
+        input: &WebhookConfigInput,
+        parameter: impl Into<Path<'p>>,
+    ) -> Result<Self, FieldError> {
+        let parameter = parameter.into();
+        let field = |name: &'static str| Path::Field(&parameter, name);
         let mut next = self.clone();
         match &input.url {
             None => {}
             Some(None) => next.url = None,
-            Some(Some(url)) => next.url = Some(RedirectUri::parse(url, &field("url"))?),
+            Some(Some(url)) => next.url = Some(RedirectUri::parse(url, field("url"))?),
         }
         if let Some(enabled) = input.enabled {
             next.enabled = enabled;
         }
         if let Some(n) = input.retry_attempts {
-            next.retry_attempts = in_range(n, RETRY_ATTEMPTS, &field("retryAttempts"))?;
+            next.retry_attempts = in_range(n, RETRY_ATTEMPTS, field("retryAttempts"))?;
         }
         if let Some(n) = input.timeout_seconds {
-            next.timeout_seconds = in_range(n, TIMEOUT_SECONDS, &field("timeoutSeconds"))?;
+            next.timeout_seconds = in_range(n, TIMEOUT_SECONDS, field("timeoutSeconds"))?;
         }
         if let Some(events) = &input.events {
-            next.events = events_of(events, &field("events"))?;
+            next.events = events_of(events, field("events"))?;
         }
         if next.enabled && next.url.is_none() {
             return Err(FieldError::missing(field("url")).with_message(format!(
@@ -141,7 +146,7 @@ impl WebhookSettings {
 fn in_range(
     n: i64,
     range: std::ops::RangeInclusive<i64>,
-    parameter: &str,
+    parameter: Path<'_>,
 ) -> Result<u8, FieldError> {
     if range.contains(&n) {
         Ok(n as u8)
@@ -159,12 +164,12 @@ fn in_range(
 }
 
 /// Known event names, duplicates dropped keeping the first.
-fn events_of(events: &[String], parameter: &str) -> Result<Vec<String>, FieldError> {
+fn events_of(events: &[String], parameter: Path<'_>) -> Result<Vec<String>, FieldError> {
     let mut out: Vec<String> = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
         if !EVENTS.contains(&e.as_str()) {
             return Err(FieldError::invalid(
-                index_path(parameter, i),
+                parameter.index(i),
                 "is not a known event name (see the API reference for the list)",
             ));
         }

@@ -1,0 +1,204 @@
+//! The route table of the API: every path (as an OpenAPI-style template) and the methods
+//! it allows. The Worker routes by it, its 405 answers list its methods in `Allow`, and a
+//! test holds it equal to `openapi.json`, so a route cannot exist in one and not the other.
+
+/// What a route is, whatever its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteName {
+    /// `GET /connect/v1/openapi.json`, the only unauthenticated route.
+    OpenApi,
+    /// `/connect/v1/workspace`
+    Workspace,
+    /// `/connect/v1/apps`
+    Apps,
+    /// `/connect/v1/apps/batch`
+    AppsBatch,
+    /// `/connect/v1/apps/{clientId}`
+    App,
+    /// `/connect/v1/apps/{clientId}/rotate-client-secret`
+    RotateClientSecret,
+    /// `/connect/v1/apps/{clientId}/redirect-uris`
+    RedirectUris,
+    /// `/connect/v1/apps/{clientId}/webhook-config`
+    WebhookConfig,
+    /// `/connect/v1/apps/{clientId}/webhook-config/rotate-secret`
+    RotateWebhookSecret,
+    /// `/admin/v1/workspaces`
+    AdminWorkspaces,
+    /// `/admin/v1/workspaces/{workspaceId}/api-keys`
+    AdminWorkspaceApiKeys,
+    /// `/admin/v1/api-keys/{keyId}`
+    AdminApiKey,
+}
+
+/// One route: its name, path template and allowed methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// What it is.
+    pub name: RouteName,
+    /// The path, parameters in braces.
+    pub path: &'static str,
+    /// The methods it allows, in the order `Allow` lists them.
+    pub methods: &'static [&'static str],
+}
+
+impl RouteSpec {
+    /// Whether the route belongs to the operators' admin API.
+    pub fn is_admin(&self) -> bool {
+        self.path.starts_with("/admin/")
+    }
+}
+
+/// Every route. Where two templates match a path, the first wins (`apps/batch` before
+/// `apps/{clientId}`).
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        name: RouteName::OpenApi,
+        path: "/connect/v1/openapi.json",
+        methods: &["GET"],
+    },
+    RouteSpec {
+        name: RouteName::Workspace,
+        path: "/connect/v1/workspace",
+        methods: &["GET"],
+    },
+    RouteSpec {
+        name: RouteName::Apps,
+        path: "/connect/v1/apps",
+        methods: &["GET", "POST"],
+    },
+    RouteSpec {
+        name: RouteName::AppsBatch,
+        path: "/connect/v1/apps/batch",
+        methods: &["POST"],
+    },
+    RouteSpec {
+        name: RouteName::App,
+        path: "/connect/v1/apps/{clientId}",
+        methods: &["GET", "PATCH", "DELETE"],
+    },
+    RouteSpec {
+        name: RouteName::RotateClientSecret,
+        path: "/connect/v1/apps/{clientId}/rotate-client-secret",
+        methods: &["POST"],
+    },
+    RouteSpec {
+        name: RouteName::RedirectUris,
+        path: "/connect/v1/apps/{clientId}/redirect-uris",
+        methods: &["GET", "PUT"],
+    },
+    RouteSpec {
+        name: RouteName::WebhookConfig,
+        path: "/connect/v1/apps/{clientId}/webhook-config",
+        methods: &["GET", "PATCH"],
+    },
+    RouteSpec {
+        name: RouteName::RotateWebhookSecret,
+        path: "/connect/v1/apps/{clientId}/webhook-config/rotate-secret",
+        methods: &["POST"],
+    },
+    RouteSpec {
+        name: RouteName::AdminWorkspaces,
+        path: "/admin/v1/workspaces",
+        methods: &["POST"],
+    },
+    RouteSpec {
+        name: RouteName::AdminWorkspaceApiKeys,
+        path: "/admin/v1/workspaces/{workspaceId}/api-keys",
+        methods: &["POST"],
+    },
+    RouteSpec {
+        name: RouteName::AdminApiKey,
+        path: "/admin/v1/api-keys/{keyId}",
+        methods: &["DELETE"],
+    },
+];
+
+/// A path matched to its route, with the path parameter (every route has at most one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Matched<'a> {
+    /// The route.
+    pub route: &'static RouteSpec,
+    /// The value of its `{parameter}`, as sent (not yet validated), if it has one.
+    pub param: Option<&'a str>,
+}
+
+/// The route of `path`, if any. A parameter matches any one non-empty segment; handlers
+/// parse it (a malformed id is simply not found).
+pub fn match_path(path: &str) -> Option<Matched<'_>> {
+    ROUTES.iter().find_map(|route| {
+        let mut param = None;
+        let mut actual = path.split('/');
+        for want in route.path.split('/') {
+            let got = actual.next()?;
+            if want.starts_with('{') {
+                if got.is_empty() {
+                    return None;
+                }
+                param = Some(got);
+            } else if want != got {
+                return None;
+            }
+        }
+        actual.next().is_none().then_some(Matched { route, param })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(path: &str) -> Option<(RouteName, Option<&str>)> {
+        match_path(path).map(|m| (m.route.name, m.param))
+    }
+
+    #[test]
+    fn paths_match_their_routes() {
+        assert_eq!(name("/connect/v1/apps"), Some((RouteName::Apps, None)));
+        assert_eq!(
+            name("/connect/v1/apps/batch"),
+            Some((RouteName::AppsBatch, None))
+        );
+        assert_eq!(
+            name("/connect/v1/apps/HqTRDIYH"),
+            Some((RouteName::App, Some("HqTRDIYH")))
+        );
+        assert_eq!(
+            name("/connect/v1/apps/x/webhook-config/rotate-secret"),
+            Some((RouteName::RotateWebhookSecret, Some("x")))
+        );
+        assert_eq!(
+            name("/admin/v1/workspaces/org_1/api-keys"),
+            Some((RouteName::AdminWorkspaceApiKeys, Some("org_1")))
+        );
+        for none in [
+            "",
+            "/",
+            "/connect/v1/apps/",
+            "/connect/v1/apps//redirect-uris",
+            "/connect/v1/apps/a/b",
+            "/connect/v1/Apps",
+            "/connect/v1/apps/batch/x",
+        ] {
+            assert_eq!(name(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn every_route_is_reachable_and_templates_are_unique() {
+        for route in ROUTES {
+            let concrete = route
+                .path
+                .replace("{clientId}", "HqTRDIYH")
+                .replace("{workspaceId}", "org_1")
+                .replace("{keyId}", "key_1");
+            assert_eq!(
+                match_path(&concrete).map(|m| m.route),
+                Some(route),
+                "{}",
+                route.path
+            );
+            assert!(!route.methods.is_empty());
+        }
+    }
+}
