@@ -432,7 +432,9 @@ fn default_workflow(now: Timestamp, entropy: &mut dyn Entropy) -> Workflow {
                 next: Some(response),
                 config: Some(NodeConfig::Verification(VerificationConfig {
                     channel: Cow::Borrowed("oidc"),
-                    claims: ["name", "given_name", "family_name", "birthdate"].map(Cow::Borrowed).to_vec(),
+                    claims: ["name", "given_name", "family_name", "birthdate"]
+                        .map(Cow::Borrowed)
+                        .to_vec(),
                     mode: Cow::Borrowed("pii"),
                 })),
             },

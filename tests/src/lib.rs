@@ -233,6 +233,7 @@ impl ServerConfig {
             .file_name()
             .expect("config is a file")
             .to_owned();
+        sweep_stale_scratch_copies();
         let dst = fresh_temp_dir("project");
         copy_tree(&src_dir, &dst)
             .unwrap_or_else(|e| panic!("copy {} to {}: {e}", src_dir.display(), dst.display()));
@@ -241,6 +242,7 @@ impl ServerConfig {
             id: next_id(),
             pgid: None,
             watchdog: None,
+            pgid_file: None,
             dirs: vec![dst.clone()],
         });
         self.config = dst.join(file);
@@ -251,6 +253,36 @@ impl ServerConfig {
         match self.config.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
+        }
+    }
+}
+
+/// Removes scratch copies left by test processes that no longer exist and were killed
+/// before a server (whose watchdog removes them) started. Never with `E2E_KEEP_STATE`.
+fn sweep_stale_scratch_copies() {
+    if keep_state() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("connect-e2e-"))
+            .filter(|n| n.ends_with("-project"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        // SAFETY: signal 0 only checks for existence.
+        let gone = unsafe { libc::kill(pid, 0) } == -1
+            && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = fs::remove_dir_all(entry.path());
         }
     }
 }
@@ -288,6 +320,8 @@ struct Cleanup {
     pgid: Option<i32>,
     /// Pid (= pgid = sid) of the watchdog shell, our child.
     watchdog: Option<i32>,
+    /// Where the watchdog reads `pgid` from; removed even with `E2E_KEEP_STATE`.
+    pgid_file: Option<PathBuf>,
     dirs: Vec<PathBuf>,
 }
 
@@ -349,6 +383,9 @@ impl Cleanup {
                 libc::waitpid(w, std::ptr::null_mut(), 0);
             }
         }
+        if let Some(f) = &self.pgid_file {
+            let _ = fs::remove_file(f);
+        }
         for dir in &self.dirs {
             if !dir.exists() {
                 continue;
@@ -402,17 +439,26 @@ fn stop_group(pgid: i32) {
 }
 
 /// Starts the watchdog: a detached shell (own session) that waits until this process is
-/// gone (or a zombie), then kills the wrangler group and removes the directories.
-fn spawn_watchdog(pgid: i32, dirs: &[PathBuf]) -> io::Result<i32> {
+/// gone (or a zombie), then kills the process group whose id is in `pgid_file` (if any:
+/// the watchdog starts before wrangler, so that a kill during the migrations is covered
+/// too) and removes the directories.
+fn spawn_watchdog(pgid_file: &Path, dirs: &[PathBuf]) -> io::Result<i32> {
     const SCRIPT: &str = r#"
-t=$1; g=$2; keep=$3; shift 3
+t=$1; f=$2; keep=$3; shift 3
 while kill -0 "$t" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$t/status" 2>/dev/null; do
   sleep 1
 done
-kill -TERM -"$g" 2>/dev/null
-i=0
-while kill -0 -"$g" 2>/dev/null && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i+1)); done
-kill -KILL -"$g" 2>/dev/null
+g=$(cat "$f" 2>/dev/null)
+case "$g" in
+  ''|*[!0-9]*) ;;
+  *)
+    kill -TERM -"$g" 2>/dev/null
+    i=0
+    while kill -0 -"$g" 2>/dev/null && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i+1)); done
+    kill -KILL -"$g" 2>/dev/null
+    ;;
+esac
+rm -f "$f"
 if [ "$keep" = 0 ]; then rm -rf "$@"; fi
 "#;
     let mut cmd = Command::new("/bin/sh");
@@ -420,7 +466,7 @@ if [ "$keep" = 0 ]; then rm -rf "$@"; fi
         .arg(SCRIPT)
         .arg("connect-e2e-watchdog")
         .arg(std::process::id().to_string())
-        .arg(pgid.to_string())
+        .arg(pgid_file)
         .arg(if keep_state() { "1" } else { "0" })
         .args(dirs)
         .stdin(Stdio::null())
@@ -438,6 +484,13 @@ if [ "$keep" = 0 ]; then rm -rf "$@"; fi
     let child = cmd.spawn()?;
     // Reaped by Cleanup::run with waitpid; std's Child never waits on drop.
     Ok(child.id() as i32)
+}
+
+/// Tells the watchdog which process group to kill (atomically: write, then rename).
+fn write_pgid_file(path: &Path, pgid: i32) -> io::Result<()> {
+    let tmp = path.with_extension("pgid.tmp");
+    fs::write(&tmp, format!("{pgid}\n"))?;
+    fs::rename(&tmp, path)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -590,10 +643,13 @@ impl Server {
         );
         let state_dir = fresh_temp_dir("state");
         let log_path = state_dir.join("wrangler.log");
+        // Next to the state directory, not in it: state_files_containing scans that.
+        let pgid_file = state_dir.with_extension("pgid");
         let cleanup_id = register(Cleanup {
             id: next_id(),
             pgid: None,
             watchdog: None,
+            pgid_file: Some(pgid_file.clone()),
             dirs: vec![state_dir.clone()],
         });
         let fail = |msg: String| -> ! {
@@ -602,6 +658,19 @@ impl Server {
             }
             panic!("{msg}");
         };
+
+        // 0. The watchdog, before anything that could be left behind.
+        let mut watched = vec![state_dir.clone()];
+        watched.extend(
+            lock(&SCRATCH_DIRS)
+                .iter()
+                .filter(|d| cfg.config.starts_with(d))
+                .cloned(),
+        );
+        match spawn_watchdog(&pgid_file, &watched) {
+            Ok(w) => update(cleanup_id, |c| c.watchdog = Some(w)),
+            Err(e) => fail(format!("spawn watchdog: {e}")),
+        }
 
         // 1. Migrations into the fresh state directory.
         let mut args = vec![os("d1"), os("migrations"), os("apply"), os(&cfg.d1_name)];
@@ -619,11 +688,6 @@ impl Server {
             .and_then(|s| s.parse().ok())
             .map(Duration::from_secs)
             .unwrap_or(START_TIMEOUT);
-        let scratch: Vec<PathBuf> = lock(&SCRATCH_DIRS)
-            .iter()
-            .filter(|d| cfg.config.starts_with(d))
-            .cloned()
-            .collect();
         let mut attempt = 0;
         let (port, pgid) = loop {
             attempt += 1;
@@ -633,11 +697,8 @@ impl Server {
                 Err(e) => fail(format!("spawn wrangler dev: {e}")),
             };
             update(cleanup_id, |c| c.pgid = Some(pgid));
-            let mut dirs = vec![state_dir.clone()];
-            dirs.extend(scratch.iter().cloned());
-            match spawn_watchdog(pgid, &dirs) {
-                Ok(w) => update(cleanup_id, |c| c.watchdog = Some(w)),
-                Err(e) => fail(format!("spawn watchdog: {e}")),
+            if let Err(e) = write_pgid_file(&pgid_file, pgid) {
+                fail(format!("write {}: {e}", pgid_file.display()));
             }
             match wait_ready(port, pgid, &log_path, timeout) {
                 Ok(()) => break (port, pgid),

@@ -107,7 +107,7 @@ fn create_get_patch_and_delete() {
     assert_eq!(
         res.json::<DeletedApp>(),
         DeletedApp {
-            client_id: app.client_id.clone(),
+            client_id: app.client_id,
             deleted: true
         }
     );

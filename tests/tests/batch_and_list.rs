@@ -94,7 +94,7 @@ fn the_seed_example_creates_three_full_apps() {
         assert_eq!(app.workflows[0].workflow_id, app.default_workflow_id);
         assert_eq!(app.created_at, app.updated_at);
     }
-    let ids: HashSet<_> = apps.iter().map(|a| a.client_id.clone()).collect();
+    let ids: HashSet<_> = apps.iter().map(|a| a.client_id).collect();
     assert_eq!(ids.len(), 3);
     // The list returns the same full objects, secrets included.
     let list: ListAppsResponse = t.get("/connect/v1/apps").json();
@@ -233,12 +233,9 @@ fn a_walk_over_45_apps_returns_each_once_in_order_with_total_and_links() {
     }
     assert_eq!(pages, 3);
     assert_eq!(seen.len(), 45);
-    let ids: HashSet<_> = seen.iter().map(|a| a.client_id.clone()).collect();
+    let ids: HashSet<_> = seen.iter().map(|a| a.client_id).collect();
     assert_eq!(ids.len(), 45, "every app exactly once");
-    let order: Vec<_> = seen
-        .iter()
-        .map(|a| (a.created_at, a.client_id.clone()))
-        .collect();
+    let order: Vec<_> = seen.iter().map(|a| (a.created_at, a.client_id)).collect();
     let mut sorted = order.clone();
     sorted.sort();
     assert_eq!(order, sorted, "oldest first, ties by clientId");

@@ -33,6 +33,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         ctx,
         random,
         now: Timestamp::from_millis(started as i64),
+        round_trips: Default::default(),
     };
     let mut response = match routes::handle(&mut cx, req).await {
         Ok(response) => response,
@@ -43,13 +44,21 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             error_response(&err, &request_id)
         }
     };
+    let elapsed = Date::now().as_millis().saturating_sub(started);
     // Our own responses have mutable headers; setting a valid header cannot fail.
-    let _ = response.headers_mut().set("x-request-id", &request_id);
+    let headers = response.headers_mut();
+    let _ = headers.set("x-request-id", &request_id);
+    let _ = headers.set(
+        "server-timing",
+        &format!(
+            "d1;desc=\"round-trips={}\", total;dur={elapsed}",
+            cx.round_trips.get()
+        ),
+    );
     // One line per request; never a header value or a body, which may hold secrets.
     console_log!(
-        "{method} {path} {} {}ms request_id={request_id}",
-        response.status_code(),
-        Date::now().as_millis().saturating_sub(started)
+        "{method} {path} {} {elapsed}ms request_id={request_id}",
+        response.status_code()
     );
     Ok(response)
 }
@@ -86,7 +95,7 @@ fn error_response(err: &ApiError, request_id: &str) -> Response {
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let now = Timestamp::from_millis(Date::now().as_millis() as i64);
-    match store::d1::Store::new(&env) {
+    match store::d1::Store::new(&env, Default::default()) {
         Ok(store) => match store.purge_expired_claims(now).await {
             Ok(n) => console_log!("purged {n} expired idempotency claims"),
             Err(e) => console_error!("purging expired idempotency claims failed: {e:?}"),

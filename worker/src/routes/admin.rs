@@ -1,24 +1,31 @@
 //! The operators' admin API (`/admin/v1`), guarded by `ADMIN_TOKEN`.
 
-use super::{Cx, Route};
+use super::Cx;
 use crate::config;
 use crate::error::{ApiError, ApiResult};
 use crate::http;
 use crate::store::d1::Store;
 use connect_core::ids::{ApiKeyId, WorkspaceId};
+use connect_core::routes::RouteName;
 use connect_core::secrets::ApiKey;
 use connect_core::workspace::{CreatedWorkspace, IssuedApiKey, RevokedApiKey, Workspace};
 use worker::{Request, Response};
 
-/// Dispatches an admin route (method already checked, operator authenticated).
-pub async fn handle(cx: &mut Cx, req: &mut Request, route: &Route) -> ApiResult<Response> {
-    let store = Store::new(&cx.env)?;
+/// Dispatches an admin route (method already checked, operator authenticated); `id` is
+/// the route's path parameter.
+pub async fn handle(
+    cx: &mut Cx,
+    req: &mut Request,
+    route: RouteName,
+    id: &str,
+) -> ApiResult<Response> {
+    let store = Store::new(&cx.env, cx.round_trips.clone())?;
     match route {
-        Route::AdminWorkspaces => create_workspace(cx, &store, req).await,
-        Route::AdminWorkspaceApiKeys(id) => add_key(cx, &store, req, id).await,
-        Route::AdminApiKey(id) => revoke_key(cx, &store, id).await,
+        RouteName::AdminWorkspaces => create_workspace(cx, &store, req).await,
+        RouteName::AdminWorkspaceApiKeys => add_key(cx, &store, req, id).await,
+        RouteName::AdminApiKey => revoke_key(cx, &store, id).await,
         _ => Err(ApiError::Internal(
-            "workspace route reached the admin dispatch".into(),
+            "a workspace route reached the admin dispatch".into(),
         )),
     }
 }

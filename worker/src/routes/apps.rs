@@ -22,6 +22,7 @@ use connect_core::pagination::{ListAppsResponse, PageRequest};
 use connect_core::request::{
     CreateAppRequest, ReplaceRedirectUrisRequest, UpdateAppRequest, WebhookConfigInput,
 };
+use connect_core::sealed::SealingKey;
 use connect_core::secrets::{ClientSecret, WebhookSecret};
 use connect_core::stored::AppRow;
 use worker::{Request, Response};
@@ -59,12 +60,13 @@ pub async fn batch_create(
         Ok(plan) => plan,
         Err(e) => return Err(idempotency::refuse(guard.as_ref(), cx, store, e.into()).await),
     };
-    create_minted(cx, store, workspace, guard.as_ref(), |cx| {
+    create_minted(cx, store, workspace, guard.as_ref(), |cx, key| {
         let created = plan.execute(workspace, cx.now, &mut cx.random);
-        Ok((
-            created.records,
-            http::to_store(201, &created.response, Vec::new())?,
-        ))
+        let rows = created
+            .apps()
+            .map(|app| AppRow::seal_app(app, key, &mut cx.random))
+            .collect();
+        Ok((rows, http::to_store(201, &created.response, Vec::new())?))
     })
     .await
 }
@@ -92,14 +94,14 @@ pub async fn create(
         Ok(new) => new,
         Err(e) => return Err(idempotency::refuse(guard.as_ref(), cx, store, e.into()).await),
     };
-    create_minted(cx, store, workspace, guard.as_ref(), |cx| {
-        let record = new.mint(workspace, cx.now, &mut cx.random);
+    create_minted(cx, store, workspace, guard.as_ref(), |cx, key| {
+        let app = new.mint(workspace, cx.now, &mut cx.random).into_app();
+        let row = AppRow::seal_app(&app, key, &mut cx.random);
         let location = vec![(
             "location".to_owned(),
-            format!("{APPS_PATH}/{}", record.client_id),
+            format!("{APPS_PATH}/{}", app.client_id),
         )];
-        let response = http::to_store(201, &record.to_app(), location)?;
-        Ok((vec![record], response))
+        Ok((vec![row], http::to_store(201, &app, location)?))
     })
     .await
 }
@@ -170,7 +172,7 @@ pub async fn delete(
     let response = http::to_store(
         200,
         &DeletedApp {
-            client_id: client_id.clone(),
+            client_id,
             deleted: true,
         },
         Vec::new(),
@@ -331,7 +333,8 @@ fn open(cx: &Cx, workspace: &WorkspaceId, row: &AppRow) -> ApiResult<AppRecord> 
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// Mints with `mint` and inserts what it made, minting again if a client id is taken.
+/// Mints with `mint` (which returns the sealed rows to insert and the response) and
+/// inserts what it made, minting again if a client id is taken.
 async fn create_minted<F>(
     cx: &mut Cx,
     store: &Store,
@@ -340,15 +343,11 @@ async fn create_minted<F>(
     mut mint: F,
 ) -> ApiResult<Response>
 where
-    F: FnMut(&mut Cx) -> ApiResult<(Vec<AppRecord>, StoredResponse)>,
+    F: FnMut(&mut Cx, &SealingKey) -> ApiResult<(Vec<AppRow>, StoredResponse)>,
 {
     let key = config::sealing_key(&cx.env)?;
     for _ in 0..MINT_ATTEMPTS {
-        let (records, response) = mint(cx)?;
-        let rows: Vec<AppRow> = records
-            .iter()
-            .map(|r| AppRow::seal(r, &key, &mut cx.random))
-            .collect();
+        let (rows, response) = mint(cx, &key)?;
         let writes = Writes {
             statements: store.insert_apps(workspace, &rows)?,
             guarded: false,

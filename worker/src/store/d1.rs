@@ -8,6 +8,8 @@ use connect_core::pagination::PageRequest;
 use connect_core::stored::AppRow;
 use connect_core::time::Timestamp;
 use serde::Deserialize;
+use std::cell::Cell;
+use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env};
 
@@ -36,7 +38,12 @@ pub enum Commit {
 /// The D1 database.
 pub struct Store {
     db: D1Database,
+    round_trips: RoundTrips,
 }
+
+/// How many D1 round trips a request made (each `batch`, `first` or `run` is one),
+/// reported in `Server-Timing` so tests and benchmarks can hold the count down.
+pub type RoundTrips = Rc<Cell<u32>>;
 
 fn s(v: &str) -> JsValue {
     JsValue::from_str(v)
@@ -84,9 +91,16 @@ struct RevokedRow {
 }
 
 impl Store {
-    /// The `DB` binding.
-    pub fn new(env: &Env) -> ApiResult<Self> {
-        Ok(Self { db: env.d1("DB")? })
+    /// The `DB` binding, counting round trips into `round_trips`.
+    pub fn new(env: &Env, round_trips: RoundTrips) -> ApiResult<Self> {
+        Ok(Self {
+            db: env.d1("DB")?,
+            round_trips,
+        })
+    }
+
+    fn round_trip(&self) {
+        self.round_trips.set(self.round_trips.get() + 1);
     }
 
     fn stmt(&self, sql: &str, args: &[JsValue]) -> ApiResult<D1PreparedStatement> {
@@ -100,6 +114,7 @@ impl Store {
         statements: Vec<D1PreparedStatement>,
         watch: usize,
     ) -> ApiResult<Commit> {
+        self.round_trip();
         match self.db.batch(statements).await {
             Ok(results) => {
                 let changes = match results.get(watch) {
@@ -171,6 +186,7 @@ impl Store {
         workspace: &WorkspaceId,
         key_hash: &str,
     ) -> ApiResult<Option<ClaimRow>> {
+        self.round_trip();
         Ok(self
             .stmt(
                 "SELECT fingerprint, response, expires_at FROM idempotency_keys WHERE workspace_id = ?1 AND key_hash = ?2",
@@ -182,6 +198,7 @@ impl Store {
 
     /// Removes every claim expired at `now`; returns how many.
     pub async fn purge_expired_claims(&self, now: Timestamp) -> ApiResult<usize> {
+        self.round_trip();
         let result = self
             .stmt(
                 "DELETE FROM idempotency_keys WHERE expires_at <= ?1",
@@ -194,6 +211,7 @@ impl Store {
 
     /// The live key with this hash, and its workspace.
     pub async fn workspace_for_key(&self, key_hash: &str) -> ApiResult<Option<WorkspaceId>> {
+        self.round_trip();
         let row: Option<WorkspaceIdRow> = self
             .stmt(
                 "SELECT workspace_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
@@ -241,6 +259,7 @@ impl Store {
         workspace: &WorkspaceId,
         client_id: &ClientId,
     ) -> ApiResult<Option<AppRow>> {
+        self.round_trip();
         Ok(self
             .stmt(
                 "SELECT client_id, created_at, updated_at, client_secret, webhook_secret, doc, version \
@@ -295,6 +314,7 @@ impl Store {
 
     /// The workspace's creation time and app count.
     pub async fn workspace(&self, workspace: &WorkspaceId) -> ApiResult<Option<(Timestamp, u64)>> {
+        self.round_trip();
         let row: Option<WorkspaceRow> = self
             .stmt(
                 "SELECT created_at, apps_count FROM workspaces WHERE id = ?1",
@@ -315,6 +335,7 @@ impl Store {
         workspace: &WorkspaceId,
         page: PageRequest,
     ) -> ApiResult<(u64, Vec<AppRow>)> {
+        self.round_trip();
         let count = self.stmt(
             "SELECT apps_count FROM workspaces WHERE id = ?1",
             &[s(workspace.as_str())],
@@ -349,6 +370,7 @@ impl Store {
         key_hash: &str,
         now: Timestamp,
     ) -> ApiResult<()> {
+        self.round_trip();
         let at = now.to_string();
         let statements = vec![
             self.stmt(
@@ -389,6 +411,7 @@ impl Store {
         key_hash: &str,
         now: Timestamp,
     ) -> ApiResult<bool> {
+        self.round_trip();
         let result = self
             .insert_key(workspace, key_id, key_hash, &now.to_string())?
             .run()
@@ -402,6 +425,7 @@ impl Store {
         key_id: &ApiKeyId,
         now: Timestamp,
     ) -> ApiResult<Option<Timestamp>> {
+        self.round_trip();
         let row: Option<RevokedRow> = self
             .stmt(
                 "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 RETURNING revoked_at",

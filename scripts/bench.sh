@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Benchmark: this project's Worker against the plain TypeScript baseline
+# (../shared/bench/peer-ts), side by side in one run on this machine, both on wrangler dev
+# with local D1 and KV, loaded with the same requests by wrk. Prints requests per second,
+# p50 and p99 per scenario and the project/peer ratios, the growth check (list at offset 0
+# against offset 19,900 in a 20,000-app workspace), the D1 round trips per request, the
+# core's criterion figures and the deployable size.
+#
+# BENCH_SECONDS (default 15) per scenario, BENCH_CONNECTIONS (default 8).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+SECONDS_PER=${BENCH_SECONDS:-15}
+CONNS=${BENCH_CONNECTIONS:-8}
+PEER_SRC="$ROOT/../shared/bench/peer-ts"
+
+bash scripts/setup.sh
+bash scripts/build-worker.sh
+command -v wrk >/dev/null || { say "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+
+WORK=$(mktemp -d /tmp/connect-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
+  sleep 1
+  for pid in "${PIDS[@]}"; do kill -9 -- "-$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# serve NAME CONFIG_DIR D1_NAME PORT [--var ...]: migrations, then wrangler dev in its own
+# process group; waits until it answers.
+serve() {
+  local name=$1 dir=$2 d1=$3 port=$4; shift 4
+  CI=true "$WRANGLER" d1 migrations apply "$d1" --local -c "$dir/wrangler.toml" --persist-to "$WORK/$name-state" </dev/null >/dev/null
+  setsid "$WRANGLER" dev -c "$dir/wrangler.toml" --ip 127.0.0.1 --port "$port" \
+    --persist-to "$WORK/$name-state" "$@" </dev/null >"$WORK/$name.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 120); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0
+    sleep 0.5
+  done
+  echo "$name did not start:"; tail -30 "$WORK/$name.log"; exit 1
+}
+
+# The project, from a copy of wrangler.toml that skips the build (done above) and lifts the
+# per-key rate limit: one benchmark key would exceed the production limit in a second. The
+# limiter binding is still called on every request.
+mkdir -p "$WORK/project"
+sed -e "s#^main = .*#main = \"$ROOT/worker/build/worker/shim.mjs\"#" \
+    -e 's#^command = .*#command = "true"#' -e '/^watch_dir/d' \
+    -e "s#migrations_dir = \"migrations\"#migrations_dir = \"$ROOT/migrations\"#" \
+    -e 's#simple = { limit = 100, period = 10 }#simple = { limit = 10000000, period = 10 }#' \
+    wrangler.toml > "$WORK/project/wrangler.toml"
+cp -r "$PEER_SRC" "$WORK/peer"
+
+ADMIN=$(random_base62 40)
+P_PORT=$(free_port); Q_PORT=$(free_port)
+say "starting both Workers"
+serve project "$WORK/project" connect "$P_PORT" --var "ADMIN_TOKEN:$ADMIN" --var "SECRETS_KEY:$(random_hex 32)"
+serve peer "$WORK/peer" peer "$Q_PORT"
+P="http://127.0.0.1:$P_PORT"; Q="http://127.0.0.1:$Q_PORT"
+
+new_project_key() {
+  curl -s -X POST "$P/admin/v1/workspaces" -H "Authorization: Bearer $ADMIN" |
+    python3 -c 'import sys,json; print(json.load(sys.stdin)["apiKey"]["key"])'
+}
+# The peer has one seeded workspace; give it more, with keys, straight in its D1.
+new_peer_key() {
+  local key="sk_workspace_test_$(random_base62 24)" ws="org_$(random_base62 12)"
+  local hash; hash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
+  CI=true "$WRANGLER" d1 execute peer --local -c "$WORK/peer/wrangler.toml" --persist-to "$WORK/peer-state" \
+    --command "INSERT INTO api_keys VALUES ('$hash', '$ws')" </dev/null >/dev/null
+  echo "$key"
+}
+
+python3 - "$WORK/batch.json" <<'PY'
+import json, sys
+items = [{"name": f"Customer {i:03} Ltd", "redirectUris": [f"https://customer{i}.example.com/callback"],
+          "idempotencyKey": f"customer-{i:03}"} for i in range(100)]
+json.dump({"items": items, "continueOnError": True}, open(sys.argv[1], "w"))
+PY
+
+# fill BASE KEY N: N apps through batches of 100.
+fill() {
+  local base=$1 key=$2 n=$3
+  for _ in $(seq 1 $((n / 100))); do
+    curl -s -o /dev/null -w '%{http_code}' -X POST "$base/connect/v1/apps/batch" -H "Authorization: Bearer $key" \
+      -H "Content-Type: application/json" --data-binary "@$WORK/batch.json" | grep -q 201
+  done
+}
+
+# measure LABEL BASE SCRIPT: runs wrk, appends "LABEL rps p50ms p99ms non2xx" to results.
+to_ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms/,"",v) } else if (v ~ /s$/) { sub(/s/,"",v); v*=1000 }; printf "%.2f", v }'; }
+measure() {
+  local label=$1 base=$2 script=$3
+  local out; out=$(wrk -t2 -c"$CONNS" -d"${SECONDS_PER}s" --latency -s "scripts/bench/$script" "$base" 2>&1)
+  local rps p50 p99 bad
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}' | to_ms)
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}' | to_ms)
+  bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}'); bad=${bad:-0}
+  echo "$label $rps $p50 $p99 $bad" >> "$WORK/results"
+  printf '  %-34s %9s req/s  p50 %8s ms  p99 %8s ms  non-2xx %s\n' "$label" "$rps" "$p50" "$p99" "$bad"
+}
+
+say "seeding: 1,000 apps in a list workspace on each side"
+PK_LIST=$(new_project_key); QK_LIST=$(new_peer_key)
+fill "$P" "$PK_LIST" 1000; fill "$Q" "$QK_LIST" 1000
+APP=$(curl -s "$P/connect/v1/apps?limit=1" -H "Authorization: Bearer $PK_LIST" | python3 -c 'import sys,json; print(json.load(sys.stdin)["data"][0]["clientId"])')
+
+say "load: ${SECONDS_PER}s per scenario, $CONNS connections, wrk -t2"
+PK_BATCH=$(new_project_key); QK_BATCH=$(new_peer_key)
+BENCH_BODY="$WORK/batch.json" BENCH_KEY=$PK_BATCH measure "project batch create (100 items)" "$P" batch.lua
+BENCH_BODY="$WORK/batch.json" BENCH_KEY=$QK_BATCH measure "peer batch create (100 items)" "$Q" batch.lua
+BENCH_KEY=$PK_LIST BENCH_PATH="/connect/v1/apps?limit=100" measure "project list (limit=100)" "$P" get.lua
+BENCH_KEY=$QK_LIST BENCH_PATH="/connect/v1/apps?limit=100" measure "peer list (limit=100)" "$Q" get.lua
+BENCH_KEY=$PK_LIST BENCH_PATH="/connect/v1/apps/$APP" measure "project get app" "$P" get.lua
+
+say "growth: a 20,000-app workspace on each side"
+PK_BIG=$(new_project_key); QK_BIG=$(new_peer_key)
+fill "$P" "$PK_BIG" 20000; fill "$Q" "$QK_BIG" 20000
+BENCH_KEY=$PK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=0" measure "project list 20k offset=0" "$P" get.lua
+BENCH_KEY=$PK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=19900" measure "project list 20k offset=19900" "$P" get.lua
+BENCH_KEY=$QK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=0" measure "peer list 20k offset=0" "$Q" get.lua
+BENCH_KEY=$QK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=19900" measure "peer list 20k offset=19900" "$Q" get.lua
+
+round_trips() {
+  curl -s -D - -o /dev/null "$@" | tr -d '\r' | awk -F'round-trips=' '/^server-timing:/ {split($2, a, "\""); print a[1]}'
+}
+say "D1 round trips per request (from Server-Timing), warm key"
+RT_BATCH=$(round_trips -X POST "$P/connect/v1/apps/batch" -H "Authorization: Bearer $PK_BATCH" -H "Content-Type: application/json" -H "Idempotency-Key: rt-$(random_base62 12)" --data-binary "@$WORK/batch.json")
+RT_LIST=$(round_trips "$P/connect/v1/apps?limit=100" -H "Authorization: Bearer $PK_LIST")
+RT_GET=$(round_trips "$P/connect/v1/apps/$APP" -H "Authorization: Bearer $PK_LIST")
+
+OUT=$(mktemp -d "$WORK/deploy.XXXX")
+CI=true "$WRANGLER" deploy --dry-run --env production --outdir "$OUT" </dev/null >/dev/null
+WASM=$(find "$OUT" -name '*.wasm' | head -n1)
+WASM_GZ=$(gzip -9c "$WASM" | wc -c); BUNDLE_GZ=$(tar -C "$OUT" -cf - . | gzip -9 | wc -c)
+
+say "core (criterion, natively)"
+cargo bench -q -p connect-core --bench core -- --warm-up-time 1 --measurement-time 3 2>/dev/null |
+  awk '/^batch|^idempotency/ {name=$0} /time:/ {printf "  %-70s %s %s\n", name, $4, $5}' | tee "$WORK/criterion"
+
+python3 - "$WORK/results" "$RT_BATCH" "$RT_LIST" "$RT_GET" "$WASM_GZ" "$BUNDLE_GZ" <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    parts = line.split()
+    rows[" ".join(parts[:-4])] = [float(x) for x in parts[-4:]]
+def row(name):
+    return rows[name]
+print()
+print("| scenario | project req/s | peer req/s | ratio | project p50 / p99 ms | peer p50 / p99 ms |")
+print("|---|---|---|---|---|---|")
+for label, p, q in [("batch create, 100 items", "project batch create (100 items)", "peer batch create (100 items)"),
+                    ("list, limit=100 (1,000 apps)", "project list (limit=100)", "peer list (limit=100)"),
+                    ("list, 20,000 apps, offset=0", "project list 20k offset=0", "peer list 20k offset=0"),
+                    ("list, 20,000 apps, offset=19,900", "project list 20k offset=19900", "peer list 20k offset=19900")]:
+    a, b = row(p), row(q)
+    print(f"| {label} | {a[0]:.0f} | {b[0]:.0f} | {a[0]/b[0]:.2f}x | {a[1]:.1f} / {a[2]:.1f} | {b[1]:.1f} / {b[2]:.1f} |")
+g = row("project get app")
+print(f"| get app (project only) | {g[0]:.0f} | | | {g[1]:.1f} / {g[2]:.1f} | |")
+print()
+deep, shallow = row("project list 20k offset=19900")[1], row("project list 20k offset=0")[1]
+print(f"growth: project list p50 at offset 19,900 is {deep/shallow:.2f}x the p50 at offset 0 ({deep:.1f} ms vs {shallow:.1f} ms)")
+print(f"D1 round trips (warm key): batch create {sys.argv[2]}, list {sys.argv[3]}, get {sys.argv[4]}")
+print(f"deployable size: wasm {int(sys.argv[5])/1024:.0f} KiB gzipped, whole bundle {int(sys.argv[6])/1024:.0f} KiB gzipped")
+bad = {k: v[3] for k, v in rows.items() if v[3]}
+if bad:
+    print(f"non-2xx responses: {bad}")
+PY
