@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
-# Builds the Worker (worker/build/) with worker-build, using the installed wasm-bindgen CLI
-# and binaryen's wasm-opt from npm so nothing is fetched from GitHub. Skips the build when no
-# Rust source, manifest, the lockfile or the OpenAPI document changed since the last success.
-# This is wrangler.toml's [build] command.
+# Builds the Worker (worker/build/) with `worker-build --release`, using the installed
+# wasm-bindgen CLI and binaryen's wasm-opt from npm so nothing is fetched from GitHub.
+# Skips the build when no Rust source, manifest, the lockfile or the OpenAPI document changed
+# since the last successful build (stamp: worker/build/.stamp). This is wrangler.toml's
+# [build] command; it works from any directory.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+# One build at a time (wrangler dev instances started together each run this script).
+exec 9<"$ROOT/scripts/build-worker.sh"
+flock 9
+
+# sha256 over the path and contents of everything the wasm is built from, in a fixed order.
 inputs_hash() {
-  { printf '%s\n' Cargo.lock Cargo.toml core/Cargo.toml worker/Cargo.toml openapi.json
-    find core/src worker/src -type f; } | LC_ALL=C sort | while read -r f; do
-      [ -f "$f" ] && { printf '%s\n' "$f"; sha256sum < "$f"; }
-    done | sha256sum | cut -d' ' -f1
+  {
+    printf '%s\n' Cargo.lock Cargo.toml */Cargo.toml openapi.json scripts/build-worker.sh
+    find core/src worker/src -type f
+  } | LC_ALL=C sort -u | while IFS= read -r f; do
+    if [ -f "$f" ]; then
+      printf '%s %s\n' "$(sha256sum <"$f" | cut -d' ' -f1)" "$f"
+    fi
+  done | sha256sum | cut -d' ' -f1
 }
 
 stamp=worker/build/.stamp
@@ -20,11 +30,17 @@ if [ -f worker/build/worker/shim.mjs ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wa
   exit 0
 fi
 
-export WASM_BINDGEN_BIN="$(command -v wasm-bindgen)"
+WASM_BINDGEN_BIN="$(command -v wasm-bindgen)" || die "wasm-bindgen not found: run scripts/setup.sh"
+export WASM_BINDGEN_BIN
 export WASM_OPT_BIN="$ROOT/node_modules/.bin/wasm-opt"
+[ -x "$WASM_OPT_BIN" ] || die "$WASM_OPT_BIN not found: run scripts/setup.sh"
 if [ -x "$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild" ]; then
   export ESBUILD_BIN="$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild"
 fi
+command -v worker-build >/dev/null || die "worker-build not found: run scripts/setup.sh"
+
 say "building the Worker (worker-build --release)"
+rm -f "$stamp"
 (cd worker && worker-build --release)
-echo "$want" > "$stamp"
+[ -f worker/build/worker/shim.mjs ] || die "worker-build left no worker/build/worker/shim.mjs"
+echo "$want" >"$stamp"

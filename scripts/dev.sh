@@ -1,60 +1,80 @@
 #!/usr/bin/env bash
 # The first command of the README: from a fresh machine to the API served locally on
 # http://127.0.0.1:8787 (wrangler dev, local D1 and KV under .wrangler/state). Installs what
-# is missing, builds, migrates, makes sure a local workspace and API key exist, prints the key
-# with ready-to-paste curl commands, and serves. DEV_PERSIST_DIR and DEV_PORT override the
-# state directory and the port.
+# is missing, builds, migrates, makes sure a local workspace and API key exist (the key is
+# kept in the git-ignored .dev-api-key), prints the key with ready-to-paste curl commands,
+# and serves. DEV_PERSIST_DIR and DEV_PORT override the state directory and the port.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 PORT="${DEV_PORT:-8787}"
+BASE="http://127.0.0.1:$PORT"
 persist=()
-[ -n "${DEV_PERSIST_DIR:-}" ] && persist=(--persist-to "$DEV_PERSIST_DIR")
+if [ -n "${DEV_PERSIST_DIR:-}" ]; then
+  persist=(--persist-to "$DEV_PERSIST_DIR")
+fi
 
 bash scripts/setup.sh
 bash scripts/build-worker.sh
 
+# Runs wrangler without a prompt (CI=true, no stdin: it would ask before applying migrations
+# on a terminal), its chatter kept back unless it fails.
+wrangler_quiet() {
+  local out
+  if ! out=$(CI=true "$WRANGLER" "$@" </dev/null 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "wrangler $1 $2 failed"
+  fi
+  printf '%s\n' "$out"
+}
+d1() { wrangler_quiet d1 execute connect --local "${persist[@]}" --json --command "$1"; }
+
 say "applying D1 migrations to the local database"
-CI=true "$WRANGLER" d1 migrations apply connect --local "${persist[@]}" </dev/null >/dev/null
+wrangler_quiet d1 migrations apply connect --local "${persist[@]}" >/dev/null
 
-d1() { CI=true "$WRANGLER" d1 execute connect --local "${persist[@]}" --json --command "$1" </dev/null; }
-
-key=$(cat .dev-api-key 2>/dev/null || true)
+key=$(head -n1 .dev-api-key 2>/dev/null || true)
 known=0
 if [ -n "$key" ]; then
   hash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
-  d1 "SELECT 1 AS live FROM api_keys WHERE key_hash = '$hash' AND revoked_at IS NULL" | grep -q '"live"' && known=1
+  rows=$(d1 "SELECT id AS live_key FROM api_keys WHERE key_hash = '$hash' AND revoked_at IS NULL")
+  if grep -q '"live_key"' <<<"$rows"; then
+    known=1
+  fi
 fi
 if [ "$known" = 0 ]; then
   say "creating a local workspace and API key"
   workspace="org_$(random_base62 27)"
+  key_id="key_$(random_base62 16)"
   key="sk_workspace_test_$(random_base62 32)"
   hash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
   now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
   d1 "INSERT INTO workspaces (id, created_at, apps_count) VALUES ('$workspace', '$now', 0);
-      INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES ('key_$(random_base62 16)', '$workspace', '$hash', '$now');" >/dev/null
-  (umask 077; echo "$key" > .dev-api-key)
+      INSERT INTO api_keys (id, workspace_id, key_hash, created_at, revoked_at)
+        VALUES ('$key_id', '$workspace', '$hash', '$now', NULL);" >/dev/null
+  (umask 077 && printf '%s\n' "$key" >.dev-api-key)
 fi
 
-uuid=$(cat /proc/sys/kernel/random/uuid)
 cat <<EOT
 
   Local API key (also in .dev-api-key):
 
     $key
 
-  Try it:
+  Create two apps in one batch:
 
-    curl -X POST http://127.0.0.1:$PORT/connect/v1/apps/batch \\
+    curl -X POST $BASE/connect/v1/apps/batch \\
       -H "Authorization: Bearer $key" \\
       -H "Content-Type: application/json" \\
-      -H "Idempotency-Key: $uuid" \\
+      -H "Idempotency-Key: $(random_uuid)" \\
       -d '{"items":[{"name":"Acme Corp","redirectUris":["https://acme.example.com/callback"],"idempotencyKey":"customer-001"},{"name":"Gamma Inc","idempotencyKey":"customer-003"}],"continueOnError":true}'
 
-    curl -H "Authorization: Bearer $key" "http://127.0.0.1:$PORT/connect/v1/apps?limit=20&offset=0"
+  List them:
+
+    curl -H "Authorization: Bearer $key" "$BASE/connect/v1/apps?limit=20&offset=0"
 
   Operators' admin API: Authorization: Bearer <ADMIN_TOKEN from .dev.vars>
 
 EOT
+say "serving on $BASE (Ctrl-C to stop)"
 exec "$WRANGLER" dev --ip 127.0.0.1 --port "$PORT" "${persist[@]}"

@@ -1,10 +1,28 @@
-# Shared by the scripts: the repository root, PATH, quiet wrangler. Source it, don't run it.
+# Shared by the scripts: the repository root, PATH, quiet wrangler, random strings.
+# Source it, don't run it.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export PATH="$HOME/.cargo/bin:$PATH"
+case ":$PATH:" in
+  *":$HOME/.cargo/bin:"*) ;;
+  *) export PATH="$HOME/.cargo/bin:$PATH" ;;
+esac
 export WRANGLER_SEND_METRICS=false
 WRANGLER="$ROOT/node_modules/.bin/wrangler"
 
 say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-random_base62() { LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c "$1"; }
-random_hex() { od -An -tx1 -N "$1" /dev/urandom | tr -d ' \n'; }
+# N random base62 characters from /dev/urandom (rejection sampling by tr, so uniform).
+# No pipe is cut short: under `set -o pipefail` a SIGPIPE'd `tr` would fail the caller.
+random_base62() {
+  local out=""
+  while [ "${#out}" -lt "$1" ]; do
+    out+=$(head -c 512 /dev/urandom | LC_ALL=C tr -dc 'A-Za-z0-9')
+  done
+  printf '%s' "${out:0:$1}"
+}
+
+# 2*N random lowercase hex characters (N bytes) from /dev/urandom.
+random_hex() { od -An -v -tx1 -N "$1" /dev/urandom | tr -d ' \n'; }
+
+# A random (version 4) UUID.
+random_uuid() { cat /proc/sys/kernel/random/uuid; }

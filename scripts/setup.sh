@@ -8,8 +8,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 WORKER_BUILD_VERSION=0.8.7
-WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
-[ -n "$WASM_BINDGEN_VERSION" ] || { echo "no wasm-bindgen in Cargo.lock" >&2; exit 1; }
+# The CLI must equal the wasm-bindgen library exactly: read its version from Cargo.lock.
+WASM_BINDGEN_VERSION=$(awk -F'"' '
+  /^\[\[package\]\]/ { found = 0 }
+  $0 == "name = \"wasm-bindgen\"" { found = 1 }
+  found && /^version = / { print $2; exit }' Cargo.lock)
+[ -n "$WASM_BINDGEN_VERSION" ] || die "no wasm-bindgen package in Cargo.lock"
+
+command -v rustup >/dev/null || die "rustup not found: install Rust from https://rustup.rs"
+command -v npm >/dev/null || die "npm not found: install Node.js 20"
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
@@ -17,18 +24,20 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 if [ "$(worker-build --version 2>/dev/null | awk '{print $NF}')" != "$WORKER_BUILD_VERSION" ]; then
-  say "installing worker-build $WORKER_BUILD_VERSION (a few minutes, once)"
-  cargo install worker-build --version "$WORKER_BUILD_VERSION"
+  say "installing worker-build $WORKER_BUILD_VERSION (about 5 minutes, once)"
+  cargo install --quiet worker-build --version "$WORKER_BUILD_VERSION"
 fi
 
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
   # --locked fails on this registry; the exact version is what matters.
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 6 minutes, once)"
+  cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
+# node_modules is current when its stamp holds the lockfile's hash (written after npm ci).
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
-if [ ! -x "$WRANGLER" ] || [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$lock_sum" ]; then
+if [ ! -x "$WRANGLER" ] || [ ! -x node_modules/.bin/wasm-opt ] ||
+   [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$lock_sum" ]; then
   say "installing npm packages (wrangler, binaryen)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_sum" > node_modules/.setup-stamp
@@ -36,9 +45,12 @@ fi
 
 if [ ! -f .dev.vars ]; then
   say "writing local secrets to .dev.vars (git-ignored)"
-  umask 077
-  {
-    echo "ADMIN_TOKEN=$(random_base62 40)"
-    echo "SECRETS_KEY=$(random_hex 32)"
-  } > .dev.vars
+  (
+    umask 077
+    {
+      echo "ADMIN_TOKEN=$(random_base62 40)"
+      echo "SECRETS_KEY=$(random_hex 32)"
+    } > .dev.vars.tmp
+    mv .dev.vars.tmp .dev.vars
+  )
 fi

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# The second command of the README, and what CI runs: set-up, then every check and test.
-# The end-to-end tests start their own wrangler dev (own port, own state directory).
+# The second command of the README, and what CI runs (.ci/run): set-up, the Worker build,
+# then every check and test, stopping at the first failure: rustfmt, clippy (native and
+# wasm32), the core's docs, cargo test (unit, property and end-to-end tests; the e2e tests
+# start their own wrangler dev with their own port and state, and one of them runs
+# schemathesis against it), and a `wrangler deploy --dry-run` of production with the bundle's gzipped size.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+say "set-up (scripts/setup.sh)"
 bash scripts/setup.sh
+
+say "building the Worker (scripts/build-worker.sh)"
+bash scripts/build-worker.sh
 
 # Property tests draw from a fixed seed so every run checks the same cases (past failures
 # are replayed from core/proptest-regressions/); vary it locally to explore further.
@@ -15,29 +22,29 @@ say "cargo fmt --check"
 cargo fmt --all --check
 
 say "clippy (native, all targets)"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --quiet --workspace --all-targets -- -D warnings
 
 say "clippy (wasm32: core and the Worker)"
-cargo clippy -p connect-core -p connect-worker --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --quiet -p connect-core -p connect-worker --target wasm32-unknown-unknown -- -D warnings
 
 say "cargo doc for connect-core"
-RUSTDOCFLAGS="-D warnings" cargo doc -p connect-core --no-deps --quiet
-
-say "building the Worker"
-bash scripts/build-worker.sh
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p connect-core --no-deps
 
 say "cargo test (core unit and property tests, end-to-end tests on wrangler dev)"
 cargo test --workspace
 
-if [ -f scripts/schemathesis.sh ]; then
-  say "schemathesis against the OpenAPI document"
-  bash scripts/schemathesis.sh
-fi
 
 say "wrangler deploy --dry-run --env production"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-CI=true "$WRANGLER" deploy --dry-run --env production --outdir "$out" </dev/null >/dev/null
+if ! log=$(CI=true "$WRANGLER" deploy --dry-run --env production --outdir "$out" </dev/null 2>&1); then
+  printf '%s\n' "$log" >&2
+  die "wrangler deploy --dry-run failed"
+fi
+grep -a 'Total Upload' <<<"$log" || true
 wasm=$(find "$out" -name '*.wasm' | head -n1)
-printf 'deployable size: wasm %s bytes gzipped, bundle %s bytes gzipped\n' \
-  "$(gzip -9c "$wasm" | wc -c)" "$(tar -C "$out" -cf - . | gzip -9 | wc -c)"
+[ -n "$wasm" ] || die "the dry-run bundle has no .wasm"
+# What is uploaded: the wasm and the JavaScript modules (not README.md, not source maps).
+mapfile -t modules < <(find "$out" -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.mjs' \) | LC_ALL=C sort)
+printf 'deployable size (gzip): wasm %s bytes, total %s bytes (%s modules)\n' \
+  "$(gzip -c "$wasm" | wc -c)" "$(cat "${modules[@]}" | gzip -c | wc -c)" "${#modules[@]}"

@@ -524,7 +524,28 @@ impl CliOutput {
 }
 
 /// Runs wrangler with stdin closed (it never prompts: CI=true and no TTY), with a time limit.
+/// Runs a wrangler CLI command. A command that found the local SQLite file locked by the
+/// running `wrangler dev` (`database is locked`, SQLITE_BUSY: nothing was executed) is run
+/// again, up to 10 times with growing pauses, so a busy machine does not fail a test.
 fn run_wrangler(cwd: &Path, args: &[OsString]) -> Result<CliOutput, String> {
+    let mut attempt = 0;
+    loop {
+        let out = run_wrangler_once(cwd, args)?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let busy = text.contains("database is locked") || text.contains("SQLITE_BUSY");
+        if out.success || !busy || attempt == 10 {
+            return Ok(out);
+        }
+        attempt += 1;
+        std::thread::sleep(Duration::from_millis(200 * attempt));
+    }
+}
+
+fn run_wrangler_once(cwd: &Path, args: &[OsString]) -> Result<CliOutput, String> {
     let mut cmd = Command::new(wrangler_bin());
     cmd.args(args)
         .current_dir(cwd)
