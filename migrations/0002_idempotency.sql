@@ -8,7 +8,7 @@ CREATE TABLE idempotency_keys (
   workspace_id  TEXT NOT NULL,
   key_hash      TEXT NOT NULL,               -- SHA-256 hex of the Idempotency-Key
   fingerprint   TEXT NOT NULL,               -- SHA-256 hex of method, path, canonical body
-  response      TEXT NOT NULL,               -- sealed StoredResponse (status, headers, body)
+  response      TEXT NOT NULL,               -- KeptResponse JSON: body, its secrets sealed
   created_at    INTEGER NOT NULL,            -- ms since the epoch
   expires_at    INTEGER NOT NULL,            -- ms since the epoch; 24 h after created_at
   PRIMARY KEY (workspace_id, key_hash)

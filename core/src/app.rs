@@ -35,8 +35,6 @@ pub struct App {
     pub default_workflow_id: WorkflowId,
     /// The app's workflows; a new app has one, `Default`.
     pub workflows: Vec<Workflow>,
-    /// The workspace the app belongs to.
-    pub organization_id: WorkspaceId,
     /// Webhook settings.
     pub webhook_config: WebhookConfig,
     /// Where to send the user after success when a session gives no redirect URI.
@@ -45,6 +43,10 @@ pub struct App {
     /// Where to send the user after failure or cancellation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_failure_redirect_uri: Option<String>,
+    // The fields from `name` to here are, in this order, the stored doc (see
+    // `stored::DocView`): an App's JSON can then be spliced from a row without parsing it.
+    /// The workspace the app belongs to.
+    pub organization_id: WorkspaceId,
     /// When the app was created.
     pub created_at: Timestamp,
     /// When the app last changed.

@@ -11,8 +11,10 @@
 //! What is stored is a [`StoredResponse`] (status, the headers that matter, the exact body
 //! bytes), sealed like every secret because a created app's body holds its secret.
 
+use crate::entropy::Entropy;
 use crate::error::FieldError;
 use crate::ids::WorkspaceId;
+use crate::sealed::{SealContext, SealError, SealingKey};
 use crate::secrets::sha256_hex;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -204,8 +206,144 @@ pub struct StoredResponse {
     pub body: String,
 }
 
-/// The KV entry of a key: enough to decide and replay without D1. The response is
-/// sealed (see [`crate::sealed::SealContext::StoredResponse`]).
+/// Prefixes of the secrets a response can hold in full, each followed by 64 lowercase hex.
+const SECRET_PREFIXES: [&str; 2] = ["sh_app_", "whsec_"];
+const SECRET_HEX: usize = 64;
+
+/// A [`StoredResponse`] as it is kept in D1 and KV: the body in the clear except its
+/// secrets, which are sealed together. Sealing only the secrets (a few kilobytes) rather
+/// than the whole body (over 100 KB for a 100-item batch) keeps the cost of remembering a
+/// response small; the rest of the body is what the apps table holds in the clear anyway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers to send again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    /// The body with the hex of every secret replaced by `*`, or, when the body already
+    /// held that pattern (so the secrets could not be put back unambiguously), empty.
+    pub template: String,
+    /// The sealed secrets (their hex, concatenated), or the whole sealed body when
+    /// `template` is empty.
+    pub sealed: String,
+}
+
+impl KeptResponse {
+    /// Keeps `response`, sealing its secrets for `context`.
+    pub fn keep(
+        response: &StoredResponse,
+        key: &SealingKey,
+        context: SealContext<'_>,
+        entropy: &mut dyn Entropy,
+    ) -> Self {
+        let (template, sealed) = match split_secrets(&response.body) {
+            Some((template, secrets)) => (template, key.seal(secrets.as_bytes(), context, entropy)),
+            None => (
+                String::new(),
+                key.seal(response.body.as_bytes(), context, entropy),
+            ),
+        };
+        Self {
+            status: response.status,
+            headers: response.headers.clone(),
+            template,
+            sealed,
+        }
+    }
+
+    /// The response as it was kept.
+    pub fn open(
+        &self,
+        key: &SealingKey,
+        context: SealContext<'_>,
+    ) -> Result<StoredResponse, SealError> {
+        let plain = key.open_str(&self.sealed, context)?;
+        let body = if self.template.is_empty() {
+            plain
+        } else {
+            join_secrets(&self.template, &plain).ok_or(SealError::Malformed)?
+        };
+        Ok(StoredResponse {
+            status: self.status,
+            headers: self.headers.clone(),
+            body,
+        })
+    }
+}
+
+/// Each secret's place: (offset of its hex in `body`).
+fn secret_spans(body: &str) -> Vec<usize> {
+    let bytes = body.as_bytes();
+    let mut spans = Vec::new();
+    for prefix in SECRET_PREFIXES {
+        let mut from = 0;
+        while let Some(at) = body[from..].find(prefix) {
+            let start = from + at + prefix.len();
+            let hex = bytes.get(start..start + SECRET_HEX);
+            if hex.is_some_and(|h| {
+                h.iter()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            }) {
+                spans.push(start);
+            }
+            from = start;
+        }
+    }
+    spans.sort_unstable();
+    spans
+}
+
+fn has_placeholder(body: &str) -> bool {
+    let stars = "*".repeat(SECRET_HEX);
+    SECRET_PREFIXES
+        .iter()
+        .any(|p| body.contains(&format!("{p}{stars}")))
+}
+
+/// The body with each secret's hex starred out, and the hex concatenated; `None` when the
+/// body already holds a starred-out secret.
+fn split_secrets(body: &str) -> Option<(String, String)> {
+    if has_placeholder(body) {
+        return None;
+    }
+    let mut template = body.as_bytes().to_vec();
+    let mut secrets = String::new();
+    for start in secret_spans(body) {
+        secrets.push_str(&body[start..start + SECRET_HEX]);
+        template[start..start + SECRET_HEX].fill(b'*');
+    }
+    // Only ASCII hex was replaced by ASCII stars, so the bytes are still UTF-8.
+    String::from_utf8(template).ok().map(|t| (t, secrets))
+}
+
+/// Puts the secrets back, in order, into the starred-out places of `template`.
+fn join_secrets(template: &str, secrets: &str) -> Option<String> {
+    let stars = "*".repeat(SECRET_HEX);
+    let mut places: Vec<usize> = Vec::new();
+    for prefix in SECRET_PREFIXES {
+        let needle = format!("{prefix}{stars}");
+        places.extend(
+            template
+                .match_indices(&needle)
+                .map(|(at, _)| at + prefix.len()),
+        );
+    }
+    places.sort_unstable();
+    if places.len() * SECRET_HEX != secrets.len() {
+        return None;
+    }
+    let mut out = template.as_bytes().to_vec();
+    for (i, at) in places.into_iter().enumerate() {
+        out[at..at + SECRET_HEX]
+            .copy_from_slice(&secrets.as_bytes()[i * SECRET_HEX..(i + 1) * SECRET_HEX]);
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The KV entry of a key: enough to decide and replay without D1. The response is a
+/// [`KeptResponse`] as JSON, its secrets sealed (see
+/// [`crate::sealed::SealContext::StoredResponse`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KvRecord {
@@ -233,6 +371,58 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+
+    fn ctx_of(ws: &WorkspaceId) -> SealContext<'_> {
+        SealContext::StoredResponse {
+            workspace: ws,
+            key_hash: "h",
+        }
+    }
+
+    #[test]
+    fn kept_responses_seal_only_their_secrets_and_replay_byte_for_byte() {
+        let key = SealingKey::from_hex(&"0a".repeat(32)).unwrap();
+        let ws = WorkspaceId::parse("org_kept").unwrap();
+        let mut e = crate::entropy::SeededEntropy::new(3);
+        let a = "a".repeat(64);
+        let b = "0123456789abcdef".repeat(4);
+        let body = format!(
+            r#"{{"x":"sh_app_{a}","w":"whsec_{b}","p":"whsec_****abcd","n":"sh_app_short"}}"#
+        );
+        let response = StoredResponse {
+            status: 201,
+            headers: vec![("location".into(), "/x".into())],
+            body,
+        };
+        let kept = KeptResponse::keep(&response, &key, ctx_of(&ws), &mut e);
+        let text = serde_json::to_string(&kept).unwrap();
+        assert!(!text.contains(&a) && !text.contains(&b), "{text}");
+        assert!(kept.template.contains("whsec_****abcd") && kept.template.contains("sh_app_short"));
+        assert_eq!(kept.open(&key, ctx_of(&ws)).unwrap(), response);
+        let other = WorkspaceId::parse("org_other").unwrap();
+        assert!(kept.open(&key, ctx_of(&other)).is_err());
+    }
+
+    #[test]
+    fn a_body_already_holding_the_placeholder_is_sealed_whole() {
+        let key = SealingKey::from_hex(&"0b".repeat(32)).unwrap();
+        let ws = WorkspaceId::parse("org_kept").unwrap();
+        let mut e = crate::entropy::SeededEntropy::new(4);
+        let body = format!(
+            r#"{{"name":"sh_app_{}","s":"sh_app_{}"}}"#,
+            "*".repeat(64),
+            "c".repeat(64)
+        );
+        let response = StoredResponse {
+            status: 201,
+            headers: vec![],
+            body,
+        };
+        let kept = KeptResponse::keep(&response, &key, ctx_of(&ws), &mut e);
+        assert!(kept.template.is_empty());
+        assert!(!kept.sealed.contains(&"c".repeat(64)));
+        assert_eq!(kept.open(&key, ctx_of(&ws)).unwrap(), response);
+    }
 
     #[test]
     fn header_values() {
@@ -389,6 +579,16 @@ mod tests {
         fn canonical_json_is_json_of_the_same_value(v in json_value()) {
             let back: Value = serde_json::from_str(&canonical_json(&v)).unwrap();
             prop_assert_eq!(back, v);
+        }
+
+        #[test]
+        fn any_body_is_kept_and_replayed_exactly(body in "[a-z\"{}:,*_ ]{0,40}(sh_app_|whsec_)?[0-9a-f*]{0,70}[a-z\"{}]{0,10}", seed in any::<u64>()) {
+            let key = SealingKey::from_hex(&"0c".repeat(32)).unwrap();
+            let ws = WorkspaceId::parse("org_prop").unwrap();
+            let mut e = crate::entropy::SeededEntropy::new(seed);
+            let response = StoredResponse { status: 200, headers: vec![], body };
+            let kept = KeptResponse::keep(&response, &key, ctx_of(&ws), &mut e);
+            prop_assert_eq!(kept.open(&key, ctx_of(&ws)).unwrap(), response);
         }
 
         #[test]

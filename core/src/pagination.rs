@@ -153,6 +153,26 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+impl ListAppsResponse {
+    /// The JSON of a page whose apps are already serialized (see
+    /// [`crate::stored::AppRow::app_json`]): the same bytes as serializing the response.
+    pub fn json_from_parts(apps: &[String], total: u64, page: PageRequest) -> String {
+        let mut out = String::with_capacity(apps.iter().map(|a| a.len() + 1).sum::<usize>() + 64);
+        out.push_str("{\"data\":[");
+        for (i, app) in apps.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(app);
+        }
+        out.push_str(&format!(
+            "],\"total\":{total},\"limit\":{},\"offset\":{}}}",
+            page.limit, page.offset
+        ));
+        out
+    }
+}
+
 /// The 200 body of `GET /apps`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListAppsResponse {
@@ -226,6 +246,46 @@ mod tests {
         assert_eq!(
             p(20, 100).link_header(path, 45).as_deref(),
             Some("</connect/v1/apps?limit=20&offset=25>; rel=\"prev\"")
+        );
+    }
+
+    #[test]
+    fn a_page_from_serialized_apps_is_the_serialized_page() {
+        use crate::{app::NewApp, entropy::SeededEntropy, ids::WorkspaceId, time::Timestamp};
+        let ws = WorkspaceId::parse("org_page").unwrap();
+        let mut e = SeededEntropy::new(5);
+        let apps: Vec<_> = (0..3)
+            .map(|i| {
+                NewApp::validate(&format!("app {i}"), None, None, "")
+                    .unwrap()
+                    .mint(&ws, Timestamp::from_millis(i), &mut e)
+                    .into_app()
+            })
+            .collect();
+        let page = PageRequest::new(3, 7).unwrap();
+        let parts: Vec<String> = apps
+            .iter()
+            .map(|a| serde_json::to_string(a).unwrap())
+            .collect();
+        let whole = ListAppsResponse {
+            data: apps,
+            total: 12,
+            limit: 3,
+            offset: 7,
+        };
+        assert_eq!(
+            ListAppsResponse::json_from_parts(&parts, 12, page),
+            serde_json::to_string(&whole).unwrap()
+        );
+        let empty = ListAppsResponse {
+            data: vec![],
+            total: 0,
+            limit: 3,
+            offset: 7,
+        };
+        assert_eq!(
+            ListAppsResponse::json_from_parts(&[], 0, page),
+            serde_json::to_string(&empty).unwrap()
         );
     }
 

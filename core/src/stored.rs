@@ -184,6 +184,52 @@ impl AppRow {
         }
     }
 
+    /// The JSON of the App this row holds, in workspace `workspace`: byte for byte what
+    /// serializing [`AppRow::open`]'s record as an App gives, but spliced from the stored
+    /// doc instead of parsing and re-serializing it (lists and reads serve rows as they are
+    /// stored). A row with a webhook signing secret, whose preview sits inside the doc's
+    /// `webhookConfig`, takes the long way.
+    pub fn app_json(&self, workspace: &WorkspaceId, key: &SealingKey) -> Result<String, RowError> {
+        if self.webhook_secret.is_some() {
+            let app = self.open(workspace, key)?.into_app();
+            return serde_json::to_string(&app).map_err(|_| RowError::Malformed("doc"));
+        }
+        let client_id = ClientId::parse(&self.client_id).ok_or(RowError::Malformed("client_id"))?;
+        let secret = key
+            .open_str(&self.client_secret, SealContext::ClientSecret(&client_id))
+            .map_err(RowError::Seal)
+            .and_then(|s| ClientSecret::parse(&s).ok_or(RowError::Malformed("client_secret")))?;
+        // The doc is an object this crate wrote, starting with its `name`; the ids, secret,
+        // workspace and timestamps are ASCII that JSON carries without escapes.
+        let fields = self
+            .doc
+            .strip_prefix('{')
+            .and_then(|d| d.strip_suffix('}'))
+            .filter(|d| d.starts_with("\"name\":"))
+            .ok_or(RowError::Malformed("doc"))?;
+        for (column, value) in [
+            ("created_at", &self.created_at),
+            ("updated_at", &self.updated_at),
+        ] {
+            Timestamp::parse_iso(value).ok_or(RowError::Malformed(column))?;
+        }
+        let mut out = String::with_capacity(self.doc.len() + 200);
+        out.push_str("{\"clientId\":\"");
+        out.push_str(client_id.as_str());
+        out.push_str("\",\"clientSecret\":\"");
+        out.push_str(secret.expose());
+        out.push_str("\",");
+        out.push_str(fields);
+        out.push_str(",\"organizationId\":\"");
+        out.push_str(workspace.as_str());
+        out.push_str("\",\"createdAt\":\"");
+        out.push_str(&self.created_at);
+        out.push_str("\",\"updatedAt\":\"");
+        out.push_str(&self.updated_at);
+        out.push_str("\"}");
+        Ok(out)
+    }
+
     /// The app this row holds, in workspace `workspace`.
     pub fn open(&self, workspace: &WorkspaceId, key: &SealingKey) -> Result<AppRecord, RowError> {
         let client_id = ClientId::parse(&self.client_id).ok_or(RowError::Malformed("client_id"))?;
@@ -255,6 +301,52 @@ mod tests {
         assert_eq!(by_app.doc, by_record.doc);
         assert_eq!(by_app.open(&ws, &key).unwrap(), record);
         assert_eq!(by_record.open(&ws, &key).unwrap(), record);
+    }
+
+    #[test]
+    fn app_json_is_the_serialized_app_with_or_without_a_webhook_secret() {
+        let mut e = SeededEntropy::new(24);
+        let ws = WorkspaceId::parse("org_rows").unwrap();
+        let key = SealingKey::from_hex(&"01".repeat(32)).unwrap();
+        let uris = vec!["https://a.example/cb?x=%22q%22&y=1".to_string()];
+        let mut record = NewApp::validate("Spliced \"quoted\" ünï", Some(&uris), None, "")
+            .unwrap()
+            .mint(&ws, Timestamp::from_millis(1_700_000_000_000), &mut e);
+        record.doc.default_failure_redirect_uri = Some("https://a.example/ko".into());
+        let row = AppRow::seal(&record, &key, &mut e);
+        assert_eq!(
+            row.app_json(&ws, &key).unwrap(),
+            serde_json::to_string(&record.to_app()).unwrap()
+        );
+        record.webhook_secret = Some(WebhookSecret::generate(&mut e));
+        let row = AppRow::seal(&record, &key, &mut e);
+        assert_eq!(
+            row.app_json(&ws, &key).unwrap(),
+            serde_json::to_string(&record.to_app()).unwrap()
+        );
+        let mut broken = row.clone();
+        broken.webhook_secret = None;
+        broken.doc = "[]".into();
+        assert!(broken.app_json(&ws, &key).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn app_json_matches_serde_for_any_valid_app(
+            name in "[ -~é]{1,40}",
+            uris in proptest::collection::vec("https://[a-z]{1,10}\\.example/[a-z?=&%2]{0,12}", 0..4),
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            proptest::prop_assume!(!name.trim().is_empty());
+            let mut e = SeededEntropy::new(seed);
+            let ws = WorkspaceId::parse("org_prop").unwrap();
+            let key = SealingKey::from_hex(&"02".repeat(32)).unwrap();
+            if let Ok(new) = NewApp::validate(&name, Some(&uris), None, "") {
+                let record = new.mint(&ws, Timestamp::from_millis(seed as i64 & 0xffff_ffff_ffff), &mut e);
+                let row = AppRow::seal(&record, &key, &mut e);
+                proptest::prop_assert_eq!(row.app_json(&ws, &key).unwrap(), serde_json::to_string(&record.to_app()).unwrap());
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use connect_core::app::{
 use connect_core::error::ErrorCode;
 use connect_core::request::{BatchCreateRequest, BatchItem, CreateAppRequest};
 use connect_core::webhook::WebhookConfig;
-use connect_e2e::api::{assert_error, assert_not_stored, Tenant};
+use connect_e2e::api::{assert_error, assert_no_secret_shapes, assert_not_stored, Tenant};
 use connect_e2e::{Response, Server};
 use serde_json::json;
 
@@ -333,6 +333,7 @@ fn webhook_config_merges_and_its_secret_is_shown_once() {
     assert_not_stored(server, &full);
     let next: RotatedWebhookSecret = t.request("POST", &rotate).send().json();
     assert_ne!(next.secret, secret.secret);
+    assert_no_secret_shapes(server);
 }
 
 #[test]

@@ -19,7 +19,8 @@ use crate::routes::Cx;
 use crate::store::d1::{ClaimRow, Commit, Store, Taken};
 use crate::store::kv::Kv;
 use connect_core::idempotency::{
-    decide, expiry, ClaimState, Decision, Fingerprint, IdempotencyKey, KvRecord, StoredResponse,
+    decide, expiry, ClaimState, Decision, Fingerprint, IdempotencyKey, KeptResponse, KvRecord,
+    StoredResponse,
 };
 use connect_core::ids::WorkspaceId;
 use connect_core::sealed::{SealContext, SealingKey};
@@ -184,14 +185,15 @@ impl Guard {
         }
     }
 
+    /// The response as kept in D1 and KV: JSON of a `KeptResponse`, secrets sealed.
     fn seal(&self, key: &SealingKey, response: &StoredResponse, cx: &mut Cx) -> String {
-        let plain = serde_json::to_vec(response).unwrap_or_default();
-        key.seal(&plain, self.context(), &mut cx.random)
+        let kept = KeptResponse::keep(response, key, self.context(), &mut cx.random);
+        serde_json::to_string(&kept).unwrap_or_default()
     }
 
-    fn open(&self, key: &SealingKey, sealed: &str) -> ApiResult<StoredResponse> {
-        let plain = key.open(sealed, self.context())?;
-        Ok(serde_json::from_slice(&plain)?)
+    fn open(&self, key: &SealingKey, kept: &str) -> ApiResult<StoredResponse> {
+        let kept: KeptResponse = serde_json::from_str(kept)?;
+        Ok(kept.open(key, self.context())?)
     }
 
     fn decide(&self, row: &ClaimRow, now: Timestamp) -> Decision {

@@ -116,32 +116,34 @@ pub async fn list(
     let page = PageRequest::from_query(query)?;
     let (total, rows) = store.list_apps(workspace, page).await?;
     let key = config::sealing_key(&cx.env)?;
-    let data = rows
+    let apps = rows
         .iter()
-        .map(|row| row.open(workspace, &key).map(|r| r.to_app()))
+        .map(|row| row.app_json(workspace, &key))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let body = ListAppsResponse {
-        data,
-        total,
-        limit: page.limit(),
-        offset: page.offset(),
-    };
-    let mut response = http::json_of(200, &body)?;
+    let mut response = http::json(200, ListAppsResponse::json_from_parts(&apps, total, page))?;
     if let Some(link) = page.link_header(APPS_PATH, total) {
         response.headers_mut().set("link", &link)?;
     }
     Ok(response)
 }
 
-/// `GET /apps/{clientId}`.
+/// `GET /apps/{clientId}`: the stored row served as it is (see `AppRow::app_json`).
 pub async fn get(
     cx: &mut Cx,
     store: &Store,
     workspace: &WorkspaceId,
     id: &str,
 ) -> ApiResult<Response> {
-    http::json_of(200, &read(cx, store, workspace, id).await?.to_app())
+    let client_id = ClientId::parse(id).ok_or_else(|| not_found(id))?;
+    let row = store
+        .get_app(workspace, &client_id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let json = row
+        .app_json(workspace, &config::sealing_key(&cx.env)?)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    http::json(200, json)
 }
 
 /// `PATCH /apps/{clientId}`.
