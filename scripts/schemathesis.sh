@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Schemathesis: checks the real Worker against openapi.json. Every operation, positive and
+# negative data, a fixed seed and a bounded number of cases per operation; any failure
+# (a 5xx, an undocumented status, content type or header, a body that breaks its schema)
+# makes it exit non-zero.
+#
+#   E2E_BASE_URL    the Worker, e.g. http://127.0.0.1:8787 (no trailing /connect/v1)
+#   E2E_API_KEY     a workspace API key of that Worker (sk_workspace_test_...)
+#   E2E_ADMIN_TOKEN optional: its ADMIN_TOKEN. When set the /admin/v1 operations are
+#                   tested too; when empty they are left out.
+#   E2E_OPENAPI     optional: the document to test against, a path or a URL. Default: the
+#                   repository's openapi.json (a warning tells when the Worker serves
+#                   another one at /connect/v1/openapi.json, i.e. its build is stale).
+#                   Schemathesis leaves out the operation serving the document it loaded
+#                   from a URL, so the file also covers GET /connect/v1/openapi.json.
+#
+# Without E2E_BASE_URL the script builds the Worker and serves it itself (wrangler dev on a
+# free port, fresh local D1 and KV in a temporary directory, its own ADMIN_TOKEN and
+# SECRETS_KEY, no rate limiter so the run is not throttled to 10 requests a second), creates
+# a workspace and key, runs against it with the admin operations included, and stops it.
+#
+#   SCHEMATHESIS_SEED, SCHEMATHESIS_MAX_EXAMPLES  vary the seed (default 20261122) or the
+#                   cases per operation and phase (default 25).
+#   SCHEMATHESIS_RATE_LIMIT  requests per second, e.g. 9/s (default: none for the server
+#                   this script starts; `auto` otherwise: on a 429 it waits Retry-After).
+#
+# Arguments are passed on to `schemathesis run`, e.g. `--report junit` or `--include-operation-id
+# createApp`.
+#
+# Python packages: tests/schemathesis/requirements.txt, in a venv under
+# target/schemathesis-venv, reinstalled only when that file (or the Python) changes.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+REQUIREMENTS="$ROOT/tests/schemathesis/requirements.txt"
+CONFIG="$ROOT/tests/schemathesis/schemathesis.toml"
+VENV="$ROOT/target/schemathesis-venv"
+PYTHON="${PYTHON:-python3}"
+
+# --- the venv ---------------------------------------------------------------------------
+command -v "$PYTHON" >/dev/null || die "$PYTHON not found: schemathesis needs Python 3.10 or newer"
+want=$({ sha256sum <"$REQUIREMENTS"; "$PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing schemathesis into $VENV"
+  rm -rf "$VENV"
+  mkdir -p "$(dirname "$VENV")"
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    --requirement "$REQUIREMENTS"
+  echo "$want" >"$VENV/.stamp"
+fi
+
+say "validating openapi.json (openapi-spec-validator)"
+"$VENV/bin/openapi-spec-validator" "$ROOT/openapi.json"
+
+# --- the Worker -------------------------------------------------------------------------
+tmp=""
+pgid=""
+cleanup() {
+  if [ -n "$pgid" ]; then
+    kill -TERM -- "-$pgid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 -- "-$pgid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL -- "-$pgid" 2>/dev/null || true
+  fi
+  if [ -n "$tmp" ]; then
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Runs wrangler without a prompt, its chatter kept back unless it fails.
+wrangler_quiet() {
+  local out
+  if ! out=$(CI=true "$WRANGLER" "$@" </dev/null 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "wrangler $1 $2 failed"
+  fi
+}
+
+start_worker() {
+  bash scripts/build-worker.sh
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/connect-schemathesis.XXXXXX")
+  # The project's config with absolute paths, no build step (just done) and no rate limiter.
+  sed -e "s#^main = .*#main = \"$ROOT/worker/build/worker/shim.mjs\"#" \
+    -e 's#^command = .*#command = "true"#' \
+    -e '/^watch_dir/d' \
+    -e "s#^migrations_dir = .*#migrations_dir = \"$ROOT/migrations\"#" \
+    -e '/^\[\[ratelimits\]\]/,/^simple/d' \
+    wrangler.toml >"$tmp/wrangler.toml"
+  local port admin_token secrets_key
+  port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  admin_token=$(random_base62 40)
+  secrets_key=$(random_hex 32)
+  say "serving the Worker on http://127.0.0.1:$port (state in $tmp)"
+  wrangler_quiet d1 migrations apply connect --local --persist-to "$tmp/state" -c "$tmp/wrangler.toml"
+  setsid "$WRANGLER" dev -c "$tmp/wrangler.toml" --ip 127.0.0.1 --port "$port" \
+    --persist-to "$tmp/state" --var "ADMIN_TOKEN:$admin_token" --var "SECRETS_KEY:$secrets_key" \
+    </dev/null >"$tmp/wrangler.log" 2>&1 &
+  pgid=$!
+  E2E_BASE_URL="http://127.0.0.1:$port"
+  local ready=0
+  for _ in $(seq 1 600); do
+    if curl -s -o /dev/null "$E2E_BASE_URL/connect/v1/openapi.json"; then
+      ready=1
+      break
+    fi
+    kill -0 "$pgid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if [ "$ready" != 1 ]; then
+    tail -n 40 "$tmp/wrangler.log" >&2
+    die "wrangler dev did not answer on port $port"
+  fi
+  local created
+  created=$(curl -sS -X POST "$E2E_BASE_URL/admin/v1/workspaces" -H "Authorization: Bearer $admin_token")
+  E2E_API_KEY=$("$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["apiKey"]["key"])' <<<"$created") ||
+    die "creating a workspace failed: $created"
+  E2E_ADMIN_TOKEN="$admin_token"
+  SCHEMATHESIS_RATE_LIMIT="${SCHEMATHESIS_RATE_LIMIT:-}"
+}
+
+if [ -z "${E2E_BASE_URL:-}" ]; then
+  start_worker
+else
+  [ -n "${E2E_API_KEY:-}" ] || die "E2E_API_KEY is not set (a workspace API key of $E2E_BASE_URL)"
+  SCHEMATHESIS_RATE_LIMIT="${SCHEMATHESIS_RATE_LIMIT-auto}"
+fi
+E2E_BASE_URL="${E2E_BASE_URL%/}"
+export E2E_BASE_URL E2E_API_KEY
+export E2E_ADMIN_TOKEN="${E2E_ADMIN_TOKEN:-}"
+
+# --- the run ----------------------------------------------------------------------------
+if [ -z "${E2E_OPENAPI:-}" ]; then
+  E2E_OPENAPI="$ROOT/openapi.json"
+  served=$(curl -sS "$E2E_BASE_URL/connect/v1/openapi.json" || true)
+  if ! "$PYTHON" -c 'import json, sys; sys.exit(json.load(sys.stdin) != json.load(open(sys.argv[1])))' \
+    "$E2E_OPENAPI" <<<"$served" 2>/dev/null; then
+    say "warning: $E2E_BASE_URL does not serve this openapi.json (a stale build?); testing against the file"
+  fi
+fi
+args=(
+  run "$E2E_OPENAPI"
+  --url "$E2E_BASE_URL"
+  --mode all
+  --seed "${SCHEMATHESIS_SEED:-20261122}"
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}"
+  --workers 1
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
+  --request-timeout 30
+  --no-color
+)
+if [ -n "$SCHEMATHESIS_RATE_LIMIT" ]; then
+  args+=(--rate-limit "$SCHEMATHESIS_RATE_LIMIT")
+fi
+if [ -z "$E2E_ADMIN_TOKEN" ]; then
+  say "E2E_ADMIN_TOKEN is not set: leaving out the /admin/v1 operations"
+  args+=(--exclude-path-regex '^/admin/')
+fi
+
+say "schemathesis against $E2E_BASE_URL"
+started=$(date +%s)
+status=0
+"$VENV/bin/schemathesis" --config-file "$CONFIG" "${args[@]}" "$@" || status=$?
+say "schemathesis finished in $(($(date +%s) - started)) s (exit status $status)"
+exit "$status"
