@@ -243,8 +243,11 @@ impl<'a> Object<'a> {
 
 /// A caller-chosen name as it can be shown in a message and a `parameter`: control
 /// characters escaped and the length capped, so a hostile name cannot forge log lines or
-/// bloat errors.
+/// bloat errors. The empty name shows as `""`, so that a refusal still names something.
 pub(crate) fn printable(name: &str) -> String {
+    if name.is_empty() {
+        return "\"\"".to_owned();
+    }
     let mut out: String = name
         .chars()
         .take(64)

@@ -1,0 +1,615 @@
+//! The invariants the fuzz targets check: one public function per target, each taking the
+//! raw bytes libFuzzer made, feeding them through connect-core's public API the way the
+//! Worker does, and panicking (a crash, to libFuzzer) when an invariant breaks.
+//!
+//! This file is shared word for word with the core's regression tests:
+//! `core/tests/fuzz_regressions.rs` includes it with `#[path]`, so an input that crashes a
+//! target here fails there through exactly the same code. Keep it free of crate-level
+//! attributes and of dependencies other than connect-core, serde and serde_json.
+
+use connect_core::app::{App, AppDoc, AppRecord, NewApp};
+use connect_core::batch::{self, BatchCreateResponse, MAX_BATCH_ITEMS};
+use connect_core::entropy::SeededEntropy;
+use connect_core::error::{ErrorCode, ErrorObject, FieldError, FieldErrorKind};
+use connect_core::idempotency::{canonical_json, Fingerprint, IdempotencyKey, MAX_KEY_LEN};
+use connect_core::ids::{ClientId, WorkspaceId};
+use connect_core::input::{parse_body, FromJson};
+use connect_core::name::AppName;
+use connect_core::pagination::{PageRequest, MAX_LIMIT, MAX_OFFSET};
+use connect_core::redirect_uri::{RedirectUri, RedirectUris, MAX_REDIRECT_URIS, MAX_URI_LEN};
+use connect_core::request::{
+    CreateAppRequest, UpdateAppRequest, WebhookConfigInput, MAX_ITEM_KEY_CHARS,
+};
+use connect_core::time::Timestamp;
+use connect_core::webhook::{WebhookConfig, WebhookSettings, RETRY_ATTEMPTS, TIMEOUT_SECONDS};
+use serde_json::Value;
+use std::collections::HashSet;
+
+/// The workspace every minted app belongs to.
+const WORKSPACE: &str = "org_fuzz";
+/// The fixed clock of every target: 2026-03-27T08:22:51.272Z.
+const NOW_MS: i64 = 1_774_599_771_272;
+
+fn workspace() -> WorkspaceId {
+    WorkspaceId::parse(WORKSPACE).expect("a valid workspace id")
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_millis(NOW_MS)
+}
+
+/// A seed for the minting entropy, derived from the input (FNV-1a): different inputs mint
+/// different ids, the same input always the same ones, so a crash replays exactly.
+fn seed_of(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// What every refusal owes its caller: a parameter named by a short, printable path, and a
+/// bounded message that starts with that path; and an error object that says the same.
+fn check_field_error(e: &FieldError) {
+    assert!(
+        !e.parameter.is_empty(),
+        "a refusal names its parameter: {e:?}"
+    );
+    assert!(
+        !e.parameter.chars().any(char::is_control),
+        "a parameter holds no control characters: {e:?}"
+    );
+    assert!(e.parameter.len() <= 1024, "a parameter is bounded: {e:?}");
+    assert!(e.message.len() <= 4096, "a message is bounded: {e:?}");
+    assert!(
+        e.message.starts_with(&e.parameter),
+        "a message starts with its parameter: {e:?}"
+    );
+    let object = e.to_error_object();
+    let code = match e.kind {
+        FieldErrorKind::Missing => ErrorCode::ValidationMissingParameter,
+        FieldErrorKind::Invalid => ErrorCode::ValidationInvalidParameter,
+    };
+    assert_eq!(object.code, code);
+    let details = object.details.as_ref().expect("a field error has details");
+    assert_eq!(details.parameter.as_deref(), Some(e.parameter.as_str()));
+    assert_eq!((details.index, details.max), (e.index, e.max));
+    let wire = serde_json::to_string(&object).expect("an error object serializes");
+    let back: ErrorObject = serde_json::from_str(&wire).expect("an error object deserializes");
+    assert_eq!(back, object, "an error object round-trips");
+}
+
+/// Webhook settings as a create or a patch would send them.
+fn input_of(config: &WebhookConfig) -> WebhookConfigInput {
+    WebhookConfigInput {
+        url: Some(config.url.clone()),
+        enabled: Some(config.enabled),
+        retry_attempts: Some(config.retry_attempts.into()),
+        timeout_seconds: Some(config.timeout_seconds.into()),
+        events: Some(config.events.clone()),
+    }
+}
+
+/// The stored rules of a URI list: at most 20, each already in its normal form, no two
+/// the same.
+fn check_uri_list(uris: &[String]) {
+    assert!(uris.len() <= MAX_REDIRECT_URIS, "{uris:?}");
+    for u in uris {
+        let again = RedirectUri::parse(u, "u").expect("a stored URI re-parses");
+        assert_eq!(again.as_str(), u, "a stored URI is in normal form");
+    }
+    let distinct: HashSet<&String> = uris.iter().collect();
+    assert_eq!(distinct.len(), uris.len(), "no duplicate URIs: {uris:?}");
+}
+
+/// The rules of stored webhook settings.
+fn check_webhook(config: &WebhookConfig) {
+    assert!(
+        WebhookSettings::from_config(config).is_some(),
+        "a stored webhook config reads back: {config:?}"
+    );
+    assert!(RETRY_ATTEMPTS.contains(&i64::from(config.retry_attempts)));
+    assert!(TIMEOUT_SECONDS.contains(&i64::from(config.timeout_seconds)));
+    assert!(!config.enabled || config.url.is_some(), "{config:?}");
+    if let Some(url) = &config.url {
+        check_uri_list(std::slice::from_ref(url));
+    }
+    let distinct: HashSet<&String> = config.events.iter().collect();
+    assert_eq!(distinct.len(), config.events.len(), "no duplicate events");
+}
+
+/// What every App the API shows must hold, and that it survives the wire.
+fn check_app(app: &App) {
+    assert_eq!(app.organization_id, workspace());
+    assert_eq!(ClientId::parse(app.client_id.as_str()), Some(app.client_id));
+    let name = AppName::parse(&app.name, "name").expect("a stored name re-validates");
+    assert_eq!(name.as_str(), app.name, "a stored name is trimmed");
+    check_uri_list(&app.redirect_uris);
+    check_webhook(&app.webhook_config);
+    for uri in [
+        &app.default_success_redirect_uri,
+        &app.default_failure_redirect_uri,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        check_uri_list(std::slice::from_ref(uri));
+    }
+    assert!(app.created_at <= app.updated_at);
+    assert!(
+        app.workflows
+            .iter()
+            .any(|w| w.workflow_id == app.default_workflow_id),
+        "the default workflow exists"
+    );
+    let wire = serde_json::to_string(app).expect("an app serializes");
+    let back: App = serde_json::from_str(&wire).expect("an app deserializes");
+    assert_eq!(&back, app, "an app round-trips");
+}
+
+/// `batch`: `parse_body`, `batch::plan`, and on success `execute` with a seeded entropy
+/// and a fixed workspace and time. One result per item, in order, each exactly an app or
+/// an error (with the item's index), the counts adding up, the item's key echoed, created
+/// apps valid and distinct, execution deterministic, and the response surviving the wire.
+pub fn batch(data: &[u8]) {
+    let body = match parse_body(data) {
+        Ok(body) => body,
+        Err(e) => {
+            check_field_error(&e);
+            assert_eq!(e.parameter, "body");
+            return;
+        }
+    };
+    let plan = match batch::plan(&body) {
+        Ok(plan) => plan,
+        Err(e) => {
+            check_field_error(&e);
+            return;
+        }
+    };
+    let items = body
+        .get("items")
+        .and_then(Value::as_array)
+        .expect("a planned batch has an items array");
+    assert_eq!(plan.len(), items.len());
+    assert!((1..=MAX_BATCH_ITEMS).contains(&plan.len()) && !plan.is_empty());
+
+    let seed = seed_of(data);
+    let created = plan.execute(&workspace(), now(), &mut SeededEntropy::new(seed));
+    let again = plan.execute(&workspace(), now(), &mut SeededEntropy::new(seed));
+    assert_eq!(created, again, "execute is a pure function of its inputs");
+
+    let r = &created.response;
+    assert_eq!(r.results.len(), plan.len(), "one result per item");
+    assert_eq!(r.success_count + r.error_count, r.results.len());
+    assert_eq!(r.success_count, created.apps().count());
+    if !plan.continue_on_error() {
+        assert_eq!(
+            r.error_count, 0,
+            "all or nothing: a planned batch is all valid"
+        );
+    }
+    let mut client_ids = HashSet::new();
+    for (i, (raw, result)) in items.iter().zip(&r.results).enumerate() {
+        assert!(
+            result.app.is_some() != result.error.is_some(),
+            "item {i} is an app or an error, never both or neither"
+        );
+        let echoed = raw
+            .get("idempotencyKey")
+            .and_then(Value::as_str)
+            .filter(|k| k.chars().count() <= MAX_ITEM_KEY_CHARS);
+        assert_eq!(result.idempotency_key.as_deref(), echoed, "item {i}'s key");
+        if let Some(error) = &result.error {
+            assert!(matches!(
+                error.code,
+                ErrorCode::ValidationInvalidParameter | ErrorCode::ValidationMissingParameter
+            ));
+            let details = error.details.as_ref().expect("an item error has details");
+            assert_eq!(details.index, Some(i), "an item error names its index");
+            let parameter = details.parameter.as_deref().unwrap_or_default();
+            assert!(
+                parameter.starts_with(&format!("items[{i}]")),
+                "item {i}'s error is under its path: {parameter}"
+            );
+            assert!(error.message.starts_with(parameter));
+        }
+        if let Some(app) = &result.app {
+            check_app(app);
+            let name = raw.get("name").and_then(Value::as_str).unwrap_or_default();
+            assert_eq!(app.name, name.trim());
+            assert_eq!((app.created_at, app.updated_at), (now(), now()));
+            assert!(client_ids.insert(app.client_id), "client ids are distinct");
+        }
+    }
+
+    let wire = serde_json::to_vec(r).expect("the response serializes");
+    let back: BatchCreateResponse =
+        serde_json::from_slice(&wire).expect("the response deserializes");
+    assert_eq!(&back, r, "the response round-trips");
+}
+
+/// Reads a request body both ways: the server's `FromJson` and serde's derive (what a Rust
+/// client uses) must agree on every body the server accepts, and the request must survive
+/// being written back out.
+fn read_request<T>(body: &Value) -> Option<T>
+where
+    T: FromJson + serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let request = match T::from_json(body, "") {
+        Ok(request) => request,
+        Err(e) => {
+            check_field_error(&e);
+            return None;
+        }
+    };
+    let by_serde: T = serde_json::from_value(body.clone())
+        .unwrap_or_else(|e| panic!("serde refuses a body the server accepts: {e}"));
+    assert_eq!(by_serde, request, "serde and FromJson agree");
+    let wire = serde_json::to_value(&request).expect("a request serializes");
+    let back = T::from_json(&wire, "").expect("a serialized request reads back");
+    assert_eq!(back, request, "a request round-trips");
+    Some(request)
+}
+
+/// `app`: `parse_body`, `CreateAppRequest::from_json`, `NewApp::validate`. A valid app
+/// mints into an App that holds every stored rule, with the name trimmed, and validating
+/// what was stored gives the same app (validation is idempotent).
+pub fn app(data: &[u8]) {
+    let Ok(body) = parse_body(data) else { return };
+    let Some(request) = read_request::<CreateAppRequest>(&body) else {
+        return;
+    };
+    let new = match NewApp::validate(
+        &request.name,
+        request.redirect_uris.as_deref(),
+        request.webhook_config.as_ref(),
+        "",
+    ) {
+        Ok(new) => new,
+        Err(e) => {
+            check_field_error(&e);
+            return;
+        }
+    };
+    let record = new.mint(&workspace(), now(), &mut SeededEntropy::new(seed_of(data)));
+    let app = record.to_app();
+    check_app(&app);
+    assert_eq!(app.name, request.name.trim());
+    assert!(app.redirect_uris.len() <= request.redirect_uris.as_ref().map_or(0, Vec::len));
+    assert_eq!(app.webhook_config.secret, None);
+    let again = NewApp::validate(
+        &app.name,
+        Some(&app.redirect_uris),
+        Some(&input_of(&app.webhook_config)),
+        "",
+    )
+    .expect("what was stored re-validates");
+    assert_eq!(again, new, "validation is idempotent");
+}
+
+/// The record every patch is applied to: one redirect URI and a webhook URL; webhooks
+/// enabled for half the inputs (so `url: null` is refused for those).
+fn base_record(seed: u64) -> AppRecord {
+    let uris = ["https://fuzz.example/cb".to_owned()];
+    let webhook = WebhookConfigInput {
+        url: Some(Some("https://hooks.fuzz.example/h".to_owned())),
+        enabled: Some(seed & 1 == 1),
+        ..WebhookConfigInput::default()
+    };
+    NewApp::validate("Fuzz App", Some(&uris), Some(&webhook), "")
+        .expect("the base app is valid")
+        .mint(&workspace(), now(), &mut SeededEntropy::new(seed))
+}
+
+/// `patch`: `parse_body`, `UpdateAppRequest::from_json`, `AppRecord::patched` on a minted
+/// record. A patch changes exactly the fields it names and never the identity, secrets,
+/// workflows or creation time; it moves `updatedAt` forward; applying it twice changes
+/// nothing the second time; the result holds every stored rule and survives the wire.
+pub fn patch(data: &[u8]) {
+    let Ok(body) = parse_body(data) else { return };
+    let Some(patch) = read_request::<UpdateAppRequest>(&body) else {
+        return;
+    };
+    let record = base_record(seed_of(data));
+    let later = Timestamp::from_millis(NOW_MS + 1_000);
+    let next = match record.patched(&patch, later) {
+        Ok(Some(next)) => next,
+        Ok(None) => return,
+        Err(e) => {
+            check_field_error(&e);
+            assert!(
+                !e.message.contains("cannot read"),
+                "a stored config became unreadable: {e:?}"
+            );
+            return;
+        }
+    };
+    assert_ne!(
+        next.doc, record.doc,
+        "a patch that writes changes something"
+    );
+    assert_eq!(next.client_id, record.client_id);
+    assert_eq!(next.organization_id, record.organization_id);
+    assert_eq!(next.client_secret, record.client_secret);
+    assert_eq!(next.webhook_secret, record.webhook_secret);
+    assert_eq!(next.created_at, record.created_at);
+    assert!(next.updated_at > record.updated_at && next.updated_at >= later);
+
+    let (old, new) = (&record.doc, &next.doc);
+    assert_eq!(new.providers, old.providers);
+    assert_eq!(new.workflows, old.workflows);
+    assert_eq!(new.default_workflow_id, old.default_workflow_id);
+    match &patch.name {
+        None => assert_eq!(new.name, old.name),
+        Some(name) => assert_eq!(new.name, name.trim()),
+    }
+    match &patch.redirect_uris {
+        None => assert_eq!(new.redirect_uris, old.redirect_uris),
+        Some(uris) => {
+            let parsed = RedirectUris::parse(uris, "redirectUris").expect("accepted before");
+            assert_eq!(new.redirect_uris, parsed.to_strings());
+        }
+    }
+    match &patch.webhook_config {
+        None => assert_eq!(new.webhook_config, old.webhook_config),
+        Some(input) => {
+            let merged = WebhookSettings::from_config(&old.webhook_config)
+                .expect("the base config reads back")
+                .merge(input, "webhookConfig")
+                .expect("accepted before")
+                .to_config(None);
+            assert_eq!(new.webhook_config, merged, "webhookConfig is merged");
+        }
+    }
+    for (asked, before, after) in [
+        (
+            &patch.default_success_redirect_uri,
+            &old.default_success_redirect_uri,
+            &new.default_success_redirect_uri,
+        ),
+        (
+            &patch.default_failure_redirect_uri,
+            &old.default_failure_redirect_uri,
+            &new.default_failure_redirect_uri,
+        ),
+    ] {
+        let expected = match asked {
+            None => before.clone(),
+            Some(None) => None,
+            Some(Some(uri)) => Some(
+                RedirectUri::parse(uri, "u")
+                    .expect("accepted before")
+                    .as_str()
+                    .to_owned(),
+            ),
+        };
+        assert_eq!(after, &expected);
+    }
+
+    let twice = next.patched(&patch, Timestamp::from_millis(NOW_MS + 2_000));
+    assert_eq!(
+        twice,
+        Ok(None),
+        "a patch applied twice changes nothing the second time"
+    );
+    let noop = next.with_webhook(&WebhookConfigInput::default(), later);
+    assert_eq!(
+        noop,
+        Ok(None),
+        "the stored webhook config reads back unchanged"
+    );
+    check_app(&next.to_app());
+    let wire = serde_json::to_string(&next.doc).expect("a doc serializes");
+    let back: AppDoc = serde_json::from_str(&wire).expect("a doc deserializes");
+    assert_eq!(&back, new, "the stored doc round-trips");
+}
+
+/// `redirect_uri`: the bytes as UTF-8 (invalid sequences replaced) into
+/// `RedirectUri::parse`. An accepted URI is its own normal form, holds no `#` and no user
+/// info, is at most 2048 ASCII characters, differs from the input only in the case of its
+/// scheme and host, and is https (or http on a loopback host).
+pub fn redirect_uri(data: &[u8]) {
+    let raw = String::from_utf8_lossy(data);
+    let uri = match RedirectUri::parse(&raw, "u") {
+        Ok(uri) => uri,
+        Err(e) => {
+            check_field_error(&e);
+            assert_eq!(e.parameter, "u");
+            return;
+        }
+    };
+    let s = uri.as_str();
+    assert_eq!(
+        RedirectUri::parse(s, "u").as_ref(),
+        Ok(&uri),
+        "parsing is idempotent"
+    );
+    assert!(!s.contains('#'), "no fragment: {s}");
+    assert!(s.is_ascii() && s.len() <= MAX_URI_LEN, "{s}");
+    let (scheme, rest) = s.split_once("://").expect("an absolute URL");
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    assert!(!authority.contains('@'), "no user info: {s}");
+    assert!(!authority.is_empty(), "a host: {s}");
+    assert!(
+        !authority.bytes().any(|b| b.is_ascii_uppercase()),
+        "scheme and host are lower-cased: {s}"
+    );
+    let host = match authority.strip_prefix('[') {
+        Some(_) => &authority[..=authority.find(']').expect("a closed IPv6 literal")],
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    match scheme {
+        "https" => {}
+        "http" => assert!(
+            ["localhost", "127.0.0.1", "[::1]"].contains(&host),
+            "plain http only on loopback: {s}"
+        ),
+        other => panic!("scheme {other:?} accepted: {s}"),
+    }
+    assert!(
+        s.eq_ignore_ascii_case(&raw),
+        "only case changes: {raw:?} -> {s:?}"
+    );
+    // Same length and equal but for case, so the path and query start at the same byte.
+    let path_at = s.len() - rest.len() + authority.len();
+    assert_eq!(
+        &s[path_at..],
+        &raw[path_at..],
+        "path and query kept exactly"
+    );
+    let list = RedirectUris::parse(&[raw.to_string(), s.to_owned()], "redirectUris")
+        .expect("a list of accepted URIs is accepted");
+    assert_eq!(
+        list.to_strings(),
+        [s],
+        "a URI and its normal form are one URI"
+    );
+}
+
+/// `idempotency_key`: the bytes as UTF-8 (lossy) into `IdempotencyKey::parse`, checked
+/// against the rule written out independently (1 to 255 visible ASCII characters; a quoted
+/// value means the text inside, which may not hold `"` or `\`). And the bytes as a body:
+/// `canonical_json` of `parse_body`'s value re-parses to the same value, is stable under
+/// re-canonicalisation, and so gives the same fingerprint.
+pub fn idempotency_key(data: &[u8]) {
+    let raw = String::from_utf8_lossy(data);
+    let visible = |s: &str| {
+        (1..=MAX_KEY_LEN).contains(&s.len()) && s.bytes().all(|b| (0x21..=0x7e).contains(&b))
+    };
+    let expected = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(inner) if raw.len() >= 2 => visible(inner) && !inner.contains(['"', '\\']),
+        _ => visible(&raw),
+    };
+    match IdempotencyKey::parse(&raw) {
+        Ok(key) => {
+            assert!(expected, "accepted against the rule: {raw:?}");
+            let s = key.as_str();
+            assert!(visible(s), "a key is 1 to 255 visible ASCII: {s:?}");
+            assert!(s == raw || format!("\"{s}\"") == raw, "{raw:?} -> {s:?}");
+            let hash = key.hash();
+            assert_eq!(hash.len(), 64);
+            assert!(hash
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            let ws = workspace();
+            assert_eq!(key.kv_name(&ws), format!("idem/{ws}/{hash}"));
+        }
+        Err(e) => {
+            assert!(!expected, "refused against the rule: {raw:?}: {e:?}");
+            check_field_error(&e);
+            assert_eq!(e.parameter, "Idempotency-Key");
+        }
+    }
+
+    let Ok(value) = parse_body(data) else { return };
+    let canonical = canonical_json(&value);
+    let back: Value = serde_json::from_str(&canonical)
+        .unwrap_or_else(|e| panic!("canonical JSON is JSON: {e}: {canonical}"));
+    assert_eq!(
+        back, value,
+        "canonical JSON re-parses to the same value: {canonical}"
+    );
+    assert_eq!(canonical_json(&back), canonical, "canonical JSON is stable");
+    assert_eq!(
+        Fingerprint::of("POST", "/connect/v1/apps", Some(&back)),
+        Fingerprint::of("POST", "/connect/v1/apps", Some(&value)),
+    );
+}
+
+/// `pagination`: the bytes as a query string (lossy UTF-8) into `PageRequest::from_query`.
+/// Accepted: limit 1 to 100, offset at most 2^53 - 1, and the page's own query reads back
+/// to it. Refused: a non-empty parameter. `link_header` never panics for any total, links
+/// exactly the neighbours that exist, and each link leads to a valid page of the same size
+/// (for any total a workspace can reach, at most 2^53 - 1).
+pub fn pagination(data: &[u8]) {
+    let query = String::from_utf8_lossy(data);
+    let page = match PageRequest::from_query(&query) {
+        Ok(page) => page,
+        Err(e) => {
+            check_field_error(&e);
+            return;
+        }
+    };
+    let (limit, offset) = (u64::from(page.limit()), page.offset());
+    assert!((1..=MAX_LIMIT).contains(&page.limit()), "{page:?}");
+    assert!(offset <= MAX_OFFSET, "{page:?}");
+    assert_eq!(PageRequest::new(page.limit(), offset), Some(page));
+    let own = format!("limit={limit}&offset={offset}");
+    assert_eq!(PageRequest::from_query(&own), Ok(page));
+
+    let seed = seed_of(data);
+    let totals = [
+        0,
+        1,
+        limit - 1,
+        limit,
+        limit + 1,
+        offset.saturating_sub(1),
+        offset,
+        offset + 1,
+        offset + limit - 1,
+        offset + limit,
+        offset + limit + 1,
+        seed % (offset + 2 * limit + 1),
+        seed % (MAX_OFFSET + 1),
+        MAX_OFFSET,
+        MAX_OFFSET + 1,
+        seed,
+        u64::MAX,
+    ];
+    for total in totals {
+        check_links(page, total);
+    }
+}
+
+fn check_links(page: PageRequest, total: u64) {
+    const PATH: &str = "/connect/v1/apps";
+    let (limit, offset) = (u64::from(page.limit()), page.offset());
+    let header = page.link_header(PATH, total);
+    let has_next = offset + limit < total;
+    let has_prev = offset > 0;
+    let Some(header) = header else {
+        assert!(!has_next && !has_prev, "{page:?} of {total}: links missing");
+        return;
+    };
+    let links: Vec<&str> = header.split(", ").collect();
+    assert_eq!(
+        links.len(),
+        usize::from(has_next) + usize::from(has_prev),
+        "{page:?} of {total}: {header}"
+    );
+    for link in links {
+        let (target, rel) = link
+            .strip_prefix('<')
+            .and_then(|l| l.split_once(">; rel=\""))
+            .and_then(|(t, r)| Some((t, r.strip_suffix('"')?)))
+            .unwrap_or_else(|| panic!("a malformed link: {link}"));
+        let query = target
+            .strip_prefix(PATH)
+            .and_then(|t| t.strip_prefix('?'))
+            .unwrap_or_else(|| panic!("a link to another path: {link}"));
+        let to = match rel {
+            "next" => {
+                assert!(has_next, "{page:?} of {total}: {header}");
+                offset + limit
+            }
+            "prev" => {
+                assert!(has_prev, "{page:?} of {total}: {header}");
+                offset.min(total).saturating_sub(limit)
+            }
+            other => panic!("an unknown rel {other:?}: {header}"),
+        };
+        assert_eq!(
+            query,
+            format!("limit={limit}&offset={to}"),
+            "{page:?} of {total}"
+        );
+        if rel == "prev" {
+            assert!(to < offset, "prev leads back: {page:?} of {total}");
+        }
+        if total <= MAX_OFFSET {
+            let linked = PageRequest::from_query(query)
+                .unwrap_or_else(|e| panic!("a link leads to a refused page: {link}: {e:?}"));
+            assert_eq!((u64::from(linked.limit()), linked.offset()), (limit, to));
+        }
+    }
+}
