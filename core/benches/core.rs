@@ -1,5 +1,6 @@
 //! The core's hot paths for a 100-item batch: judging the body, minting and building the
-//! response (with and without serializing it), and the idempotency fingerprint.
+//! response (with and without serializing it), sealing its secrets for storage, the
+//! idempotency fingerprint; and for a list page, turning 100 stored rows into App JSON.
 //!
 //! `cargo bench -p connect-core`
 
@@ -8,6 +9,8 @@ use connect_core::entropy::SeededEntropy;
 use connect_core::idempotency::Fingerprint;
 use connect_core::ids::WorkspaceId;
 use connect_core::input::parse_body;
+use connect_core::sealed::SealingKey;
+use connect_core::stored::AppRow;
 use connect_core::time::Timestamp;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
@@ -65,12 +68,23 @@ fn benches(c: &mut Criterion) {
         b.iter(|| batch::plan(&parse_body(black_box(&body)).unwrap()).unwrap())
     });
     c.bench_function("batch/100 items: validate and build the response", |b| {
-        let mut entropy = SeededEntropy::new(1);
+        let mut entropy = SeededEntropy::new(6);
         b.iter(|| {
-            let plan = batch::plan(&parse_body(black_box(&body)).unwrap()).unwrap();
-            plan.execute(&workspace, now, &mut entropy)
+            batch::plan(black_box(&value))
+                .unwrap()
+                .execute(&workspace, now, &mut entropy)
         })
     });
+    c.bench_function(
+        "batch/100 items: parse, validate and build the response",
+        |b| {
+            let mut entropy = SeededEntropy::new(1);
+            b.iter(|| {
+                let plan = batch::plan(&parse_body(black_box(&body)).unwrap()).unwrap();
+                plan.execute(&workspace, now, &mut entropy)
+            })
+        },
+    );
     c.bench_function(
         "batch/100 items: validate, build and serialize the response",
         |b| {
@@ -104,6 +118,29 @@ fn benches(c: &mut Criterion) {
             })
         },
     );
+    let key = SealingKey::from_hex(&"ab".repeat(32)).unwrap();
+    let created = plan.execute(&workspace, now, &mut SeededEntropy::new(7));
+    c.bench_function("batch/100 items: seal the apps' secrets into rows", |b| {
+        let mut entropy = SeededEntropy::new(8);
+        b.iter(|| {
+            created
+                .apps()
+                .map(|app| AppRow::seal_app(black_box(app), &key, &mut entropy))
+                .collect::<Vec<_>>()
+        })
+    });
+    let rows: Vec<AppRow> = created
+        .apps()
+        .map(|app| AppRow::seal_app(app, &key, &mut SeededEntropy::new(9)))
+        .collect();
+    c.bench_function("list/100 stored rows to App JSON (secrets opened)", |b| {
+        b.iter(|| {
+            black_box(&rows)
+                .iter()
+                .map(|row| row.app_json(&workspace, &key).unwrap())
+                .collect::<Vec<_>>()
+        })
+    });
     c.bench_function("idempotency/fingerprint of a 100-item body", |b| {
         let value = parse_body(&body).unwrap();
         b.iter(|| Fingerprint::of("POST", "/connect/v1/apps/batch", Some(black_box(&value))))

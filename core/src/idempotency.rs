@@ -223,6 +223,8 @@ pub struct KeptResponse {
     pub headers: Vec<(String, String)>,
     /// The body with the hex of every secret replaced by `*`, or, when the body already
     /// held that pattern (so the secrets could not be put back unambiguously), empty.
+    /// A JSON object body is written into the record as JSON (see [`json_text`]).
+    #[serde(with = "json_text")]
     pub template: String,
     /// The sealed secrets (their hex, concatenated), or the whole sealed body when
     /// `template` is empty.
@@ -341,6 +343,42 @@ fn join_secrets(template: &str, secrets: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Serde for a `String` holding a JSON object (a response body, a kept response): written
+/// into the enclosing JSON as that object, not as a string of it, which would escape each
+/// of its quotes, and escape them again one level up: that escaping was the largest cost
+/// of remembering a 100-app response. Any other text is written as a string. Either form
+/// reads back to exactly the text that was written, byte for byte, so replays stay
+/// identical.
+pub mod json_text {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::value::RawValue;
+
+    /// Writes `text` as JSON when it is a JSON object, else as a string.
+    pub fn serialize<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+        if text.starts_with('{') {
+            if let Ok(raw) = serde_json::from_str::<&RawValue>(text) {
+                if raw.get().len() == text.len() {
+                    return raw.serialize(s);
+                }
+            }
+        }
+        s.serialize_str(text)
+    }
+
+    /// Reads either form back to the text. Works with `serde_json::from_str` and
+    /// `from_slice` (not `from_value`, which has no raw text to give).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let text = raw.get();
+        if text.starts_with('"') {
+            serde_json::from_str(text).map_err(D::Error::custom)
+        } else {
+            Ok(text.to_owned())
+        }
+    }
+}
+
 /// The KV entry of a key: enough to decide and replay without D1. The response is a
 /// [`KeptResponse`] as JSON, its secrets sealed (see
 /// [`crate::sealed::SealContext::StoredResponse`]).
@@ -351,7 +389,8 @@ pub struct KvRecord {
     pub fingerprint: Fingerprint,
     /// Milliseconds since the epoch when the key is free again.
     pub expires_at: i64,
-    /// The sealed [`StoredResponse`] as JSON.
+    /// The [`KeptResponse`] as JSON, written into the record as JSON (see [`json_text`]).
+    #[serde(with = "json_text")]
     pub response: String,
 }
 
@@ -556,7 +595,65 @@ mod tests {
         }
     }
 
+    fn record_with(response: &str) -> KvRecord {
+        KvRecord {
+            fingerprint: Fingerprint::from_stored("f".into()),
+            expires_at: 1,
+            response: response.to_owned(),
+        }
+    }
+
+    #[test]
+    fn json_bodies_are_kept_as_json_and_read_back_byte_for_byte() {
+        for (text, raw) in [
+            (r#"{"results":[{"name":"a \"q\""}],"successCount":1}"#, true),
+            (r#"{ "spaced" : [ 1, 2 ] }"#, true),
+            ("{not json", false),
+            ("{}\n", false),
+            ("", false),
+            ("plain \"text\"", false),
+            ("[1,2]", false),
+        ] {
+            let json = serde_json::to_string(&record_with(text)).unwrap();
+            let written = if raw {
+                text.to_owned()
+            } else {
+                serde_json::to_string(text).unwrap()
+            };
+            assert!(
+                json.ends_with(&format!(r#""response":{written}}}"#)),
+                "{json}"
+            );
+            let back: KvRecord = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.response, text);
+        }
+        // A kept response inside a record: neither level is escaped.
+        let kept = KeptResponse {
+            status: 201,
+            headers: vec![],
+            template: r#"{"a":"b"}"#.into(),
+            sealed: "v1.x".into(),
+        };
+        let record = record_with(&serde_json::to_string(&kept).unwrap());
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(json.contains(r#""template":{"a":"b"}"#), "{json}");
+        let back: KvRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            serde_json::from_str::<KeptResponse>(&back.response).unwrap(),
+            kept
+        );
+    }
+
     proptest! {
+        #[test]
+        fn any_text_survives_a_record(text in ".*", v in json_value()) {
+            for t in [text, serde_json::to_string(&v).unwrap()] {
+                let json = serde_json::to_string(&record_with(&t)).unwrap();
+                let back: KvRecord = serde_json::from_str(&json).unwrap();
+                prop_assert_eq!(back.response, t);
+            }
+        }
+
         #[test]
         fn reordering_keys_or_spacing_keeps_the_fingerprint(v in json_value()) {
             let again: Value = serde_json::from_str(&scramble(&v)).unwrap();

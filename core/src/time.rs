@@ -1,6 +1,7 @@
 //! Timestamps: milliseconds since the Unix epoch, shown as ISO-8601 UTC with milliseconds
 //! (`2026-03-27T08:22:51.272Z`), the only form the API uses.
 
+use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -74,8 +75,44 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The ISO-8601 text as bytes, for years 0 to 9999 (every time the API stores); other
+    /// years take the general path of `Display`. Timestamps are written several times per
+    /// app, so this avoids the formatting machinery.
+    fn iso_bytes(self) -> Option<[u8; 24]> {
+        let days = self.0.div_euclid(DAY_MS);
+        let in_day = self.0.rem_euclid(DAY_MS);
+        let (y, m, d) = civil_from_days(days);
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
+        let (h, rest) = (in_day / 3_600_000, in_day % 3_600_000);
+        let (mi, rest) = (rest / 60_000, rest % 60_000);
+        let (s, ms) = (rest / 1000, rest % 1000);
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut v: i64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, m);
+        put(8, 2, d);
+        put(11, 2, h);
+        put(14, 2, mi);
+        put(17, 2, s);
+        put(20, 3, ms);
+        Some(out)
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(bytes) = self.iso_bytes() {
+            // Only ASCII digits and separators were written.
+            return f.write_str(std::str::from_utf8(&bytes).map_err(|_| fmt::Error)?);
+        }
         let days = self.0.div_euclid(DAY_MS);
         let in_day = self.0.rem_euclid(DAY_MS);
         let (y, m, d) = civil_from_days(days);
@@ -88,7 +125,10 @@ impl fmt::Display for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.iso_bytes() {
+            Some(bytes) => s.serialize_str(std::str::from_utf8(&bytes).map_err(S::Error::custom)?),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -179,6 +219,20 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_fast_text_is_the_formatted_text(ms in -62_167_219_200_000i64..=MAX_MS) {
+            let t = Timestamp::from_millis(ms);
+            let days = ms.div_euclid(DAY_MS);
+            let in_day = ms.rem_euclid(DAY_MS);
+            let (y, m, d) = civil_from_days(days);
+            let (h, rest) = (in_day / 3_600_000, in_day % 3_600_000);
+            let (mi, rest) = (rest / 60_000, rest % 60_000);
+            let (s, milli) = (rest / 1000, rest % 1000);
+            let formatted = format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z");
+            prop_assert_eq!(t.to_string(), formatted.clone());
+            prop_assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{formatted}\""));
+        }
+
         #[test]
         fn display_and_parse_round_trip(ms in 0i64..=MAX_MS) {
             let t = Timestamp::from_millis(ms);
