@@ -3,7 +3,8 @@
 # then every check and test, stopping at the first failure: rustfmt, clippy (native and
 # wasm32), the core's docs, cargo test (unit, property and end-to-end tests; the e2e tests
 # start their own wrangler dev with their own port and state, and one of them runs
-# schemathesis against it), and a `wrangler deploy --dry-run` of production with the bundle's gzipped size.
+# scripts/schemathesis.sh, which serves its own), and a `wrangler deploy --dry-run` of
+# production with the bundle's gzipped size.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -32,7 +33,6 @@ RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p connect-core --no-deps
 
 say "cargo test (core unit and property tests, end-to-end tests on wrangler dev)"
 cargo test --workspace
-
 
 say "wrangler deploy --dry-run --env production"
 out=$(mktemp -d)
