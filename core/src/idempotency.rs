@@ -223,8 +223,9 @@ pub struct KeptResponse {
     pub headers: Vec<(String, String)>,
     /// The body with the hex of every secret replaced by `*`, or, when the body already
     /// held that pattern (so the secrets could not be put back unambiguously), empty.
-    /// A JSON object body is written into the record as JSON (see [`json_text`]).
-    #[serde(with = "json_text")]
+    /// Written compressed when large, else a JSON object body as JSON (see
+    /// [`template_text`]).
+    #[serde(with = "template_text")]
     pub template: String,
     /// The sealed secrets (their hex, concatenated), or the whole sealed body when
     /// `template` is empty.
@@ -376,6 +377,66 @@ pub mod json_text {
         } else {
             Ok(text.to_owned())
         }
+    }
+}
+
+/// Serde for [`KeptResponse::template`]: a template of [`template_text::PACK_FROM`] bytes
+/// or more is written as `"lz4.<base64url of the LZ4 block, size prepended>"`, since a
+/// recorded response is written to D1 and to KV and most of a batch's response is the same
+/// default settings a hundred times over (a 100-app response packs from 94 to 19 KB). A
+/// smaller one is written as [`json_text`] does. Reads either back exactly.
+pub mod template_text {
+    use super::json_text;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_json::value::RawValue;
+
+    /// Templates from this many bytes up are written compressed.
+    pub const PACK_FROM: usize = 4096;
+    /// What starts a compressed template. A string template that starts so is always
+    /// compressed, so the prefix is never ambiguous.
+    pub const PACKED: &str = "lz4.";
+    /// The largest template a record may unpack to: more than any response (a body is at
+    /// most a few hundred kilobytes), little enough that a corrupt size cannot exhaust
+    /// memory.
+    pub const MAX_UNPACKED: usize = 16 * 1024 * 1024;
+
+    /// Writes `text` packed when large (or when it starts like a packed text).
+    pub fn serialize<S: Serializer>(text: &str, s: S) -> Result<S::Ok, S::Error> {
+        if text.len() >= PACK_FROM || text.starts_with(PACKED) {
+            let packed = lz4_flex::block::compress_prepend_size(text.as_bytes());
+            let mut out = String::with_capacity(PACKED.len() + packed.len() * 4 / 3 + 4);
+            out.push_str(PACKED);
+            URL_SAFE_NO_PAD.encode_string(&packed, &mut out);
+            return s.serialize_str(&out);
+        }
+        json_text::serialize(text, s)
+    }
+
+    /// Reads any form back to the text.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let text = raw.get();
+        if !text.starts_with('"') {
+            return Ok(text.to_owned());
+        }
+        let text: String = serde_json::from_str(text).map_err(D::Error::custom)?;
+        match text.strip_prefix(PACKED) {
+            None => Ok(text),
+            Some(b64) => unpack(b64).ok_or_else(|| D::Error::custom("a corrupt packed template")),
+        }
+    }
+
+    fn unpack(b64: &str) -> Option<String> {
+        let packed = URL_SAFE_NO_PAD.decode(b64).ok()?;
+        let size = u32::from_le_bytes(packed.get(..4)?.try_into().ok()?) as usize;
+        if size > MAX_UNPACKED {
+            return None;
+        }
+        let bytes = lz4_flex::block::decompress_size_prepended(&packed).ok()?;
+        String::from_utf8(bytes).ok()
     }
 }
 
@@ -644,7 +705,74 @@ mod tests {
         );
     }
 
+    fn kept_with(template: &str) -> KeptResponse {
+        KeptResponse {
+            status: 201,
+            headers: vec![],
+            template: template.to_owned(),
+            sealed: "v1.x".into(),
+        }
+    }
+
+    #[test]
+    fn large_templates_are_packed_and_read_back_exactly() {
+        let large = format!(
+            "{{\"results\":[{}]}}",
+            vec![r#"{"app":{"name":"Acme \"q\" é","providers":["a","b"]}}"#; 200].join(",")
+        );
+        for (template, packed) in [
+            (large.as_str(), true),
+            (r#"{"small":true}"#, false),
+            ("lz4.looks packed", true),
+            ("", false),
+        ] {
+            let json = serde_json::to_string(&kept_with(template)).unwrap();
+            assert_eq!(json.contains(r#""template":"lz4."#), packed, "{json}");
+            if packed && template.len() > 1000 {
+                assert!(json.len() < template.len() / 4, "{} bytes", json.len());
+            }
+            let back: KeptResponse = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.template, template);
+        }
+    }
+
+    #[test]
+    fn a_corrupt_packed_template_is_an_error_not_a_panic() {
+        let huge_size = {
+            let mut packed = u32::MAX.to_le_bytes().to_vec();
+            packed.extend_from_slice(b"\x10a");
+            format!(
+                "lz4.{}",
+                base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, packed)
+            )
+        };
+        for bad in [
+            "lz4.",
+            "lz4.!!!",
+            "lz4.AAAA",
+            "lz4.AQAAAA",
+            huge_size.as_str(),
+        ] {
+            let json = serde_json::to_string(&json!({
+                "status": 201, "template": bad, "sealed": "v1.x"
+            }))
+            .unwrap();
+            assert!(
+                serde_json::from_str::<KeptResponse>(&json).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
     proptest! {
+        #[test]
+        fn any_template_survives_a_kept_response(text in ".{0,64}", repeat in 0usize..300) {
+            let template = text.repeat(repeat);
+            let json = serde_json::to_string(&kept_with(&template)).unwrap();
+            let back: KeptResponse = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(back.template, template);
+        }
+
         #[test]
         fn any_text_survives_a_record(text in ".*", v in json_value()) {
             for t in [text, serde_json::to_string(&v).unwrap()] {

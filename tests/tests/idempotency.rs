@@ -4,6 +4,7 @@
 
 use connect_core::batch::BatchCreateResponse;
 use connect_core::error::ErrorCode;
+use connect_core::idempotency::KeptResponse;
 use connect_core::secrets::sha256_hex;
 use connect_e2e::api::{assert_error, assert_no_secret_shapes, assert_not_stored, Tenant};
 use connect_e2e::{Response, Server};
@@ -278,5 +279,35 @@ fn stored_claims_hold_no_secret_in_plain_text() {
         assert!(!stored.contains(&s));
         assert_not_stored(server, &s);
     }
+
+    // A 100-app response is kept compressed: unpacked, its template holds every secret's
+    // place starred out and no secret, and the replay still gives every secret back.
+    let names: Vec<String> = (0..100).map(|i| format!("Sealed large {i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let large = t.batch(&body(&names), Some("sealed-key-large"));
+    assert_eq!(large.status, 201, "{}", large.text());
+    let rows = server.d1(&format!(
+        "SELECT response FROM idempotency_keys WHERE workspace_id = '{}' AND key_hash = '{}'",
+        t.workspace,
+        sha256_hex(b"sealed-key-large")
+    ));
+    let text = rows[0]["response"].as_str().unwrap();
+    assert!(text.contains(r#""template":"lz4."#), "{text}");
+    let kept: KeptResponse = serde_json::from_str(text).unwrap();
+    let secrets = secrets_of(&large);
+    assert_eq!(secrets.len(), 100);
+    assert_eq!(
+        kept.template
+            .matches(&format!("sh_app_{}", "*".repeat(64)))
+            .count(),
+        100
+    );
+    for s in &secrets {
+        assert!(!kept.template.contains(s.as_str()));
+        assert_not_stored(server, s);
+    }
+    let again = t.batch(&body(&names), Some("sealed-key-large"));
+    assert_eq!(again.header("idempotency-replayed"), Some("true"));
+    assert_eq!(again.body, large.body);
     assert_no_secret_shapes(server);
 }
