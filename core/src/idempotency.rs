@@ -390,8 +390,7 @@ pub mod template_text {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine as _;
     use serde::de::Error as _;
-    use serde::{Deserialize, Deserializer, Serializer};
-    use serde_json::value::RawValue;
+    use serde::{Deserializer, Serializer};
 
     /// Templates from this many bytes up are written compressed.
     pub const PACK_FROM: usize = 4096;
@@ -415,14 +414,10 @@ pub mod template_text {
         json_text::serialize(text, s)
     }
 
-    /// Reads any form back to the text.
+    /// Reads any form back to the text. A text written as JSON starts with `{`, so only
+    /// one written as a string can be packed.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        let text = raw.get();
-        if !text.starts_with('"') {
-            return Ok(text.to_owned());
-        }
-        let text: String = serde_json::from_str(text).map_err(D::Error::custom)?;
+        let text = json_text::deserialize(d)?;
         match text.strip_prefix(PACKED) {
             None => Ok(text),
             Some(b64) => unpack(b64).ok_or_else(|| D::Error::custom("a corrupt packed template")),

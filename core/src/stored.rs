@@ -184,6 +184,16 @@ impl AppRow {
         }
     }
 
+    /// The row's client id and its client secret, opened.
+    fn open_client_secret(&self, key: &SealingKey) -> Result<(ClientId, ClientSecret), RowError> {
+        let client_id = ClientId::parse(&self.client_id).ok_or(RowError::Malformed("client_id"))?;
+        let secret = key
+            .open_str(&self.client_secret, SealContext::ClientSecret(&client_id))
+            .map_err(RowError::Seal)
+            .and_then(|s| ClientSecret::parse(&s).ok_or(RowError::Malformed("client_secret")))?;
+        Ok((client_id, secret))
+    }
+
     /// The JSON of the App this row holds, in workspace `workspace`: byte for byte what
     /// serializing [`AppRow::open`]'s record as an App gives, but spliced from the stored
     /// doc instead of parsing and re-serializing it (lists and reads serve rows as they are
@@ -194,11 +204,7 @@ impl AppRow {
             let app = self.open(workspace, key)?.into_app();
             return serde_json::to_string(&app).map_err(|_| RowError::Malformed("doc"));
         }
-        let client_id = ClientId::parse(&self.client_id).ok_or(RowError::Malformed("client_id"))?;
-        let secret = key
-            .open_str(&self.client_secret, SealContext::ClientSecret(&client_id))
-            .map_err(RowError::Seal)
-            .and_then(|s| ClientSecret::parse(&s).ok_or(RowError::Malformed("client_secret")))?;
+        let (client_id, secret) = self.open_client_secret(key)?;
         // The doc is an object this crate wrote, starting with its `name`; the ids, secret,
         // workspace and timestamps are ASCII that JSON carries without escapes.
         let fields = self
@@ -232,12 +238,8 @@ impl AppRow {
 
     /// The app this row holds, in workspace `workspace`.
     pub fn open(&self, workspace: &WorkspaceId, key: &SealingKey) -> Result<AppRecord, RowError> {
-        let client_id = ClientId::parse(&self.client_id).ok_or(RowError::Malformed("client_id"))?;
+        let (client_id, client_secret) = self.open_client_secret(key)?;
         let time = |s: &str, column| Timestamp::parse_iso(s).ok_or(RowError::Malformed(column));
-        let client_secret = key
-            .open_str(&self.client_secret, SealContext::ClientSecret(&client_id))
-            .map_err(RowError::Seal)
-            .and_then(|s| ClientSecret::parse(&s).ok_or(RowError::Malformed("client_secret")))?;
         let webhook_secret = match &self.webhook_secret {
             None => None,
             Some(sealed) => Some(

@@ -76,16 +76,14 @@ impl Timestamp {
 }
 
 impl Timestamp {
-    /// The ISO-8601 text as bytes, for years 0 to 9999 (every time the API stores); other
-    /// years take the general path of `Display`. Timestamps are written several times per
-    /// app, so this avoids the formatting machinery.
-    fn iso_bytes(self) -> Option<[u8; 24]> {
+    /// The ISO-8601 text as bytes. Every timestamp lies in years 0 to 9999
+    /// ([`Timestamp::from_millis`] clamps, [`Timestamp::parse_iso`] reads four digits), so
+    /// the text always has this fixed shape. Timestamps are written several times per app,
+    /// so this avoids the formatting machinery.
+    fn iso_bytes(self) -> [u8; 24] {
         let days = self.0.div_euclid(DAY_MS);
         let in_day = self.0.rem_euclid(DAY_MS);
         let (y, m, d) = civil_from_days(days);
-        if !(0..=9999).contains(&y) {
-            return None;
-        }
         let (h, rest) = (in_day / 3_600_000, in_day % 3_600_000);
         let (mi, rest) = (rest / 60_000, rest % 60_000);
         let (s, ms) = (rest / 1000, rest % 1000);
@@ -103,32 +101,20 @@ impl Timestamp {
         put(14, 2, mi);
         put(17, 2, s);
         put(20, 3, ms);
-        Some(out)
+        out
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(bytes) = self.iso_bytes() {
-            // Only ASCII digits and separators were written.
-            return f.write_str(std::str::from_utf8(&bytes).map_err(|_| fmt::Error)?);
-        }
-        let days = self.0.div_euclid(DAY_MS);
-        let in_day = self.0.rem_euclid(DAY_MS);
-        let (y, m, d) = civil_from_days(days);
-        let (h, rest) = (in_day / 3_600_000, in_day % 3_600_000);
-        let (mi, rest) = (rest / 60_000, rest % 60_000);
-        let (s, ms) = (rest / 1000, rest % 1000);
-        write!(f, "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
+        // Only ASCII digits and separators were written.
+        f.write_str(std::str::from_utf8(&self.iso_bytes()).map_err(|_| fmt::Error)?)
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.iso_bytes() {
-            Some(bytes) => s.serialize_str(std::str::from_utf8(&bytes).map_err(S::Error::custom)?),
-            None => s.collect_str(self),
-        }
+        s.serialize_str(std::str::from_utf8(&self.iso_bytes()).map_err(S::Error::custom)?)
     }
 }
 
