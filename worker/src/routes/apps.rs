@@ -135,12 +135,8 @@ pub async fn get(
     workspace: &WorkspaceId,
     id: &str,
 ) -> ApiResult<Response> {
-    let client_id = ClientId::parse(id).ok_or_else(|| not_found(id))?;
-    let row = store
-        .get_app(workspace, &client_id)
+    let json = read_row(store, workspace, id)
         .await?
-        .ok_or_else(|| not_found(id))?;
-    let json = row
         .app_json(workspace, &config::sealing_key(&cx.env)?)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     http::json(200, json)
@@ -322,12 +318,16 @@ fn not_found(id: &str) -> ApiError {
 }
 
 async fn read(cx: &Cx, store: &Store, workspace: &WorkspaceId, id: &str) -> ApiResult<AppRecord> {
+    open(cx, workspace, &read_row(store, workspace, id).await?)
+}
+
+/// The stored row of app `id` of `workspace`, or 404.
+async fn read_row(store: &Store, workspace: &WorkspaceId, id: &str) -> ApiResult<AppRow> {
     let client_id = ClientId::parse(id).ok_or_else(|| not_found(id))?;
-    let row = store
+    store
         .get_app(workspace, &client_id)
         .await?
-        .ok_or_else(|| not_found(id))?;
-    open(cx, workspace, &row)
+        .ok_or_else(|| not_found(id))
 }
 
 fn open(cx: &Cx, workspace: &WorkspaceId, row: &AppRow) -> ApiResult<AppRecord> {
