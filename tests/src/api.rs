@@ -139,31 +139,19 @@ pub fn assert_not_stored(server: &Server, secret: &str) {
 /// Checks that no file of the server's stored state holds anything shaped like a secret in
 /// plain text: `sh_app_` or `whsec_` followed by 64 lowercase hex digits.
 pub fn assert_no_secret_shapes(server: &Server) {
-    let mut stack = vec![server.state_dir().to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let Ok(bytes) = std::fs::read(&path) else {
-                continue;
-            };
-            for prefix in [&b"sh_app_"[..], b"whsec_"] {
-                let found = bytes.windows(prefix.len() + 64).any(|w| {
-                    w.starts_with(prefix)
-                        && w[prefix.len()..]
-                            .iter()
-                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
-                });
-                assert!(
-                    !found,
-                    "{} holds a plain-text {}... secret",
-                    path.display(),
-                    String::from_utf8_lossy(prefix)
-                );
-            }
-        }
+    for prefix in [&b"sh_app_"[..], b"whsec_"] {
+        let found = server.state_files_matching(|bytes| {
+            bytes.windows(prefix.len() + 64).any(|w| {
+                w.starts_with(prefix)
+                    && w[prefix.len()..]
+                        .iter()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            })
+        });
+        assert!(
+            found.is_empty(),
+            "plain-text {}... secrets stored in: {found:?}",
+            String::from_utf8_lossy(prefix)
+        );
     }
 }

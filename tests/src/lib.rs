@@ -988,6 +988,11 @@ impl Server {
     pub fn state_files_containing(&self, needle: &[u8]) -> Vec<PathBuf> {
         files_containing(&self.state_dir, needle)
     }
+
+    /// Every file under the state directory whose bytes satisfy `matches`.
+    pub fn state_files_matching(&self, matches: impl Fn(&[u8]) -> bool) -> Vec<PathBuf> {
+        files_matching(&self.state_dir, matches)
+    }
 }
 
 impl Drop for Server {
@@ -1122,6 +1127,12 @@ fn answers_http(addr: SocketAddr) -> bool {
 /// Files under `dir` (recursively, symlinks not followed) whose bytes contain `needle`.
 pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     assert!(!needle.is_empty(), "empty needle");
+    files_matching(dir, |bytes| find(bytes, needle).is_some())
+}
+
+/// Files under `dir` (recursively, symlinks not followed) whose bytes satisfy `matches`,
+/// sorted.
+pub fn files_matching(dir: &Path, matches: impl Fn(&[u8]) -> bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -1136,7 +1147,7 @@ pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
             } else if ty.is_file() {
                 // Files may vanish meanwhile (SQLite journals): skip them.
                 if let Ok(bytes) = fs::read(&path) {
-                    if find(&bytes, needle).is_some() {
+                    if matches(&bytes) {
                         found.push(path);
                     }
                 }
