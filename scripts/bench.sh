@@ -36,7 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # serve NAME CONFIG_DIR D1_NAME PORT [--var ...]: migrations, then wrangler dev in its own
 # process group; waits until it answers.
@@ -76,11 +75,8 @@ restart() {
 # per-key rate limit: one benchmark key would exceed the production limit in a second. The
 # limiter binding is still called on every request.
 mkdir -p "$WORK/project"
-sed -e "s#^main = .*#main = \"$ROOT/worker/build/worker/shim.mjs\"#" \
-    -e 's#^command = .*#command = "true"#' -e '/^watch_dir/d' \
-    -e "s#migrations_dir = \"migrations\"#migrations_dir = \"$ROOT/migrations\"#" \
-    -e 's#simple = { limit = 100, period = 10 }#simple = { limit = 10000000, period = 10 }#' \
-    wrangler.toml > "$WORK/project/wrangler.toml"
+prebuilt_config -e 's#simple = { limit = 100, period = 10 }#simple = { limit = 10000000, period = 10 }#' \
+  >"$WORK/project/wrangler.toml"
 cp -r "$PEER_SRC" "$WORK/peer"
 
 ADMIN=$(random_base62 40)

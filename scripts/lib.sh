@@ -1,4 +1,5 @@
-# Shared by the scripts: the repository root, PATH, quiet wrangler, random strings.
+# Shared by the scripts: the repository root, PATH, quiet wrangler, random strings, free
+# ports, and the config of an already built Worker.
 # Source it, don't run it.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 case ":$PATH:" in
@@ -26,3 +27,17 @@ random_hex() { od -An -v -tx1 -N "$1" /dev/urandom | tr -d ' \n'; }
 
 # A random (version 4) UUID.
 random_uuid() { cat /proc/sys/kernel/random/uuid; }
+
+# A free TCP port on 127.0.0.1.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# The project's wrangler.toml, on stdout, for serving the Worker already built by
+# build-worker.sh from anywhere: absolute paths, no build step, no file watching. Extra
+# arguments are more sed expressions (-e '...') applied with these.
+prebuilt_config() {
+  sed -e "s#^main = .*#main = \"$ROOT/worker/build/worker/shim.mjs\"#" \
+    -e 's#^command = .*#command = "true"#' \
+    -e '/^watch_dir/d' \
+    -e "s#^migrations_dir = .*#migrations_dir = \"$ROOT/migrations\"#" \
+    "$@" "$ROOT/wrangler.toml"
+}

@@ -86,14 +86,9 @@ start_worker() {
   bash scripts/build-worker.sh
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/connect-schemathesis.XXXXXX")
   # The project's config with absolute paths, no build step (just done) and no rate limiter.
-  sed -e "s#^main = .*#main = \"$ROOT/worker/build/worker/shim.mjs\"#" \
-    -e 's#^command = .*#command = "true"#' \
-    -e '/^watch_dir/d' \
-    -e "s#^migrations_dir = .*#migrations_dir = \"$ROOT/migrations\"#" \
-    -e '/^\[\[ratelimits\]\]/,/^simple/d' \
-    wrangler.toml >"$tmp/wrangler.toml"
+  prebuilt_config -e '/^\[\[ratelimits\]\]/,/^simple/d' >"$tmp/wrangler.toml"
   local port admin_token secrets_key
-  port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(free_port)
   admin_token=$(random_base62 40)
   secrets_key=$(random_hex 32)
   say "serving the Worker on http://127.0.0.1:$port (state in $tmp)"
