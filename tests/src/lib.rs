@@ -56,7 +56,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, Once, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 /// API key of the peer baseline Worker (`../shared/bench/peer-ts`), seeded by its migration.
@@ -620,6 +620,12 @@ pub struct Server {
     cleanup_id: u64,
     shared: bool,
     startup: Duration,
+    /// Taken shared by every HTTP exchange with the server and exclusively by every
+    /// wrangler CLI call on its state. The CLI and `wrangler dev` are two processes on the
+    /// same SQLite files: a CLI write during a request made the Worker's D1 write fail with
+    /// SQLITE_BUSY (seen once in the harness's own tests). Taking turns costs little: CLI
+    /// calls are rare and requests run concurrently with each other.
+    store_lock: Arc<RwLock<()>>,
 }
 
 /// One key of a KV listing.
@@ -751,6 +757,7 @@ impl Server {
             cleanup_id,
             shared,
             startup,
+            store_lock: Arc::default(),
         }
     }
 
@@ -810,7 +817,10 @@ impl Server {
 
     /// A request to this server; `method` and `path` are sent as given (raw bytes allowed).
     pub fn request(&self, method: impl AsRef<[u8]>, path: impl AsRef<[u8]>) -> RequestBuilder {
-        RequestBuilder::new(self.addr(), method, path)
+        RequestBuilder {
+            store_lock: Some(Arc::clone(&self.store_lock)),
+            ..RequestBuilder::new(self.addr(), method, path)
+        }
     }
 
     pub fn get(&self, path: impl AsRef<[u8]>) -> RequestBuilder {
@@ -829,6 +839,10 @@ impl Server {
     /// Sends `bytes` verbatim; `Err` when the connection fails or closes without a
     /// complete response.
     pub fn try_send_raw(&self, bytes: impl AsRef<[u8]>) -> Result<Response, String> {
+        let _turn = self
+            .store_lock
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         exchange(self.addr(), bytes.as_ref(), false, REQUEST_TIMEOUT)
     }
 
@@ -838,8 +852,19 @@ impl Server {
         local_args(&self.cfg, &self.state_dir)
     }
 
+    /// Runs a wrangler CLI command on this server's state, while no request is in flight.
+    fn wrangler(&self, args: &[OsString]) -> Result<CliOutput, String> {
+        let _turn = self
+            .store_lock
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        run_wrangler(&self.cfg.dir(), args)
+    }
+
     fn cli(&self, what: &str, args: Vec<OsString>) -> CliOutput {
-        let out = run_wrangler(&self.cfg.dir(), &args).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let out = self
+            .wrangler(&args)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
         if !out.success {
             panic!("{}", out.describe(&format!("{what} failed")));
         }
@@ -868,7 +893,7 @@ impl Server {
         } else {
             args.extend([os("--command"), os(sql)]);
         }
-        let out = run_wrangler(&self.cfg.dir(), &args);
+        let out = self.wrangler(&args);
         if let Some(p) = sql_file {
             let _ = fs::remove_file(p);
         }
@@ -961,7 +986,7 @@ impl Server {
         ];
         args.extend([os("--binding"), os(KV_BINDING)]);
         args.extend(self.local_args());
-        let out = run_wrangler(&self.cfg.dir(), &args);
+        let out = self.wrangler(&args);
         let _ = fs::remove_file(&path);
         let out = out.unwrap_or_else(|e| panic!("wrangler kv key put: {e}"));
         if !out.success {
@@ -1181,6 +1206,8 @@ fn panic_message(e: &(dyn std::any::Any + Send)) -> String {
 #[derive(Clone, Debug)]
 pub struct RequestBuilder {
     addr: SocketAddr,
+    /// The server's turn-taking with CLI calls, for requests made by [`Server::request`].
+    store_lock: Option<Arc<RwLock<()>>>,
     method: Vec<u8>,
     path: Vec<u8>,
     headers: Vec<Vec<u8>>,
@@ -1192,6 +1219,7 @@ impl RequestBuilder {
     pub fn new(addr: SocketAddr, method: impl AsRef<[u8]>, path: impl AsRef<[u8]>) -> Self {
         RequestBuilder {
             addr,
+            store_lock: None,
             method: method.as_ref().to_vec(),
             path: path.as_ref().to_vec(),
             headers: Vec::new(),
@@ -1291,6 +1319,10 @@ impl RequestBuilder {
     /// Sends the request; `Err` when the connection fails or closes without a complete
     /// response (for hostile requests a server may just drop).
     pub fn try_send(self) -> Result<Response, String> {
+        let _turn = self
+            .store_lock
+            .as_ref()
+            .map(|lock| lock.read().unwrap_or_else(PoisonError::into_inner));
         let head = self.method.eq_ignore_ascii_case(b"HEAD");
         exchange(self.addr, &self.to_bytes(), head, self.timeout).map_err(|e| {
             format!(
