@@ -4,9 +4,16 @@
 # with local D1 and KV, loaded with the same requests by wrk. Prints requests per second,
 # p50 and p99 per scenario and the project/peer ratios, the growth check (list at offset 0
 # against offset 19,900 in a 20,000-app workspace), the D1 round trips per request, the
-# core's criterion figures and the deployable size.
+# core's criterion figures and the deployable size. Per scenario it also prints the CPU time
+# each server's processes spent per request: the runtime (the workerd running the Worker
+# and its local D1 and KV), wrangler's proxy (the workerd in front of it) and wrangler
+# itself (node), read from /proc before and after the load.
 #
-# BENCH_SECONDS (default 15) per scenario, BENCH_CONNECTIONS (default 8).
+# Both servers keep their local state on tmpfs (/dev/shm) when the machine has one: the
+# figures measure the Workers and their local D1 and KV, not this machine's disk flushes.
+#
+# BENCH_SECONDS (default 15) per scenario, BENCH_CONNECTIONS (default 8), BENCH_TMP (the
+# directory for state, default /dev/shm if writable, else /tmp).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -19,7 +26,10 @@ bash scripts/setup.sh
 bash scripts/build-worker.sh
 command -v wrk >/dev/null || { say "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
 
-WORK=$(mktemp -d /tmp/connect-bench.XXXXXX)
+if [ -z "${BENCH_TMP:-}" ]; then
+  if [ -d /dev/shm ] && [ -w /dev/shm ]; then BENCH_TMP=/dev/shm; else BENCH_TMP=/tmp; fi
+fi
+WORK=$(mktemp -d "$BENCH_TMP/connect-bench.XXXXXX")
 # Process group and `wrangler dev` arguments of each server, by name.
 declare -A PGID SERVE_ARGS
 cleanup() {
@@ -115,21 +125,48 @@ fill() {
   done
 }
 
-# measure LABEL BASE SCRIPT: runs wrk, appends "LABEL rps p50ms p99ms non2xx" to results.
+# cpu_ticks PGID: "runtime proxy wrangler", the CPU clock ticks (user + system) used so far by
+# the processes of one server: the workerd that runs the Worker (started with an
+# inspector), the workerd in front of it, and node.
+cpu_ticks() {
+  local runtime=0 proxy=0 wrangler=0 p cmd t
+  for p in $(pgrep -g "$1"); do
+    cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) || continue
+    case "$cmd" in
+      *workerd*--inspector-addr*) runtime=$((runtime + t)) ;;
+      *workerd*) proxy=$((proxy + t)) ;;
+      *node*) wrangler=$((wrangler + t)) ;;
+    esac
+  done
+  echo "$runtime $proxy $wrangler"
+}
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+
+# measure LABEL BASE SCRIPT: runs wrk, appends "LABEL rps p50ms p99ms non2xx runtime proxy
+# wrangler" (the last three in CPU ms per request) to results.
 to_ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms/,"",v) } else if (v ~ /s$/) { sub(/s/,"",v); v*=1000 }; printf "%.2f", v }'; }
 measure() {
-  local label=$1 base=$2 script=$3
-  restart "${label%% *}"
+  local label=$1 base=$2 script=$3 name=${1%% *}
+  restart "$name"
   # One request first: the new isolate compiles the Worker and the key cache fills.
   wrk -t1 -c1 -d1s -s "scripts/bench/$script" "$base" >/dev/null 2>&1 || true
-  local out; out=$(wrk -t2 -c"$CONNS" -d"${SECONDS_PER}s" --latency -s "scripts/bench/$script" "$base" 2>&1)
-  local rps p50 p99 bad
+  local before after out
+  before=$(cpu_ticks "${PGID[$name]}")
+  out=$(wrk -t2 -c"$CONNS" -d"${SECONDS_PER}s" --latency -s "scripts/bench/$script" "$base" 2>&1)
+  after=$(cpu_ticks "${PGID[$name]}")
+  local rps p50 p99 bad n cpu
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}' | to_ms)
   p99=$(echo "$out" | awk '$1=="99%" {print $2}' | to_ms)
   bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}'); bad=${bad:-0}
-  echo "$label $rps $p50 $p99 $bad" >> "$WORK/results"
-  printf '  %-34s %9s req/s  p50 %8s ms  p99 %8s ms  non-2xx %s\n' "$label" "$rps" "$p50" "$p99" "$bad"
+  n=$(echo "$out" | awk '/requests in/ {print $1}')
+  cpu=$(awk -v b="$before" -v a="$after" -v n="$n" -v hz="$TICKS_PER_SECOND" 'BEGIN {
+    split(b, x, " "); split(a, y, " ");
+    for (i = 1; i <= 3; i++) printf "%.2f ", (y[i] - x[i]) * 1000 / hz / n }')
+  echo "$label $rps $p50 $p99 $bad $cpu" >> "$WORK/results"
+  printf '  %-34s %9s req/s  p50 %8s ms  p99 %8s ms  non-2xx %s  CPU ms/request (runtime proxy wrangler) %s\n' \
+    "$label" "$rps" "$p50" "$p99" "$bad" "$cpu"
 }
 
 say "seeding: 1,000 apps in a list workspace on each side"
@@ -180,7 +217,7 @@ import sys
 rows = {}
 for line in open(sys.argv[1]):
     parts = line.split()
-    rows[" ".join(parts[:-4])] = [float(x) for x in parts[-4:]]
+    rows[" ".join(parts[:-7])] = [float(x) for x in parts[-7:]]
 def row(name):
     return rows[name]
 print()
@@ -194,6 +231,17 @@ for label, p, q in [("batch create, 100 items", "project batch create (100 items
     print(f"| {label} | {a[0]:.0f} | {b[0]:.0f} | {a[0]/b[0]:.2f}x | {a[1]:.1f} / {a[2]:.1f} | {b[1]:.1f} / {b[2]:.1f} |")
 g = row("project get app")
 print(f"| get app (project only) | {g[0]:.0f} | | | {g[1]:.1f} / {g[2]:.1f} | |")
+print()
+print("CPU ms per request, from /proc: runtime (workerd: the Worker, its D1 and KV) + proxy (wrangler's workerd) + wrangler (node)")
+print()
+print("| scenario | project runtime + proxy + wrangler = total | peer runtime + proxy + wrangler = total |")
+print("|---|---|---|")
+def cpu(r):
+    return f"{r[4]:.2f} + {r[5]:.2f} + {r[6]:.2f} = {sum(r[4:7]):.2f}"
+for label, p, q in [("batch create, 100 items", "project batch create (100 items)", "peer batch create (100 items)"),
+                    ("list, limit=100 (1,000 apps)", "project list (limit=100)", "peer list (limit=100)")]:
+    print(f"| {label} | {cpu(row(p))} | {cpu(row(q))} |")
+print(f"| get app (project only) | {cpu(g)} | |")
 print()
 deep, shallow = row("project list 20k offset=19900")[1], row("project list 20k offset=0")[1]
 print(f"growth: project list p50 at offset 19,900 is {deep/shallow:.2f}x the p50 at offset 0 ({deep:.1f} ms vs {shallow:.1f} ms)")

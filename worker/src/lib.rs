@@ -25,8 +25,6 @@ use worker::{
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let mut random = RandomPool::new();
     let request_id = request_id(&mut random);
-    let method = req.inner().method();
-    let path = req.path();
     let started = Date::now().as_millis();
     let mut cx = Cx {
         env,
@@ -55,11 +53,10 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             cx.round_trips.get()
         ),
     );
-    // One line per request; never a header value or a body, which may hold secrets.
-    console_log!(
-        "{method} {path} {} {elapsed}ms request_id={request_id}",
-        response.status_code()
-    );
+    // No access line of our own: the platform already logs every request (wrangler dev
+    // prints it; Workers Logs keeps it in production, see [observability] in wrangler.toml),
+    // and on wrangler dev each console line costs about 0.8 ms of CPU across its processes.
+    // What the platform cannot know is logged: internal errors, with their request id.
     Ok(response)
 }
 
