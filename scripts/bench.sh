@@ -161,6 +161,7 @@ measure() {
   p99=$(echo "$out" | awk '$1=="99%" {print $2}' | to_ms)
   bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}'); bad=${bad:-0}
   n=$(echo "$out" | awk '/requests in/ {print $1}')
+  [ "${n:-0}" -gt 0 ] || die "$label: wrk made no requests: $out"
   cpu=$(awk -v b="$before" -v a="$after" -v n="$n" -v hz="$TICKS_PER_SECOND" 'BEGIN {
     split(b, x, " "); split(a, y, " ");
     for (i = 1; i <= 3; i++) printf "%.2f ", (y[i] - x[i]) * 1000 / hz / n }')
