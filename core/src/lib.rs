@@ -70,6 +70,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod input;
 pub mod name;
+pub mod page_cache;
 pub mod pagination;
 pub mod redirect_uri;
 pub mod request;

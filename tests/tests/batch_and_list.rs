@@ -646,3 +646,140 @@ fn operators_add_and_revoke_keys() {
     assert_eq!(t.get("/connect/v1/apps").status, 200);
     assert_not_stored(server, &second_key);
 }
+
+/// Where a list page came from, as its `Server-Timing` says: `kept` (this isolate's page
+/// cache, after D1 said the workspace had not changed) or `read` (from D1).
+fn page_source(res: &connect_e2e::Response) -> String {
+    let timing = res.header_all("server-timing").join(", ");
+    let (_, rest) = timing
+        .split_once("page;desc=\"")
+        .unwrap_or_else(|| panic!("no page source in Server-Timing: {timing}"));
+    rest.split('"').next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn a_kept_list_page_is_never_stale_after_any_write() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let other = server.tenant();
+    let res = t.batch(&items(3, "Kept"), None);
+    assert_eq!(res.status, 201, "{}", res.text());
+
+    // The page as the list serves it, and where it came from. (Few requests: the key's
+    // rate limit is 100 per 10 s.)
+    let list = |expect: &str| -> ListAppsResponse {
+        let res = t.get("/connect/v1/apps?limit=10");
+        assert_eq!(res.status, 200, "{}", res.text());
+        assert_eq!(page_source(&res), expect, "{}", res.text());
+        let page: ListAppsResponse = res.json();
+        assert_eq!(page.total as usize, page.data.len());
+        page
+    };
+    let first = list("read");
+    assert_eq!(
+        list("kept").data,
+        first.data,
+        "nothing changed: the kept page"
+    );
+    let ids: Vec<String> = first.data.iter().map(|a| a.client_id.to_string()).collect();
+    let app = |i: usize| format!("/connect/v1/apps/{}", ids[i]);
+
+    // Another workspace's writes do not move this workspace's page.
+    assert_eq!(other.batch(&items(2, "Other"), None).status, 201);
+    list("kept");
+
+    // Each kind of write: the next list is read again and shows it, then is kept again.
+    type Write<'a> = (&'a str, Box<dyn Fn() -> u16 + 'a>);
+    let writes: Vec<Write> = vec![
+        (
+            "rename",
+            Box::new(|| {
+                t.send_json("PATCH", &app(0), &json!({ "name": "Renamed" }))
+                    .status
+            }),
+        ),
+        (
+            "rotate the client secret",
+            Box::new(|| {
+                t.request("POST", &format!("{}/rotate-client-secret", app(1)))
+                    .send()
+                    .status
+            }),
+        ),
+        (
+            "replace the redirect URIs",
+            Box::new(|| {
+                t.send_json(
+                    "PUT",
+                    &format!("{}/redirect-uris", app(2)),
+                    &json!({ "redirectUris": ["https://kept.example.com/cb"] }),
+                )
+                .status
+            }),
+        ),
+        (
+            "change the webhook config",
+            Box::new(|| {
+                t.send_json(
+                    "PATCH",
+                    &format!("{}/webhook-config", app(0)),
+                    &json!({ "url": "https://hooks.example.com/in", "enabled": true }),
+                )
+                .status
+            }),
+        ),
+        (
+            "rotate the webhook secret",
+            Box::new(|| {
+                t.request("POST", &format!("{}/webhook-config/rotate-secret", app(1)))
+                    .send()
+                    .status
+            }),
+        ),
+        (
+            "create one",
+            Box::new(|| {
+                t.send_json("POST", "/connect/v1/apps", &json!({ "name": "New" }))
+                    .status
+            }),
+        ),
+        (
+            "create a batch",
+            Box::new(|| t.batch(&items(2, "More"), None).status),
+        ),
+        (
+            "delete one",
+            Box::new(|| t.request("DELETE", &app(2)).send().status),
+        ),
+    ];
+    list("kept");
+    for (what, write) in writes {
+        let status = write();
+        assert!((200..300).contains(&status), "{what}: {status}");
+        // Read again from D1: the write moved the generation.
+        let after = list("read");
+        let kept = list("kept");
+        assert_eq!(kept.data, after.data, "{what}: then kept again");
+    }
+    let last = list("kept");
+    for app in &last.data {
+        let got = t.get(&format!("/connect/v1/apps/{}", app.client_id));
+        assert_eq!(got.status, 200, "{}", got.text());
+        assert_eq!(
+            &got.json::<connect_core::app::App>(),
+            app,
+            "kept page against a read"
+        );
+    }
+    let names: Vec<&str> = last.data.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names.len(), 5, "{names:?}");
+    assert_eq!(last.data[0].client_id.to_string(), ids[0]);
+    assert_eq!(last.data[1].client_id.to_string(), ids[1]);
+    assert_eq!(names[0], "Renamed");
+    assert_eq!(last.data[0].redirect_uris, first.data[0].redirect_uris);
+    assert_eq!(last.data[2].name, "New");
+    assert_ne!(
+        last.data[1].client_secret, first.data[1].client_secret,
+        "rotated"
+    );
+}

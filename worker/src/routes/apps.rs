@@ -10,7 +10,7 @@ use crate::config;
 use crate::error::{ApiError, ApiResult};
 use crate::http;
 use crate::idempotency::{self, Begin, Guard, Outcome, Writes};
-use crate::store::d1::Store;
+use crate::store::d1::{Listing, Store};
 use connect_core::app::{
     AppRecord, DeletedApp, NewApp, RedirectUrisResponse, RotatedClientSecret, RotatedWebhookSecret,
 };
@@ -18,6 +18,7 @@ use connect_core::batch;
 use connect_core::idempotency::StoredResponse;
 use connect_core::ids::{ClientId, WorkspaceId};
 use connect_core::input::FromJson;
+use connect_core::page_cache::{CachedPage, PageCache, PageKey};
 use connect_core::pagination::{ListAppsResponse, PageRequest};
 use connect_core::request::{
     CreateAppRequest, ReplaceRedirectUrisRequest, UpdateAppRequest, WebhookConfigInput,
@@ -25,6 +26,7 @@ use connect_core::request::{
 use connect_core::sealed::SealingKey;
 use connect_core::secrets::{ClientSecret, WebhookSecret};
 use connect_core::stored::AppRow;
+use std::cell::RefCell;
 use worker::{Request, Response};
 
 /// How many fresh sets of client ids a create tries before giving up. A collision is
@@ -106,7 +108,9 @@ pub async fn create(
     .await
 }
 
-/// `GET /apps?limit&offset`.
+/// `GET /apps?limit&offset`: from this isolate's page cache when the workspace has not
+/// changed since the page was rendered, which the one D1 query tells (see
+/// `connect_core::page_cache`).
 pub async fn list(
     cx: &mut Cx,
     store: &Store,
@@ -114,18 +118,109 @@ pub async fn list(
     query: &str,
 ) -> ApiResult<Response> {
     let page = PageRequest::from_query(query)?;
-    let (total, rows) = store.list_apps(workspace, page).await?;
-    let key = config::sealing_key(&cx.env)?;
-    let apps = rows
-        .iter()
-        .map(|row| row.app_json(workspace, &key))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut response = http::json(200, ListAppsResponse::json_from_parts(&apps, total, page))?;
+    let key = PageKey::new(workspace.as_str(), page);
+    let now = cx.now.millis();
+    let known = PAGES.with(|c| c.borrow().generation(&key, now));
+    let mut from_cache = false;
+    let (total, body) = match store.list_apps(workspace, page, known).await? {
+        Listing::Unchanged => {
+            let kept = PAGES.with(|c| {
+                let c = c.borrow();
+                known
+                    .and_then(|g| c.page(&key, g, now))
+                    .map(|p| (p.total, p.body.clone()))
+            });
+            // Only a concurrent request of this isolate evicting the page between the
+            // lookup and here can make it vanish; read again without the cache.
+            match kept {
+                Some(kept) => {
+                    from_cache = true;
+                    kept
+                }
+                None => render(cx, store, workspace, page, &key, None).await?,
+            }
+        }
+        Listing::Fresh {
+            generation,
+            total,
+            rows,
+        } => (
+            total,
+            keep(cx, workspace, page, &key, generation, total, &rows)?,
+        ),
+    };
+    let mut response = http::json(200, body)?;
     if let Some(link) = page.link_header(APPS_PATH, total) {
         response.headers_mut().set("link", &link)?;
     }
+    // Whether the page came from the cache, beside the round trips (see the fetch handler).
+    let source = if from_cache { "kept" } else { "read" };
+    response
+        .headers_mut()
+        .set("server-timing", &format!("page;desc=\"{source}\""))?;
     Ok(response)
+}
+
+thread_local! {
+    // Rendered list pages of this isolate; see connect_core::page_cache.
+    static PAGES: RefCell<PageCache> = RefCell::new(PageCache::new());
+}
+
+/// Reads the page from D1 whatever the cache holds, renders and keeps it.
+async fn render(
+    cx: &Cx,
+    store: &Store,
+    workspace: &WorkspaceId,
+    page: PageRequest,
+    key: &PageKey,
+    known: Option<i64>,
+) -> ApiResult<(u64, String)> {
+    match store.list_apps(workspace, page, known).await? {
+        Listing::Fresh {
+            generation,
+            total,
+            rows,
+        } => Ok((
+            total,
+            keep(cx, workspace, page, key, generation, total, &rows)?,
+        )),
+        Listing::Unchanged => Err(ApiError::Internal(
+            "D1 answered unchanged to a read without a known generation".into(),
+        )),
+    }
+}
+
+/// The page's JSON, kept in the cache when its generation is known.
+fn keep(
+    cx: &Cx,
+    workspace: &WorkspaceId,
+    page: PageRequest,
+    key: &PageKey,
+    generation: Option<i64>,
+    total: u64,
+    rows: &[AppRow],
+) -> ApiResult<String> {
+    let sealing_key = config::sealing_key(&cx.env)?;
+    let apps = rows
+        .iter()
+        .map(|row| row.app_json(workspace, &sealing_key))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body = ListAppsResponse::json_from_parts(&apps, total, page);
+    if let Some(generation) = generation {
+        PAGES.with(|c| {
+            c.borrow_mut().put(
+                key.clone(),
+                CachedPage {
+                    generation,
+                    total,
+                    body: body.clone(),
+                    rendered_at: cx.now.millis(),
+                },
+            )
+        });
+    }
+    Ok(body)
 }
 
 /// `GET /apps/{clientId}`: the stored row served as it is (see `AppRow::app_json`).

@@ -70,12 +70,29 @@ struct WorkspaceRow {
     apps_count: f64,
 }
 
-/// A list page as `list_apps` reads it: the workspace's count and the page's rows as one
-/// JSON array of [`AppTuple`]s.
+/// A list page as `list_apps` reads it: the workspace's generation and count, and the
+/// page's rows as one JSON array of [`AppTuple`]s (none when the generation is the one the
+/// caller knew).
 #[derive(Deserialize)]
 struct PageRow {
-    total: Option<f64>,
-    page: String,
+    generation: f64,
+    total: f64,
+    page: Option<String>,
+}
+
+/// What [`Store::list_apps`] found.
+pub enum Listing {
+    /// The workspace is still at the generation the caller knew.
+    Unchanged,
+    /// The page's rows.
+    Fresh {
+        /// The workspace's generation they were read at; `None` if the workspace is gone.
+        generation: Option<i64>,
+        /// The workspace's app count.
+        total: u64,
+        /// The page.
+        rows: Vec<AppRow>,
+    },
 }
 
 /// An apps row as `json_array` writes it, in the column order of `list_apps`. The doc
@@ -274,7 +291,7 @@ impl Store {
             &[s(&rows_json), s(workspace.as_str())],
         )?;
         let count = self.stmt(
-            "UPDATE workspaces SET apps_count = apps_count + ?2 WHERE id = ?1",
+            "UPDATE workspaces SET apps_count = apps_count + ?2, generation = generation + 1 WHERE id = ?1",
             &[s(workspace.as_str()), n(rows.len() as u64)],
         )?;
         Ok(vec![insert, count])
@@ -333,7 +350,8 @@ impl Store {
                 &[s(client_id.as_str()), s(workspace.as_str())],
             )?,
             self.stmt(
-                "UPDATE workspaces SET apps_count = apps_count - 1 WHERE id = ?1 AND changes() > 0",
+                "UPDATE workspaces SET apps_count = apps_count - 1, generation = generation + 1 \
+                 WHERE id = ?1 AND changes() > 0",
                 &[s(workspace.as_str())],
             )?,
         ])
@@ -352,40 +370,56 @@ impl Store {
         Ok(row.and_then(|r| Some((Timestamp::parse_iso(&r.created_at)?, r.apps_count as u64))))
     }
 
-    /// One page of `workspace`'s apps, oldest first (ties by client id), and the total.
+    /// One page of `workspace`'s apps, oldest first (ties by client id), with the total and
+    /// the workspace's generation; or only [`Listing::Unchanged`] when the generation is
+    /// still `known_generation` (the caller holds that page already).
     ///
-    /// One D1 batch, so the count and the page are one consistent snapshot. The total
-    /// is the maintained counter, not a scan; the page walks the covering index
-    /// `apps_by_workspace` to skip `offset` entries before touching any row.
+    /// One statement, so the generation, the count and the page are one consistent
+    /// snapshot. The total is the maintained counter, not a scan; the page walks the
+    /// covering index `apps_by_workspace` to skip `offset` entries before touching any row,
+    /// and is not built at all when the generation has not moved (SQLite evaluates only the
+    /// branch of the CASE it takes).
     pub async fn list_apps(
         &self,
         workspace: &WorkspaceId,
         page: PageRequest,
-    ) -> ApiResult<(u64, Vec<AppRow>)> {
+        known_generation: Option<i64>,
+    ) -> ApiResult<Listing> {
         self.round_trip();
-        // One row back: the count, and the page as one JSON text built by SQLite, which the
-        // Worker parses with serde_json instead of converting 700 JavaScript values one by
-        // one.
+        // The page comes back as one JSON text built by SQLite, which the Worker parses
+        // with serde_json instead of converting 700 JavaScript values one by one.
         let page_sql = self.stmt(
-            "SELECT (SELECT apps_count FROM workspaces WHERE id = ?1) AS total, \
+            "SELECT w.generation AS generation, w.apps_count AS total, \
+                    CASE WHEN w.generation = ?4 THEN NULL ELSE \
                     (SELECT json_group_array(json_array(a.client_id, a.created_at, a.updated_at, \
                             a.client_secret, a.webhook_secret, json(a.doc), a.version) \
                             ORDER BY a.created_at, a.client_id) \
                      FROM (SELECT client_id FROM apps WHERE workspace_id = ?1 \
                            ORDER BY created_at, client_id LIMIT ?2 OFFSET ?3) AS p \
-                     JOIN apps AS a ON a.client_id = p.client_id) AS page",
+                     JOIN apps AS a ON a.client_id = p.client_id) END AS page \
+             FROM workspaces AS w WHERE w.id = ?1",
             &[
                 s(workspace.as_str()),
                 n(page.limit().into()),
                 n(page.offset()),
+                // Generations start at 0: -1 matches none.
+                JsValue::from_f64(known_generation.unwrap_or(-1) as f64),
             ],
         )?;
         let row: Option<PageRow> = page_sql.first(None).await?;
         let Some(row) = row else {
-            return Ok((0, Vec::new()));
+            // No such workspace (its key outlived it): an empty page, not to be kept.
+            return Ok(Listing::Fresh {
+                generation: None,
+                total: 0,
+                rows: Vec::new(),
+            });
         };
-        let total = row.total.unwrap_or(0.0) as u64;
-        let page_rows = serde_json::from_str::<Vec<AppTuple>>(&row.page)?
+        let generation = row.generation as i64;
+        let Some(page_json) = row.page else {
+            return Ok(Listing::Unchanged);
+        };
+        let rows = serde_json::from_str::<Vec<AppTuple>>(&page_json)?
             .into_iter()
             .map(
                 |(
@@ -409,7 +443,11 @@ impl Store {
                 },
             )
             .collect();
-        Ok((total, page_rows))
+        Ok(Listing::Fresh {
+            generation: Some(generation),
+            total: row.total as u64,
+            rows,
+        })
     }
 
     /// A new workspace and its first key, together.
