@@ -140,6 +140,13 @@ impl PageCache {
     }
 }
 
+/// Whether the cache is on, from the server's `PAGE_CACHE` setting: on unless it says
+/// `off` (any case, spaces around ignored). An operator's switch: with it off, every list
+/// page is read from the database.
+pub fn enabled(setting: Option<&str>) -> bool {
+    !setting.is_some_and(|s| s.trim().eq_ignore_ascii_case("off"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +163,16 @@ mod tests {
             body: body.to_owned(),
             rendered_at: at,
         }
+    }
+
+    #[test]
+    fn only_off_turns_it_off() {
+        assert!(enabled(None));
+        assert!(enabled(Some("")));
+        assert!(enabled(Some("on")));
+        assert!(enabled(Some("offline")));
+        assert!(!enabled(Some("off")));
+        assert!(!enabled(Some(" OFF ")));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use connect_core::error::ErrorCode;
 use connect_core::pagination::ListAppsResponse;
 use connect_core::request::{BatchCreateRequest, BatchItem};
 use connect_e2e::api::{assert_error, assert_not_stored, assert_uuid};
-use connect_e2e::Server;
+use connect_e2e::{Server, ServerConfig};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
@@ -782,4 +782,17 @@ fn a_kept_list_page_is_never_stale_after_any_write() {
         last.data[1].client_secret, first.data[1].client_secret,
         "rotated"
     );
+}
+
+#[test]
+fn with_the_page_cache_off_every_page_is_read() {
+    let server = Server::start(ServerConfig::project().with_var("PAGE_CACHE", "off"));
+    let t = server.tenant();
+    assert_eq!(t.batch(&items(2, "Off"), None).status, 201);
+    for _ in 0..3 {
+        let res = t.get("/connect/v1/apps");
+        assert_eq!(res.status, 200, "{}", res.text());
+        assert_eq!(page_source(&res), "read");
+        assert_eq!(res.json::<ListAppsResponse>().total, 2);
+    }
 }

@@ -32,3 +32,8 @@ pub fn admin_token(env: &Env) -> Option<String> {
         .map(|s| s.to_string())
         .filter(|s| !s.is_empty())
 }
+
+/// `PAGE_CACHE`: the per-isolate list page cache is on unless this says `off`.
+pub fn page_cache(env: &Env) -> bool {
+    connect_core::page_cache::enabled(env.var("PAGE_CACHE").ok().map(|v| v.to_string()).as_deref())
+}

@@ -120,7 +120,10 @@ pub async fn list(
     let page = PageRequest::from_query(query)?;
     let key = PageKey::new(workspace.as_str(), page);
     let now = cx.now.millis();
-    let known = PAGES.with(|c| c.borrow().generation(&key, now));
+    let cache = config::page_cache(&cx.env);
+    let known = cache
+        .then(|| PAGES.with(|c| c.borrow().generation(&key, now)))
+        .flatten();
     let mut from_cache = false;
     let (total, body) = match store.list_apps(workspace, page, known).await? {
         Listing::Unchanged => {
@@ -146,7 +149,15 @@ pub async fn list(
             rows,
         } => (
             total,
-            keep(cx, workspace, page, &key, generation, total, &rows)?,
+            keep(
+                cx,
+                workspace,
+                page,
+                &key,
+                generation.filter(|_| cache),
+                total,
+                &rows,
+            )?,
         ),
     };
     let mut response = http::json(200, body)?;
@@ -190,7 +201,7 @@ async fn render(
     }
 }
 
-/// The page's JSON, kept in the cache when its generation is known.
+/// The page's JSON, kept in the cache when its generation is given.
 fn keep(
     cx: &Cx,
     workspace: &WorkspaceId,
