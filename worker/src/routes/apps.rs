@@ -119,53 +119,36 @@ pub async fn list(
 ) -> ApiResult<Response> {
     let page = PageRequest::from_query(query)?;
     let key = PageKey::new(workspace.as_str(), page);
-    let now = cx.now.millis();
     let cache = config::page_cache(&cx.env);
-    let known = cache
-        .then(|| PAGES.with(|c| c.borrow().generation(&key, now)))
+    // Taken now, not after the query: other requests of this isolate run while it waits
+    // and may replace or evict the entry.
+    let kept = cache
+        .then(|| PAGES.with(|c| c.borrow().get(&key, cx.now.millis()).cloned()))
         .flatten();
-    let mut from_cache = false;
-    let (total, body) = match store.list_apps(workspace, page, known).await? {
+    let known = kept.as_ref().map(|p| p.generation);
+    let (total, body, source) = match store.list_apps(workspace, page, known).await? {
+        // D1 answers unchanged only to the generation sent, which came from `kept`.
         Listing::Unchanged => {
-            let kept = PAGES.with(|c| {
-                let c = c.borrow();
-                known
-                    .and_then(|g| c.page(&key, g, now))
-                    .map(|p| (p.total, p.body.clone()))
-            });
-            // Only a concurrent request of this isolate evicting the page between the
-            // lookup and here can make it vanish; read again without the cache.
-            match kept {
-                Some(kept) => {
-                    from_cache = true;
-                    kept
-                }
-                None => render(cx, store, workspace, page, &key, None).await?,
-            }
+            let kept = kept.ok_or_else(|| {
+                ApiError::Internal("D1 answered unchanged without a known generation".into())
+            })?;
+            (kept.total, kept.body, "kept")
         }
         Listing::Fresh {
             generation,
             total,
             rows,
-        } => (
-            total,
-            keep(
-                cx,
-                workspace,
-                page,
-                &key,
-                generation.filter(|_| cache),
-                total,
-                &rows,
-            )?,
-        ),
+        } => {
+            let generation = generation.filter(|_| cache);
+            let body = keep(cx, workspace, page, &key, generation, total, &rows)?;
+            (total, body, "read")
+        }
     };
     let mut response = http::json(200, body)?;
     if let Some(link) = page.link_header(APPS_PATH, total) {
         response.headers_mut().set("link", &link)?;
     }
     // Whether the page came from the cache, beside the round trips (see the fetch handler).
-    let source = if from_cache { "kept" } else { "read" };
     response
         .headers_mut()
         .set("server-timing", &format!("page;desc=\"{source}\""))?;
@@ -175,30 +158,6 @@ pub async fn list(
 thread_local! {
     // Rendered list pages of this isolate; see connect_core::page_cache.
     static PAGES: RefCell<PageCache> = RefCell::new(PageCache::new());
-}
-
-/// Reads the page from D1 whatever the cache holds, renders and keeps it.
-async fn render(
-    cx: &Cx,
-    store: &Store,
-    workspace: &WorkspaceId,
-    page: PageRequest,
-    key: &PageKey,
-    known: Option<i64>,
-) -> ApiResult<(u64, String)> {
-    match store.list_apps(workspace, page, known).await? {
-        Listing::Fresh {
-            generation,
-            total,
-            rows,
-        } => Ok((
-            total,
-            keep(cx, workspace, page, key, generation, total, &rows)?,
-        )),
-        Listing::Unchanged => Err(ApiError::Internal(
-            "D1 answered unchanged to a read without a known generation".into(),
-        )),
-    }
 }
 
 /// The page's JSON, kept in the cache when its generation is given.
