@@ -241,7 +241,7 @@ impl KeptResponse {
         entropy: &mut dyn Entropy,
     ) -> Self {
         let (template, sealed) = match split_secrets(&response.body) {
-            Some((template, secrets)) => (template, key.seal(secrets.as_bytes(), context, entropy)),
+            Some((template, secrets)) => (template, key.seal_str(&secrets, context, entropy)),
             None => (
                 String::new(),
                 key.seal(response.body.as_bytes(), context, entropy),

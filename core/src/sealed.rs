@@ -1,19 +1,32 @@
 //! Secrets at rest: AES-256-GCM under a key held in a Worker secret.
 //!
-//! A sealed value is text, `v1.` followed by unpadded base64url of the 96-bit random nonce
+//! A sealed value is text: a form tag, then unpadded base64url of the 96-bit random nonce
 //! and the ciphertext with its tag. The associated data binds each ciphertext to where it
 //! belongs ([`SealContext`]): a client secret copied onto another app's row, or a stored
 //! response moved to another workspace's key, fails to open instead of being served.
+//!
+//! Two forms, both opened by [`SealingKey::open`]:
+//! - `v1.`: the plaintext as given.
+//! - `v2.`: a text that is the context's secret prefix (`sh_app_`, `whsec_`, or nothing for
+//!   a stored response's secrets) followed by lowercase hex, sealed as the bytes the hex
+//!   spells. A client secret then costs 32 bytes of AES-GCM instead of 71, about half the
+//!   work in a software AES (a 100-app batch seals 100 of them), and its sealed text is
+//!   83 characters instead of 135. The form is bound into the associated data, so a value
+//!   whose tag is changed does not open. [`SealingKey::seal_str`] chooses the form.
 
-use crate::entropy::Entropy;
+use crate::entropy::{to_hex, Entropy};
 use crate::ids::{ClientId, WorkspaceId};
+use crate::secrets::{ClientSecret, WebhookSecret};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use std::fmt;
 
-const VERSION: &str = "v1.";
+/// The plaintext as given.
+const TEXT_FORM: &str = "v1.";
+/// The context's secret prefix and lowercase hex, sealed as the bytes of the hex.
+const HEX_FORM: &str = "v2.";
 const NONCE_LEN: usize = 12;
 
 /// Why a key could not be read or a value could not be opened.
@@ -56,8 +69,10 @@ pub enum SealContext<'a> {
 }
 
 impl SealContext<'_> {
-    fn aad(&self) -> String {
-        match self {
+    /// The associated data of a value of `form`. The text form keeps the associated data
+    /// values were first sealed with; the hex form adds its tag.
+    fn aad(&self, form: &str) -> String {
+        let mut aad = match self {
             Self::ClientSecret(id) => format!("client_secret\n{id}"),
             Self::WebhookSecret(id) => format!("webhook_secret\n{id}"),
             Self::StoredResponse {
@@ -66,8 +81,41 @@ impl SealContext<'_> {
             } => {
                 format!("stored_response\n{workspace}\n{key_hash}")
             }
+        };
+        if form == HEX_FORM {
+            aad.push_str("\nhex");
+        }
+        aad
+    }
+
+    /// What a secret of this context starts with, before its hex.
+    fn secret_prefix(&self) -> &'static str {
+        match self {
+            Self::ClientSecret(_) => ClientSecret::PREFIX,
+            Self::WebhookSecret(_) => WebhookSecret::PREFIX,
+            // The secrets of a stored response are kept as their hex, concatenated.
+            Self::StoredResponse { .. } => "",
         }
     }
+}
+
+/// The bytes that `hex` spells, if it is lowercase hex of whole bytes (as [`to_hex`]
+/// writes it, so that it comes back the same).
+fn lower_hex_bytes(hex: &str) -> Option<Vec<u8>> {
+    fn digit(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    hex.as_bytes()
+        .chunks_exact(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
 }
 
 /// The AES-256-GCM key that seals every secret at rest.
@@ -94,16 +142,44 @@ impl SealingKey {
         Ok(Self(Aes256Gcm::new(&key.into())))
     }
 
-    /// Seals `plaintext` for `context` under a fresh random nonce.
+    /// Seals `plaintext` for `context` under a fresh random nonce, in the text form.
     pub fn seal(
         &self,
         plaintext: &[u8],
         context: SealContext<'_>,
         entropy: &mut dyn Entropy,
     ) -> String {
+        self.seal_form(TEXT_FORM, plaintext, context, entropy)
+    }
+
+    /// Seals the text `plaintext` for `context`: in the hex form when it is the context's
+    /// secret prefix and lowercase hex (every secret this crate generates), else in the
+    /// text form. [`SealingKey::open_str`] gives back the same text either way.
+    pub fn seal_str(
+        &self,
+        plaintext: &str,
+        context: SealContext<'_>,
+        entropy: &mut dyn Entropy,
+    ) -> String {
+        match plaintext
+            .strip_prefix(context.secret_prefix())
+            .and_then(lower_hex_bytes)
+        {
+            Some(bytes) => self.seal_form(HEX_FORM, &bytes, context, entropy),
+            None => self.seal(plaintext.as_bytes(), context, entropy),
+        }
+    }
+
+    fn seal_form(
+        &self,
+        form: &str,
+        plaintext: &[u8],
+        context: SealContext<'_>,
+        entropy: &mut dyn Entropy,
+    ) -> String {
         let mut nonce = [0u8; NONCE_LEN];
         entropy.fill(&mut nonce);
-        let aad = context.aad();
+        let aad = context.aad(form);
         // Encryption with a valid key and in-memory buffers cannot fail; the error type
         // exists for output-length limits far beyond anything sealed here.
         let ciphertext = self
@@ -119,12 +195,18 @@ impl SealingKey {
         let mut raw = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         raw.extend_from_slice(&nonce);
         raw.extend_from_slice(&ciphertext);
-        format!("{VERSION}{}", URL_SAFE_NO_PAD.encode(raw))
+        let mut out = String::with_capacity(form.len() + (raw.len() * 4).div_ceil(3));
+        out.push_str(form);
+        URL_SAFE_NO_PAD.encode_string(raw, &mut out);
+        out
     }
 
-    /// Opens a value sealed for `context`.
+    /// Opens a value sealed for `context`, in either form: the plaintext that was sealed.
     pub fn open(&self, sealed: &str, context: SealContext<'_>) -> Result<Vec<u8>, SealError> {
-        let body = sealed.strip_prefix(VERSION).ok_or(SealError::Malformed)?;
+        let (form, body) = [TEXT_FORM, HEX_FORM]
+            .into_iter()
+            .find_map(|form| Some((form, sealed.strip_prefix(form)?)))
+            .ok_or(SealError::Malformed)?;
         let raw = URL_SAFE_NO_PAD
             .decode(body)
             .map_err(|_| SealError::Malformed)?;
@@ -132,8 +214,9 @@ impl SealingKey {
             return Err(SealError::Malformed);
         }
         let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
-        let aad = context.aad();
-        self.0
+        let aad = context.aad(form);
+        let plain = self
+            .0
             .decrypt(
                 Nonce::from_slice(nonce),
                 Payload {
@@ -141,7 +224,15 @@ impl SealingKey {
                     aad: aad.as_bytes(),
                 },
             )
-            .map_err(|_| SealError::Unauthentic)
+            .map_err(|_| SealError::Unauthentic)?;
+        if form == TEXT_FORM {
+            return Ok(plain);
+        }
+        let prefix = context.secret_prefix();
+        let mut text = Vec::with_capacity(prefix.len() + plain.len() * 2);
+        text.extend_from_slice(prefix.as_bytes());
+        text.extend_from_slice(to_hex(&plain).as_bytes());
+        Ok(text)
     }
 
     /// Opens a sealed value that must hold UTF-8 text.
@@ -219,7 +310,105 @@ mod tests {
         }
     }
 
+    #[test]
+    fn secrets_seal_in_the_hex_form_half_the_size() {
+        let mut e = SeededEntropy::new(5);
+        let id = ClientId::parse("HqTRDIYH").unwrap();
+        let ws = WorkspaceId::parse("org_abc").unwrap();
+        let k = key('a');
+        let client = ClientSecret::generate(&mut e);
+        let webhook = WebhookSecret::generate(&mut e);
+        let hexes = format!("{}{}", &client.expose()[7..], &webhook.expose()[6..]);
+        for (text, ctx) in [
+            (client.expose(), SealContext::ClientSecret(&id)),
+            (webhook.expose(), SealContext::WebhookSecret(&id)),
+            (
+                hexes.as_str(),
+                SealContext::StoredResponse {
+                    workspace: &ws,
+                    key_hash: "k",
+                },
+            ),
+            (
+                "",
+                SealContext::StoredResponse {
+                    workspace: &ws,
+                    key_hash: "k",
+                },
+            ),
+        ] {
+            let compact = k.seal_str(text, ctx, &mut e);
+            let plain = k.seal(text.as_bytes(), ctx, &mut e);
+            assert!(compact.starts_with("v2."), "{compact}");
+            assert!(compact.len() <= plain.len());
+            assert_eq!(k.open_str(&compact, ctx).unwrap(), text);
+            assert_eq!(k.open_str(&plain, ctx).unwrap(), text);
+        }
+        assert_eq!(
+            k.seal_str(client.expose(), SealContext::ClientSecret(&id), &mut e)
+                .len(),
+            83
+        );
+    }
+
+    #[test]
+    fn other_texts_seal_as_given() {
+        let mut e = SeededEntropy::new(6);
+        let id = ClientId::parse("HqTRDIYH").unwrap();
+        let k = key('b');
+        let ctx = SealContext::ClientSecret(&id);
+        for text in [
+            "sh_app_ABCDEF",
+            "sh_app_abc",
+            "sh_app_0g",
+            "whsec_abcdef",
+            "abcdef",
+            "sh_app_\u{e9}\u{e9}",
+        ] {
+            let sealed = k.seal_str(text, ctx, &mut e);
+            assert!(sealed.starts_with("v1."), "{text}");
+            assert_eq!(k.open_str(&sealed, ctx).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn a_changed_form_tag_does_not_open() {
+        let mut e = SeededEntropy::new(7);
+        let id = ClientId::parse("HqTRDIYH").unwrap();
+        let k = key('c');
+        let ctx = SealContext::ClientSecret(&id);
+        let secret = ClientSecret::generate(&mut e);
+        let hex_form = k.seal_str(secret.expose(), ctx, &mut e);
+        let text_form = k.seal(secret.expose().as_bytes(), ctx, &mut e);
+        let swapped = [
+            hex_form.replacen("v2.", "v1.", 1),
+            text_form.replacen("v1.", "v2.", 1),
+        ];
+        for value in swapped {
+            assert_eq!(k.open(&value, ctx), Err(SealError::Unauthentic), "{value}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn any_text_round_trips_in_either_form(
+            text in "(sh_app_|whsec_)?([0-9a-f]{2}){0,40}|\\PC{0,80}",
+            seed in any::<u64>(),
+        ) {
+            let mut e = SeededEntropy::new(seed);
+            let id = ClientId::parse("HqTRDIYH").unwrap();
+            let ws = WorkspaceId::parse("org_abc").unwrap();
+            let k = key('e');
+            for ctx in [
+                SealContext::ClientSecret(&id),
+                SealContext::WebhookSecret(&id),
+                SealContext::StoredResponse { workspace: &ws, key_hash: "k" },
+            ] {
+                let sealed = k.seal_str(&text, ctx, &mut e);
+                prop_assert_eq!(k.open_str(&sealed, ctx).unwrap(), text.clone());
+            }
+        }
+
         #[test]
         fn any_plaintext_round_trips(data in proptest::collection::vec(any::<u8>(), 0..2048), seed in any::<u64>()) {
             let mut e = SeededEntropy::new(seed);

@@ -166,18 +166,13 @@ impl AppRow {
             client_id: id.to_string(),
             created_at: created_at.to_string(),
             updated_at: updated_at.to_string(),
-            client_secret: key.seal(
-                client_secret.expose().as_bytes(),
+            client_secret: key.seal_str(
+                client_secret.expose(),
                 SealContext::ClientSecret(id),
                 entropy,
             ),
-            webhook_secret: webhook_secret.map(|s| {
-                key.seal(
-                    s.expose().as_bytes(),
-                    SealContext::WebhookSecret(id),
-                    entropy,
-                )
-            }),
+            webhook_secret: webhook_secret
+                .map(|s| key.seal_str(s.expose(), SealContext::WebhookSecret(id), entropy)),
             // Serializing plain data structures to a String cannot fail.
             doc: serde_json::to_string(doc).unwrap_or_default(),
             version: first_version(),
@@ -303,6 +298,41 @@ mod tests {
         assert_eq!(by_app.doc, by_record.doc);
         assert_eq!(by_app.open(&ws, &key).unwrap(), record);
         assert_eq!(by_record.open(&ws, &key).unwrap(), record);
+    }
+
+    #[test]
+    fn rows_sealed_in_the_text_form_still_open() {
+        // Rows written before the hex form existed hold their secrets as sealed text.
+        let mut e = SeededEntropy::new(25);
+        let ws = WorkspaceId::parse("org_rows").unwrap();
+        let key = SealingKey::from_hex(&"ab".repeat(32)).unwrap();
+        let mut record = NewApp::validate("Older", None, None, "").unwrap().mint(
+            &ws,
+            Timestamp::from_millis(9),
+            &mut e,
+        );
+        record.webhook_secret = Some(WebhookSecret::generate(&mut e));
+        let mut row = AppRow::seal(&record, &key, &mut e);
+        assert!(row.client_secret.starts_with("v2."));
+        let id = &record.client_id;
+        row.client_secret = key.seal(
+            record.client_secret.expose().as_bytes(),
+            SealContext::ClientSecret(id),
+            &mut e,
+        );
+        row.webhook_secret = record.webhook_secret.as_ref().map(|s| {
+            key.seal(
+                s.expose().as_bytes(),
+                SealContext::WebhookSecret(id),
+                &mut e,
+            )
+        });
+        assert!(row.client_secret.starts_with("v1."));
+        assert_eq!(row.open(&ws, &key).unwrap(), record);
+        assert_eq!(
+            row.app_json(&ws, &key).unwrap(),
+            serde_json::to_string(&record.to_app()).unwrap()
+        );
     }
 
     #[test]

@@ -271,7 +271,7 @@ fn stored_claims_hold_no_secret_in_plain_text() {
     assert_eq!(rows.len(), 1);
     let kept: Value = serde_json::from_str(rows[0]["response"].as_str().unwrap()).unwrap();
     assert!(
-        kept["sealed"].as_str().unwrap().starts_with("v1."),
+        kept["sealed"].as_str().unwrap().starts_with("v2."),
         "{kept}"
     );
     let stored = kept.to_string();
