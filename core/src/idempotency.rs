@@ -275,44 +275,48 @@ impl KeptResponse {
     }
 }
 
-/// Each secret's place: (offset of its hex in `body`).
-fn secret_spans(body: &str) -> Vec<usize> {
+/// Where the hex of each secret in `body` starts, in order; `None` when the body already
+/// holds a starred-out secret (a prefix and 64 `*`), which would make putting the secrets
+/// back ambiguous.
+///
+/// One pass over the body (a 100-app batch answers with 94 KB): both prefixes end with `_`,
+/// so it looks at each `_`, found by a fast byte search, and at what comes before and after.
+fn secret_spans(body: &str) -> Option<Vec<usize>> {
     let bytes = body.as_bytes();
     let mut spans = Vec::new();
-    for prefix in SECRET_PREFIXES {
-        let mut from = 0;
-        while let Some(at) = body[from..].find(prefix) {
-            let start = from + at + prefix.len();
-            let hex = bytes.get(start..start + SECRET_HEX);
-            if hex.is_some_and(|h| {
-                h.iter()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
-            }) {
-                spans.push(start);
-            }
-            from = start;
+    let mut from = 0;
+    while let Some(at) = body[from..].find('_') {
+        let start = from + at + 1;
+        from = start;
+        let after_prefix = SECRET_PREFIXES
+            .iter()
+            .any(|p| bytes[..start].ends_with(p.as_bytes()));
+        let Some(hex) = bytes
+            .get(start..start + SECRET_HEX)
+            .filter(|_| after_prefix)
+        else {
+            continue;
+        };
+        if hex.iter().all(|&b| b == b'*') {
+            return None;
+        }
+        if hex
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        {
+            spans.push(start);
         }
     }
-    spans.sort_unstable();
-    spans
-}
-
-fn has_placeholder(body: &str) -> bool {
-    let stars = "*".repeat(SECRET_HEX);
-    SECRET_PREFIXES
-        .iter()
-        .any(|p| body.contains(&format!("{p}{stars}")))
+    Some(spans)
 }
 
 /// The body with each secret's hex starred out, and the hex concatenated; `None` when the
 /// body already holds a starred-out secret.
 fn split_secrets(body: &str) -> Option<(String, String)> {
-    if has_placeholder(body) {
-        return None;
-    }
+    let spans = secret_spans(body)?;
     let mut template = body.as_bytes().to_vec();
-    let mut secrets = String::new();
-    for start in secret_spans(body) {
+    let mut secrets = String::with_capacity(spans.len() * SECRET_HEX);
+    for start in spans {
         secrets.push_str(&body[start..start + SECRET_HEX]);
         template[start..start + SECRET_HEX].fill(b'*');
     }
@@ -809,6 +813,48 @@ mod tests {
             let response = StoredResponse { status: 200, headers: vec![], body };
             let kept = KeptResponse::keep(&response, &key, ctx_of(&ws), &mut e);
             prop_assert_eq!(kept.open(&key, ctx_of(&ws)).unwrap(), response);
+        }
+
+        #[test]
+        fn bodies_of_secrets_and_near_misses_keep_no_secret_and_replay_exactly(
+            pieces in proptest::collection::vec(
+                prop_oneof![
+                    Just("sh_app_".to_owned()),
+                    Just("whsec_".to_owned()),
+                    Just("_".to_owned()),
+                    Just("sh_app".to_owned()),
+                    Just("*".repeat(64)),
+                    "[0-9a-f]{64}",
+                    "[0-9a-fA-F]{60,66}",
+                    "[a-z\"{}:,_ ]{0,8}",
+                ],
+                0..12,
+            ),
+            seed in any::<u64>(),
+        ) {
+            let key = SealingKey::from_hex(&"0d".repeat(32)).unwrap();
+            let ws = WorkspaceId::parse("org_prop").unwrap();
+            let mut e = crate::entropy::SeededEntropy::new(seed);
+            let body = pieces.concat();
+            let response = StoredResponse { status: 201, headers: vec![], body: body.clone() };
+            let kept = KeptResponse::keep(&response, &key, ctx_of(&ws), &mut e);
+            prop_assert_eq!(kept.open(&key, ctx_of(&ws)).unwrap(), response);
+            if !kept.template.is_empty() {
+                // No prefix in the template is followed by a secret's 64 lowercase hex.
+                for prefix in SECRET_PREFIXES {
+                    for (at, _) in kept.template.match_indices(prefix) {
+                        let after = &kept.template.as_bytes()[at + prefix.len()..];
+                        let hex = after.get(..SECRET_HEX);
+                        prop_assert!(!hex.is_some_and(|h| h
+                            .iter()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))));
+                    }
+                }
+            } else if !body.is_empty() {
+                let stars = "*".repeat(SECRET_HEX);
+                let starred = SECRET_PREFIXES.iter().any(|p| body.contains(&format!("{p}{stars}")));
+                prop_assert!(starred);
+            }
         }
 
         #[test]

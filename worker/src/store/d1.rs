@@ -256,39 +256,44 @@ impl Store {
         Ok(row.and_then(|r| WorkspaceId::parse(&r.workspace_id)))
     }
 
-    /// Statements inserting `rows` into `workspace` and moving its count.
+    /// Statements inserting `rows`, apps created together (one creation time, no webhook
+    /// secret yet, as every create mints them), into `workspace` and moving its count.
     pub fn insert_apps(
         &self,
         workspace: &WorkspaceId,
         rows: &[AppRow],
     ) -> ApiResult<Vec<D1PreparedStatement>> {
-        if rows.is_empty() {
+        let Some(first) = rows.first() else {
             return Ok(Vec::new());
+        };
+        if rows.iter().any(|r| {
+            r.created_at != first.created_at
+                || r.updated_at != first.updated_at
+                || r.webhook_secret.is_some()
+        }) {
+            return Err(ApiError::Internal(
+                "insert_apps takes new apps created together".into(),
+            ));
         }
         // One statement for every row, the rows as one JSON parameter: a statement per row
         // costs a prepare, a bind and a conversion of each value into JavaScript, and D1
-        // runs each statement of a batch on its own.
+        // runs each statement of a batch on its own. What the rows share is bound once:
+        // each value in the JSON is one more for SQLite to extract per row.
         let rows_json = serde_json::to_string(
             &rows
                 .iter()
-                .map(|r| {
-                    (
-                        &r.client_id,
-                        &r.created_at,
-                        &r.updated_at,
-                        &r.client_secret,
-                        &r.webhook_secret,
-                        &r.doc,
-                    )
-                })
+                .map(|r| (&r.client_id, &r.client_secret, &r.doc))
                 .collect::<Vec<_>>(),
         )?;
         let insert = self.stmt(
-            "INSERT INTO apps (client_id, workspace_id, created_at, updated_at, client_secret, webhook_secret, doc) \
-             SELECT json_extract(value, '$[0]'), ?2, json_extract(value, '$[1]'), json_extract(value, '$[2]'), \
-                    json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]') \
-             FROM json_each(?1)",
-            &[s(&rows_json), s(workspace.as_str())],
+            "INSERT INTO apps (client_id, workspace_id, created_at, updated_at, client_secret, doc) \
+             SELECT value ->> 0, ?2, ?3, ?4, value ->> 1, value ->> 2 FROM json_each(?1)",
+            &[
+                s(&rows_json),
+                s(workspace.as_str()),
+                s(&first.created_at),
+                s(&first.updated_at),
+            ],
         )?;
         let count = self.stmt(
             "UPDATE workspaces SET apps_count = apps_count + ?2, generation = generation + 1 WHERE id = ?1",
