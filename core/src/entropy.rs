@@ -71,6 +71,31 @@ pub fn to_hex(bytes: &[u8]) -> String {
     out
 }
 
+/// Whether every byte of `s` is a lowercase hex digit, as [`to_hex`] writes them.
+pub fn is_lower_hex(s: &[u8]) -> bool {
+    s.iter().all(|&b| lower_hex_digit(b).is_some())
+}
+
+/// The bytes that `hex` spells, if it is lowercase hex of whole bytes: the inverse of
+/// [`to_hex`], so that `to_hex` of the result is `hex` again.
+pub fn from_lower_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    hex.as_bytes()
+        .chunks_exact(2)
+        .map(|pair| Some(lower_hex_digit(pair[0])? << 4 | lower_hex_digit(pair[1])?))
+        .collect()
+}
+
+fn lower_hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
 /// A deterministic, *insecure* generator for tests and benchmarks (xorshift64*).
 #[derive(Debug, Clone)]
 pub struct SeededEntropy(u64);
@@ -143,9 +168,18 @@ mod tests {
         let mut e = SeededEntropy::new(1);
         let mut h = [0u8; 64];
         fill_hex(&mut e, &mut h);
-        assert!(h
-            .iter()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)));
+        assert!(is_lower_hex(&h));
         assert!(h.iter().any(|&b| b != b'0'));
+    }
+
+    #[test]
+    fn lower_hex_reads_back_what_to_hex_wrote_and_nothing_else() {
+        assert_eq!(from_lower_hex("00abff"), Some(vec![0x00, 0xab, 0xff]));
+        assert_eq!(from_lower_hex(""), Some(vec![]));
+        for bad in ["0", "abc", "AB", "0g", "  "] {
+            assert_eq!(from_lower_hex(bad), None, "{bad}");
+        }
+        assert!(is_lower_hex(b"0123456789abcdef") && is_lower_hex(b""));
+        assert!(!is_lower_hex(b"A") && !is_lower_hex(b"g") && !is_lower_hex(b"_"));
     }
 }

@@ -11,7 +11,7 @@
 //! What is stored is a [`StoredResponse`] (status, the headers that matter, the exact body
 //! bytes), sealed like every secret because a created app's body holds its secret.
 
-use crate::entropy::Entropy;
+use crate::entropy::{is_lower_hex, Entropy};
 use crate::error::FieldError;
 use crate::ids::WorkspaceId;
 use crate::sealed::{SealContext, SealError, SealingKey};
@@ -300,10 +300,7 @@ fn secret_spans(body: &str) -> Option<Vec<usize>> {
         if hex.iter().all(|&b| b == b'*') {
             return None;
         }
-        if hex
-            .iter()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
-        {
+        if is_lower_hex(hex) {
             spans.push(start);
         }
     }
@@ -845,9 +842,7 @@ mod tests {
                     for (at, _) in kept.template.match_indices(prefix) {
                         let after = &kept.template.as_bytes()[at + prefix.len()..];
                         let hex = after.get(..SECRET_HEX);
-                        prop_assert!(!hex.is_some_and(|h| h
-                            .iter()
-                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))));
+                        prop_assert!(!hex.is_some_and(is_lower_hex));
                     }
                 }
             } else if !body.is_empty() {

@@ -3,7 +3,7 @@
 //! Every id is a newtype that can only hold a well-formed value, so a handler that has a
 //! [`ClientId`] never needs to ask whether it is one.
 
-use crate::entropy::{base62, fill_base62, fill_hex, Entropy};
+use crate::entropy::{base62, fill_base62, fill_hex, is_lower_hex, Entropy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -97,8 +97,7 @@ fn alnum(s: &str) -> bool {
 }
 
 fn lower_hex(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    is_lower_hex(s.as_bytes())
 }
 
 fn prefixed(

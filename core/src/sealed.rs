@@ -14,7 +14,7 @@
 //!   83 characters instead of 135. The form is bound into the associated data, so a value
 //!   whose tag is changed does not open. [`SealingKey::seal_str`] chooses the form.
 
-use crate::entropy::{to_hex, Entropy};
+use crate::entropy::{from_lower_hex, to_hex, Entropy};
 use crate::ids::{ClientId, WorkspaceId};
 use crate::secrets::{ClientSecret, WebhookSecret};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -99,25 +99,6 @@ impl SealContext<'_> {
     }
 }
 
-/// The bytes that `hex` spells, if it is lowercase hex of whole bytes (as [`to_hex`]
-/// writes it, so that it comes back the same).
-fn lower_hex_bytes(hex: &str) -> Option<Vec<u8>> {
-    fn digit(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    hex.as_bytes()
-        .chunks_exact(2)
-        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
-        .collect()
-}
-
 /// The AES-256-GCM key that seals every secret at rest.
 #[derive(Clone)]
 pub struct SealingKey(Aes256Gcm);
@@ -131,14 +112,9 @@ impl fmt::Debug for SealingKey {
 impl SealingKey {
     /// Reads a key from 64 hex digits (either case, surrounding white space ignored).
     pub fn from_hex(s: &str) -> Result<Self, SealError> {
-        let s = s.trim();
-        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(SealError::BadKey);
-        }
-        let mut key = [0u8; 32];
-        for (i, out) in key.iter_mut().enumerate() {
-            *out = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| SealError::BadKey)?;
-        }
+        let key: [u8; 32] = from_lower_hex(&s.trim().to_ascii_lowercase())
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or(SealError::BadKey)?;
         Ok(Self(Aes256Gcm::new(&key.into())))
     }
 
@@ -163,7 +139,7 @@ impl SealingKey {
     ) -> String {
         match plaintext
             .strip_prefix(context.secret_prefix())
-            .and_then(lower_hex_bytes)
+            .and_then(from_lower_hex)
         {
             Some(bytes) => self.seal_form(HEX_FORM, &bytes, context, entropy),
             None => self.seal(plaintext.as_bytes(), context, entropy),
@@ -228,11 +204,7 @@ impl SealingKey {
         if form == TEXT_FORM {
             return Ok(plain);
         }
-        let prefix = context.secret_prefix();
-        let mut text = Vec::with_capacity(prefix.len() + plain.len() * 2);
-        text.extend_from_slice(prefix.as_bytes());
-        text.extend_from_slice(to_hex(&plain).as_bytes());
-        Ok(text)
+        Ok(format!("{}{}", context.secret_prefix(), to_hex(&plain)).into_bytes())
     }
 
     /// Opens a sealed value that must hold UTF-8 text.
@@ -278,6 +250,19 @@ mod tests {
     }
 
     #[test]
+    fn a_key_reads_in_either_case_with_white_space_around() {
+        let mut e = SeededEntropy::new(8);
+        let id = ClientId::parse("HqTRDIYH").unwrap();
+        let lower = key('c');
+        let upper = SealingKey::from_hex(&format!(" {}\n", "C".repeat(64))).unwrap();
+        let sealed = lower.seal(b"x", SealContext::ClientSecret(&id), &mut e);
+        assert_eq!(
+            upper.open(&sealed, SealContext::ClientSecret(&id)).unwrap(),
+            b"x"
+        );
+    }
+
+    #[test]
     fn same_plaintext_seals_differently_each_time() {
         let mut e = SeededEntropy::new(2);
         let id = ClientId::parse("HqTRDIYH").unwrap();
@@ -290,6 +275,10 @@ mod tests {
     #[test]
     fn bad_keys_and_values_are_refused() {
         assert_eq!(SealingKey::from_hex("abc").err(), Some(SealError::BadKey));
+        assert_eq!(
+            SealingKey::from_hex(&"ab".repeat(33)).err(),
+            Some(SealError::BadKey)
+        );
         assert_eq!(
             SealingKey::from_hex(&"g".repeat(64)).err(),
             Some(SealError::BadKey)

@@ -3,7 +3,7 @@
 //! Secret types print as `[redacted]` under `Debug`, so a stray `{:?}` in a log line
 //! cannot leak one. The text is reachable only through an explicit `expose()`.
 
-use crate::entropy::{base62, fill_hex, to_hex, Entropy};
+use crate::entropy::{base62, fill_hex, is_lower_hex, to_hex, Entropy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -37,7 +37,7 @@ macro_rules! secret {
             pub fn parse(s: &str) -> Option<Self> {
                 let rest = s.strip_prefix($prefix)?;
                 (rest.len() == 64
-                    && rest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+                    && is_lower_hex(rest.as_bytes()))
                 .then(|| Self(s.to_owned()))
             }
 
