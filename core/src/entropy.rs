@@ -79,13 +79,25 @@ pub fn is_lower_hex(s: &[u8]) -> bool {
 /// The bytes that `hex` spells, if it is lowercase hex of whole bytes: the inverse of
 /// [`to_hex`], so that `to_hex` of the result is `hex` again.
 pub fn from_lower_hex(hex: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(hex.len() / 2);
+    push_lower_hex(hex.as_bytes(), &mut out).then_some(out)
+}
+
+/// Appends the bytes that `hex` spells to `out`; false (with `out` partly extended) when
+/// `hex` is not lowercase hex of whole bytes. A plain loop: a response's secrets are
+/// thousands of digits, and collecting into an `Option<Vec>` does not reserve ahead.
+pub(crate) fn push_lower_hex(hex: &[u8], out: &mut Vec<u8>) -> bool {
     if !hex.len().is_multiple_of(2) {
-        return None;
+        return false;
     }
-    hex.as_bytes()
-        .chunks_exact(2)
-        .map(|pair| Some(lower_hex_digit(pair[0])? << 4 | lower_hex_digit(pair[1])?))
-        .collect()
+    out.reserve(hex.len() / 2);
+    for pair in hex.chunks_exact(2) {
+        match (lower_hex_digit(pair[0]), lower_hex_digit(pair[1])) {
+            (Some(high), Some(low)) => out.push(high << 4 | low),
+            _ => return false,
+        }
+    }
+    true
 }
 
 fn lower_hex_digit(c: u8) -> Option<u8> {

@@ -11,10 +11,10 @@
 //! What is stored is a [`StoredResponse`] (status, the headers that matter, the exact body
 //! bytes), sealed like every secret because a created app's body holds its secret.
 
-use crate::entropy::{is_lower_hex, Entropy};
+use crate::entropy::{is_lower_hex, push_lower_hex, Entropy};
 use crate::error::FieldError;
 use crate::ids::WorkspaceId;
-use crate::sealed::{SealContext, SealError, SealingKey};
+use crate::sealed::{SealContext, SealError, SealJob, SealingKey};
 use crate::secrets::sha256_hex;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -240,18 +240,30 @@ impl KeptResponse {
         context: SealContext<'_>,
         entropy: &mut dyn Entropy,
     ) -> Self {
-        let (template, sealed) = match split_secrets(&response.body) {
-            Some((template, secrets)) => (template, key.seal_str(&secrets, context, entropy)),
+        let job = Self::prepare(response, context, entropy);
+        let sealed = key.seal_job(job.seal_job());
+        job.finish(sealed)
+    }
+
+    /// Everything of [`KeptResponse::keep`] but the sealing, for an embedder that seals with
+    /// a native AES-GCM (see [`SealJob`]).
+    pub fn prepare(
+        response: &StoredResponse,
+        context: SealContext<'_>,
+        entropy: &mut dyn Entropy,
+    ) -> KeepJob {
+        let (template, seal) = match split_secrets(&response.body) {
+            Some((template, secrets)) => (template, SealJob::hex_bytes(secrets, context, entropy)),
             None => (
                 String::new(),
-                key.seal(response.body.as_bytes(), context, entropy),
+                SealJob::new(response.body.as_bytes(), context, entropy),
             ),
         };
-        Self {
+        KeepJob {
             status: response.status,
             headers: response.headers.clone(),
             template,
-            sealed,
+            seal,
         }
     }
 
@@ -272,6 +284,33 @@ impl KeptResponse {
             headers: self.headers.clone(),
             body,
         })
+    }
+}
+
+/// A response on its way to being kept: its template made, its secrets waiting to be sealed
+/// (see [`KeptResponse::prepare`]).
+#[derive(Debug)]
+pub struct KeepJob {
+    status: u16,
+    headers: Vec<(String, String)>,
+    template: String,
+    seal: SealJob,
+}
+
+impl KeepJob {
+    /// What is left to seal: the secrets, or the whole body when it has no template.
+    pub fn seal_job(&self) -> &SealJob {
+        &self.seal
+    }
+
+    /// The kept response, given the sealed text of [`KeepJob::seal_job`].
+    pub fn finish(self, sealed: String) -> KeptResponse {
+        KeptResponse {
+            status: self.status,
+            headers: self.headers,
+            template: self.template,
+            sealed,
+        }
     }
 }
 
@@ -307,15 +346,20 @@ fn secret_spans(body: &str) -> Option<Vec<usize>> {
     Some(spans)
 }
 
-/// The body with each secret's hex starred out, and the hex concatenated; `None` when the
-/// body already holds a starred-out secret.
-fn split_secrets(body: &str) -> Option<(String, String)> {
+/// The body with each secret's hex starred out, and the bytes the hex spells, concatenated
+/// (sealed in the hex form, they open to the hex again); `None` when the body already holds
+/// a starred-out secret.
+fn split_secrets(body: &str) -> Option<(String, Vec<u8>)> {
     let spans = secret_spans(body)?;
     let mut template = body.as_bytes().to_vec();
-    let mut secrets = String::with_capacity(spans.len() * SECRET_HEX);
+    let mut secrets = Vec::with_capacity(spans.len() * SECRET_HEX / 2);
     for start in spans {
-        secrets.push_str(&body[start..start + SECRET_HEX]);
-        template[start..start + SECRET_HEX].fill(b'*');
+        let hex = &mut template[start..start + SECRET_HEX];
+        // secret_spans found lowercase hex here.
+        if !push_lower_hex(hex, &mut secrets) {
+            return None;
+        }
+        hex.fill(b'*');
     }
     // Only ASCII hex was replaced by ASCII stars, so the bytes are still UTF-8.
     String::from_utf8(template).ok().map(|t| (t, secrets))
@@ -497,6 +541,49 @@ mod tests {
         assert_eq!(kept.open(&key, ctx_of(&ws)).unwrap(), response);
         let other = WorkspaceId::parse("org_other").unwrap();
         assert!(kept.open(&key, ctx_of(&other)).is_err());
+    }
+
+    #[test]
+    fn a_response_sealed_elsewhere_is_kept_as_one_sealed_here() {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        use aes_gcm::{Aes256Gcm, Nonce};
+        let hex = "0c".repeat(32);
+        let key = SealingKey::from_hex(&hex).unwrap();
+        let native = Aes256Gcm::new(&SealingKey::bytes_from_hex(&hex).unwrap().into());
+        let ws = WorkspaceId::parse("org_kept").unwrap();
+        let secret = format!("sh_app_{}", "5e".repeat(32));
+        let starred = format!("sh_app_{}", "*".repeat(64));
+        // With secrets to star out, and a body that must be sealed whole.
+        for body in [
+            format!(r#"{{"clientSecret":"{secret}"}}"#),
+            format!(r#"{{"name":"{starred}","s":"{secret}"}}"#),
+        ] {
+            let response = StoredResponse {
+                status: 201,
+                headers: vec![("location".into(), "/x".into())],
+                body,
+            };
+            let mut e = crate::entropy::SeededEntropy::new(6);
+            let job = KeptResponse::prepare(&response, ctx_of(&ws), &mut e);
+            let seal = job.seal_job();
+            let ciphertext = native
+                .encrypt(
+                    Nonce::from_slice(seal.nonce()),
+                    Payload {
+                        msg: seal.plaintext(),
+                        aad: seal.aad(),
+                    },
+                )
+                .unwrap();
+            let sealed = seal.finish(&ciphertext);
+            let kept = job.finish(sealed);
+            let mut e = crate::entropy::SeededEntropy::new(6);
+            assert_eq!(
+                kept,
+                KeptResponse::keep(&response, &key, ctx_of(&ws), &mut e)
+            );
+            assert_eq!(kept.open(&key, ctx_of(&ws)).unwrap(), response);
+        }
     }
 
     #[test]

@@ -27,7 +27,8 @@ use std::fmt;
 const TEXT_FORM: &str = "v1.";
 /// The context's secret prefix and lowercase hex, sealed as the bytes of the hex.
 const HEX_FORM: &str = "v2.";
-const NONCE_LEN: usize = 12;
+/// Bytes of an AES-GCM nonce.
+pub const NONCE_LEN: usize = 12;
 
 /// Why a key could not be read or a value could not be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +100,108 @@ impl SealContext<'_> {
     }
 }
 
+/// A value to seal with everything decided but the AES-256-GCM itself: its form, a fresh
+/// random nonce, the associated data and the plaintext.
+///
+/// [`SealingKey::seal_job`] runs it with this crate's AES-GCM. An embedder holding the same
+/// key in a native AES-GCM (the Worker hands large values to the runtime's WebCrypto, whose
+/// AES uses the CPU's instructions where the wasm build's is software) encrypts
+/// [`SealJob::plaintext`] under [`SealJob::nonce`] with [`SealJob::aad`] and hands the
+/// output to [`SealJob::finish`]. Either way the sealed text is the same and
+/// [`SealingKey::open`] opens it.
+#[derive(Clone)]
+pub struct SealJob {
+    form: &'static str,
+    nonce: [u8; NONCE_LEN],
+    aad: String,
+    plaintext: Vec<u8>,
+}
+
+impl fmt::Debug for SealJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealJob")
+            .field("form", &self.form)
+            .field("aad", &self.aad)
+            .field(
+                "plaintext",
+                &format_args!("[{} bytes redacted]", self.plaintext.len()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl SealJob {
+    /// `plaintext` for `context`, in the text form (see [`SealingKey::seal`]).
+    pub fn new(plaintext: &[u8], context: SealContext<'_>, entropy: &mut dyn Entropy) -> Self {
+        Self::of_form(TEXT_FORM, plaintext.to_vec(), context, entropy)
+    }
+
+    /// The text `plaintext` for `context`, in the form [`SealingKey::seal_str`] chooses.
+    pub fn for_str(plaintext: &str, context: SealContext<'_>, entropy: &mut dyn Entropy) -> Self {
+        match plaintext
+            .strip_prefix(context.secret_prefix())
+            .and_then(from_lower_hex)
+        {
+            Some(bytes) => Self::of_form(HEX_FORM, bytes, context, entropy),
+            None => Self::new(plaintext.as_bytes(), context, entropy),
+        }
+    }
+
+    /// In the hex form, the bytes whose lowercase hex (after the context's secret prefix)
+    /// is the text to seal: for callers that decoded the hex already.
+    pub(crate) fn hex_bytes(
+        bytes: Vec<u8>,
+        context: SealContext<'_>,
+        entropy: &mut dyn Entropy,
+    ) -> Self {
+        Self::of_form(HEX_FORM, bytes, context, entropy)
+    }
+
+    fn of_form(
+        form: &'static str,
+        plaintext: Vec<u8>,
+        context: SealContext<'_>,
+        entropy: &mut dyn Entropy,
+    ) -> Self {
+        let mut nonce = [0u8; NONCE_LEN];
+        entropy.fill(&mut nonce);
+        Self {
+            form,
+            nonce,
+            aad: context.aad(form),
+            plaintext,
+        }
+    }
+
+    /// The 96-bit nonce.
+    pub fn nonce(&self) -> &[u8; NONCE_LEN] {
+        &self.nonce
+    }
+
+    /// The associated data.
+    pub fn aad(&self) -> &[u8] {
+        self.aad.as_bytes()
+    }
+
+    /// What to encrypt.
+    pub fn plaintext(&self) -> &[u8] {
+        &self.plaintext
+    }
+
+    /// The sealed text, from the AES-256-GCM output of this job (the ciphertext followed by
+    /// its 16-byte tag, as WebCrypto and this crate's AES-GCM both return it).
+    pub fn finish(&self, ciphertext: &[u8]) -> String {
+        let len = NONCE_LEN + ciphertext.len();
+        let mut raw = Vec::with_capacity(len);
+        raw.extend_from_slice(&self.nonce);
+        raw.extend_from_slice(ciphertext);
+        let mut out = String::with_capacity(self.form.len() + (len * 4).div_ceil(3));
+        out.push_str(self.form);
+        URL_SAFE_NO_PAD.encode_string(raw, &mut out);
+        out
+    }
+}
+
 /// The AES-256-GCM key that seals every secret at rest.
 #[derive(Clone)]
 pub struct SealingKey(Aes256Gcm);
@@ -112,10 +215,15 @@ impl fmt::Debug for SealingKey {
 impl SealingKey {
     /// Reads a key from 64 hex digits (either case, surrounding white space ignored).
     pub fn from_hex(s: &str) -> Result<Self, SealError> {
-        let key: [u8; 32] = from_lower_hex(&s.trim().to_ascii_lowercase())
+        Ok(Self(Aes256Gcm::new(&Self::bytes_from_hex(s)?.into())))
+    }
+
+    /// The 32 bytes of a key written as [`SealingKey::from_hex`] reads it: for an embedder
+    /// that also hands the key to a native AES-GCM (see [`SealJob`]).
+    pub fn bytes_from_hex(s: &str) -> Result<[u8; 32], SealError> {
+        from_lower_hex(&s.trim().to_ascii_lowercase())
             .and_then(|bytes| bytes.try_into().ok())
-            .ok_or(SealError::BadKey)?;
-        Ok(Self(Aes256Gcm::new(&key.into())))
+            .ok_or(SealError::BadKey)
     }
 
     /// Seals `plaintext` for `context` under a fresh random nonce, in the text form.
@@ -125,7 +233,7 @@ impl SealingKey {
         context: SealContext<'_>,
         entropy: &mut dyn Entropy,
     ) -> String {
-        self.seal_form(TEXT_FORM, plaintext, context, entropy)
+        self.seal_job(&SealJob::new(plaintext, context, entropy))
     }
 
     /// Seals the text `plaintext` for `context`: in the hex form when it is the context's
@@ -137,44 +245,24 @@ impl SealingKey {
         context: SealContext<'_>,
         entropy: &mut dyn Entropy,
     ) -> String {
-        match plaintext
-            .strip_prefix(context.secret_prefix())
-            .and_then(from_lower_hex)
-        {
-            Some(bytes) => self.seal_form(HEX_FORM, &bytes, context, entropy),
-            None => self.seal(plaintext.as_bytes(), context, entropy),
-        }
+        self.seal_job(&SealJob::for_str(plaintext, context, entropy))
     }
 
-    fn seal_form(
-        &self,
-        form: &str,
-        plaintext: &[u8],
-        context: SealContext<'_>,
-        entropy: &mut dyn Entropy,
-    ) -> String {
-        let mut nonce = [0u8; NONCE_LEN];
-        entropy.fill(&mut nonce);
-        let aad = context.aad(form);
+    /// Runs `job` with this crate's AES-256-GCM (in software on wasm32).
+    pub fn seal_job(&self, job: &SealJob) -> String {
         // Encryption with a valid key and in-memory buffers cannot fail; the error type
         // exists for output-length limits far beyond anything sealed here.
         let ciphertext = self
             .0
             .encrypt(
-                Nonce::from_slice(&nonce),
+                Nonce::from_slice(&job.nonce),
                 Payload {
-                    msg: plaintext,
-                    aad: aad.as_bytes(),
+                    msg: &job.plaintext,
+                    aad: job.aad.as_bytes(),
                 },
             )
             .unwrap_or_default();
-        let mut raw = Vec::with_capacity(NONCE_LEN + ciphertext.len());
-        raw.extend_from_slice(&nonce);
-        raw.extend_from_slice(&ciphertext);
-        let mut out = String::with_capacity(form.len() + (raw.len() * 4).div_ceil(3));
-        out.push_str(form);
-        URL_SAFE_NO_PAD.encode_string(raw, &mut out);
-        out
+        job.finish(&ciphertext)
     }
 
     /// Opens a value sealed for `context`, in either form: the plaintext that was sealed.
@@ -297,6 +385,37 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_job_sealed_by_another_aes_gcm_with_the_key_bytes_opens_here() {
+        let hex = "3F".repeat(32);
+        let k = SealingKey::from_hex(&hex).unwrap();
+        let native = Aes256Gcm::new(&SealingKey::bytes_from_hex(&hex).unwrap().into());
+        let id = ClientId::parse("HqTRDIYH").unwrap();
+        let client = ClientSecret::generate(&mut SeededEntropy::new(11));
+        for text in [client.expose(), "not a secret", ""] {
+            let ctx = SealContext::ClientSecret(&id);
+            let job = SealJob::for_str(text, ctx, &mut SeededEntropy::new(12));
+            let ciphertext = native
+                .encrypt(
+                    Nonce::from_slice(job.nonce()),
+                    Payload {
+                        msg: job.plaintext(),
+                        aad: job.aad(),
+                    },
+                )
+                .unwrap();
+            let sealed = job.finish(&ciphertext);
+            assert_eq!(
+                sealed,
+                k.seal_str(text, ctx, &mut SeededEntropy::new(12)),
+                "{text}"
+            );
+            assert_eq!(k.open_str(&sealed, ctx).unwrap(), text);
+            assert!(!format!("{job:?}").contains(text) || text.is_empty());
+        }
+        assert_eq!(SealingKey::bytes_from_hex("ab"), Err(SealError::BadKey));
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub async fn commit(
     statements.extend(writes);
     let mut record = None;
     if let Some(g) = guard {
-        let sealed = g.seal(&config::sealing_key(&cx.env)?, &response, cx);
+        let sealed = g.seal(&response, cx).await?;
         let expires_at = expiry(cx.now);
         statements.push(store.claim(
             &g.workspace,
@@ -185,10 +185,16 @@ impl Guard {
         }
     }
 
-    /// The response as kept in D1 and KV: JSON of a `KeptResponse`, secrets sealed.
-    fn seal(&self, key: &SealingKey, response: &StoredResponse, cx: &mut Cx) -> String {
-        let kept = KeptResponse::keep(response, key, self.context(), &mut cx.random);
-        serde_json::to_string(&kept).unwrap_or_default()
+    /// The response as kept in D1 and KV: JSON of a `KeptResponse`, secrets sealed (by the
+    /// runtime's WebCrypto: they are thousands of bytes for a batch, see `webcrypto`).
+    async fn seal(&self, response: &StoredResponse, cx: &mut Cx) -> ApiResult<String> {
+        let job = KeptResponse::prepare(response, self.context(), &mut cx.random);
+        let key = config::native_sealing_key(&cx.env).await?;
+        let sealed = key
+            .seal(job.seal_job())
+            .await
+            .map_err(|e| ApiError::Internal(format!("WebCrypto AES-GCM: {e:?}")))?;
+        Ok(serde_json::to_string(&job.finish(sealed))?)
     }
 
     fn open(&self, key: &SealingKey, kept: &str) -> ApiResult<StoredResponse> {

@@ -10,6 +10,7 @@ mod random;
 mod rate_limit;
 mod routes;
 mod store;
+mod webcrypto;
 
 use connect_core::ids::request_id;
 use connect_core::time::Timestamp;
