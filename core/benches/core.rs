@@ -129,6 +129,13 @@ fn benches(c: &mut Criterion) {
                 .collect::<Vec<_>>()
         })
     });
+    c.bench_function(
+        "batch/100 items: the rows and the response body, apps serialized once",
+        |b| {
+            let mut entropy = SeededEntropy::new(10);
+            b.iter(|| black_box(&created).rows_and_body(&key, &mut entropy))
+        },
+    );
     let rows: Vec<AppRow> = created
         .apps()
         .map(|app| AppRow::seal_app(app, &key, &mut SeededEntropy::new(9)))

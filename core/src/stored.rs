@@ -200,20 +200,42 @@ impl AppRow {
             return serde_json::to_string(&app).map_err(|_| RowError::Malformed("doc"));
         }
         let (client_id, secret) = self.open_client_secret(key)?;
-        // The doc is an object this crate wrote, starting with its `name`; the ids, secret,
-        // workspace and timestamps are ASCII that JSON carries without escapes.
-        let fields = self
-            .doc
-            .strip_prefix('{')
-            .and_then(|d| d.strip_suffix('}'))
-            .filter(|d| d.starts_with("\"name\":"))
-            .ok_or(RowError::Malformed("doc"))?;
         for (column, value) in [
             ("created_at", &self.created_at),
             ("updated_at", &self.updated_at),
         ] {
             Timestamp::parse_iso(value).ok_or(RowError::Malformed(column))?;
         }
+        self.splice(&client_id, &secret, workspace)
+            .ok_or(RowError::Malformed("doc"))
+    }
+
+    /// The JSON of `app`, which [`AppRow::seal_app`] has just made this row of: spliced
+    /// from the row's doc as [`AppRow::app_json`] does, so that creating apps serializes
+    /// each app's fields once, for the row and the response alike. `None` for a row with a
+    /// webhook signing secret (a new app has none).
+    pub fn fresh_app_json(&self, app: &App) -> Option<String> {
+        if self.webhook_secret.is_some() {
+            return None;
+        }
+        self.splice(&app.client_id, &app.client_secret, &app.organization_id)
+    }
+
+    /// The App JSON of this row's doc with the fields kept outside it; `None` when the doc
+    /// is not an object starting with its `name`.
+    fn splice(
+        &self,
+        client_id: &ClientId,
+        secret: &ClientSecret,
+        workspace: &WorkspaceId,
+    ) -> Option<String> {
+        // The doc is an object this crate wrote, starting with its `name`; the ids, secret,
+        // workspace and timestamps are ASCII that JSON carries without escapes.
+        let fields = self
+            .doc
+            .strip_prefix('{')
+            .and_then(|d| d.strip_suffix('}'))
+            .filter(|d| d.starts_with("\"name\":"))?;
         let mut out = String::with_capacity(self.doc.len() + 200);
         out.push_str("{\"clientId\":\"");
         out.push_str(client_id.as_str());
@@ -228,7 +250,7 @@ impl AppRow {
         out.push_str("\",\"updatedAt\":\"");
         out.push_str(&self.updated_at);
         out.push_str("\"}");
-        Ok(out)
+        Some(out)
     }
 
     /// The app this row holds, in workspace `workspace`.

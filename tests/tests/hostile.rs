@@ -5,6 +5,7 @@
 //! table the Worker routes by.
 
 use connect_core::app::App;
+use connect_core::batch::BatchCreateResponse;
 use connect_core::error::ErrorCode;
 use connect_core::routes::ROUTES;
 use connect_e2e::api::{assert_error, Tenant};
@@ -350,6 +351,41 @@ fn hostile_strings_are_data() {
     assert_eq!(t.total(), 6);
     let w = server.tenant();
     assert_eq!(w.total(), 0, "nothing leaked into another workspace");
+}
+
+/// A batch writes its apps' documents into D1 as raw JSON (`worker/src/store/d1.rs`), and
+/// reads serve them spliced as stored: every escape must come back as it was sent.
+#[test]
+fn hostile_strings_in_a_batch_come_back_byte_for_byte() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let names = [
+        "Robert\"; DELETE FROM workspaces; --",
+        "back\\slash \\\" \\u0041 \\n",
+        "名前 🦀 ﷽ é",
+        "</script><!-- '",
+        "{\"name\":[1,2]}",
+    ];
+    let items: Vec<Value> = names
+        .iter()
+        .map(|name| json!({ "name": name, "redirectUris": [format!("https://x.example/{}", name.len())] }))
+        .collect();
+    let res = t.send_json("POST", "/connect/v1/apps/batch", &json!({ "items": items }));
+    assert_eq!(res.status, 201, "{}", res.text());
+    let created: BatchCreateResponse = res.json();
+    for (result, name) in created.results.iter().zip(names) {
+        let app = result.app.as_ref().expect("created");
+        assert_eq!(app.name, name);
+        let read = t.get(&format!("/connect/v1/apps/{}", app.client_id));
+        assert_eq!(read.text(), serde_json::to_string(app).unwrap(), "{name}");
+    }
+    let listed = t.get("/connect/v1/apps?limit=100").json_value()["data"].clone();
+    let mut listed: Vec<App> = serde_json::from_value(listed).unwrap();
+    let mut sent: Vec<App> = created.results.into_iter().filter_map(|r| r.app).collect();
+    for apps in [&mut listed, &mut sent] {
+        apps.sort_by(|a, b| a.client_id.as_str().cmp(b.client_id.as_str()));
+    }
+    assert_eq!(listed, sent);
 }
 
 #[test]

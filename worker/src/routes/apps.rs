@@ -64,11 +64,13 @@ pub async fn batch_create(
     };
     create_minted(cx, store, workspace, guard.as_ref(), |cx, key| {
         let created = plan.execute(workspace, cx.now, &mut cx.random);
-        let rows = created
-            .apps()
-            .map(|app| AppRow::seal_app(app, key, &mut cx.random))
-            .collect();
-        Ok((rows, http::to_store(201, &created.response, Vec::new())?))
+        let (rows, body) = created.rows_and_body(key, &mut cx.random);
+        let response = StoredResponse {
+            status: 201,
+            headers: Vec::new(),
+            body,
+        };
+        Ok((rows, response))
     })
     .await
 }
