@@ -353,7 +353,7 @@ fn hostile_strings_are_data() {
     assert_eq!(w.total(), 0, "nothing leaked into another workspace");
 }
 
-/// A batch writes its apps' documents into D1 as raw JSON (`worker/src/store/d1.rs`), and
+/// A batch splices its response from the docs it writes (`BatchCreated::rows_and_body`), and
 /// reads serve them spliced as stored: every escape must come back as it was sent.
 #[test]
 fn hostile_strings_in_a_batch_come_back_byte_for_byte() {

@@ -279,11 +279,17 @@ impl Store {
         // costs a prepare, a bind and a conversion of each value into JavaScript, and D1
         // runs each statement of a batch on its own. What the rows share is bound once:
         // each value in the JSON is one more for SQLite to extract per row.
+        let rows_json = serde_json::to_string(
+            &rows
+                .iter()
+                .map(|r| (&r.client_id, &r.client_secret, &r.doc))
+                .collect::<Vec<_>>(),
+        )?;
         let insert = self.stmt(
             "INSERT INTO apps (client_id, workspace_id, created_at, updated_at, client_secret, doc) \
-             SELECT value ->> 0, ?2, ?3, ?4, value ->> 1, value -> 2 FROM json_each(?1)",
+             SELECT value ->> 0, ?2, ?3, ?4, value ->> 1, value ->> 2 FROM json_each(?1)",
             &[
-                s(&Self::rows_json(rows)?),
+                s(&rows_json),
                 s(workspace.as_str()),
                 s(&first.created_at),
                 s(&first.updated_at),
@@ -294,31 +300,6 @@ impl Store {
             &[s(workspace.as_str()), n(rows.len() as u64)],
         )?;
         Ok(vec![insert, count])
-    }
-
-    /// `[[client_id, client_secret, doc], ...]`, each doc written in as the JSON object it
-    /// is rather than as a string: a string would escape its every quote, and D1's JSON
-    /// encoding of the parameter escape each escape again, a third more bytes through D1
-    /// for a batch. SQLite's `->` gives the object back as the text it was given (SQLite
-    /// keeps a JSON value's source text, escapes included; the e2e tests read hostile
-    /// names back byte for byte).
-    fn rows_json(rows: &[AppRow]) -> ApiResult<String> {
-        let mut out = String::with_capacity(rows.iter().map(|r| r.doc.len() + 128).sum());
-        out.push('[');
-        for (i, row) in rows.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push('[');
-            out.push_str(&serde_json::to_string(&row.client_id)?);
-            out.push(',');
-            out.push_str(&serde_json::to_string(&row.client_secret)?);
-            out.push(',');
-            out.push_str(&row.doc);
-            out.push(']');
-        }
-        out.push(']');
-        Ok(out)
     }
 
     /// One app of `workspace`.
