@@ -545,11 +545,8 @@ mod tests {
 
     #[test]
     fn a_response_sealed_elsewhere_is_kept_as_one_sealed_here() {
-        use aes_gcm::aead::{Aead, KeyInit, Payload};
-        use aes_gcm::{Aes256Gcm, Nonce};
         let hex = "0c".repeat(32);
         let key = SealingKey::from_hex(&hex).unwrap();
-        let native = Aes256Gcm::new(&SealingKey::bytes_from_hex(&hex).unwrap().into());
         let ws = WorkspaceId::parse("org_kept").unwrap();
         let secret = format!("sh_app_{}", "5e".repeat(32));
         let starred = format!("sh_app_{}", "*".repeat(64));
@@ -565,17 +562,7 @@ mod tests {
             };
             let mut e = crate::entropy::SeededEntropy::new(6);
             let job = KeptResponse::prepare(&response, ctx_of(&ws), &mut e);
-            let seal = job.seal_job();
-            let ciphertext = native
-                .encrypt(
-                    Nonce::from_slice(seal.nonce()),
-                    Payload {
-                        msg: seal.plaintext(),
-                        aad: seal.aad(),
-                    },
-                )
-                .unwrap();
-            let sealed = seal.finish(&ciphertext);
+            let sealed = crate::sealed::tests::sealed_elsewhere(&hex, job.seal_job());
             let kept = job.finish(sealed);
             let mut e = crate::entropy::SeededEntropy::new(6);
             assert_eq!(

@@ -302,7 +302,7 @@ impl SealingKey {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::entropy::SeededEntropy;
     use proptest::prelude::*;
@@ -387,26 +387,31 @@ mod tests {
         }
     }
 
+    /// `job` sealed as an embedder would: by an AES-GCM of its own, made from the key's
+    /// bytes as [`SealingKey::bytes_from_hex`] reads them from `hex`.
+    pub(crate) fn sealed_elsewhere(hex: &str, job: &SealJob) -> String {
+        let native = Aes256Gcm::new(&SealingKey::bytes_from_hex(hex).unwrap().into());
+        let payload = Payload {
+            msg: job.plaintext(),
+            aad: job.aad(),
+        };
+        job.finish(
+            &native
+                .encrypt(Nonce::from_slice(job.nonce()), payload)
+                .unwrap(),
+        )
+    }
+
     #[test]
     fn a_job_sealed_by_another_aes_gcm_with_the_key_bytes_opens_here() {
         let hex = "3F".repeat(32);
         let k = SealingKey::from_hex(&hex).unwrap();
-        let native = Aes256Gcm::new(&SealingKey::bytes_from_hex(&hex).unwrap().into());
         let id = ClientId::parse("HqTRDIYH").unwrap();
         let client = ClientSecret::generate(&mut SeededEntropy::new(11));
         for text in [client.expose(), "not a secret", ""] {
             let ctx = SealContext::ClientSecret(&id);
             let job = SealJob::for_str(text, ctx, &mut SeededEntropy::new(12));
-            let ciphertext = native
-                .encrypt(
-                    Nonce::from_slice(job.nonce()),
-                    Payload {
-                        msg: job.plaintext(),
-                        aad: job.aad(),
-                    },
-                )
-                .unwrap();
-            let sealed = job.finish(&ciphertext);
+            let sealed = sealed_elsewhere(&hex, &job);
             assert_eq!(
                 sealed,
                 k.seal_str(text, ctx, &mut SeededEntropy::new(12)),
