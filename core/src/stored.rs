@@ -287,17 +287,28 @@ mod tests {
     use crate::app::NewApp;
     use crate::entropy::SeededEntropy;
 
+    /// A new app named `name`, minted at `millis`, with a webhook signing secret.
+    fn with_webhook_secret(
+        name: &str,
+        ws: &WorkspaceId,
+        millis: i64,
+        e: &mut SeededEntropy,
+    ) -> AppRecord {
+        let mut record = NewApp::validate(name, None, None, "").unwrap().mint(
+            ws,
+            Timestamp::from_millis(millis),
+            e,
+        );
+        record.webhook_secret = Some(WebhookSecret::generate(e));
+        record
+    }
+
     #[test]
     fn a_row_holds_no_secret_and_opens_to_the_same_record() {
         let mut e = SeededEntropy::new(21);
         let ws = WorkspaceId::parse("org_rows").unwrap();
         let key = SealingKey::from_hex(&"ab".repeat(32)).unwrap();
-        let mut record = NewApp::validate("Row", None, None, "").unwrap().mint(
-            &ws,
-            Timestamp::from_millis(1_700_000_000_123),
-            &mut e,
-        );
-        record.webhook_secret = Some(WebhookSecret::generate(&mut e));
+        let record = with_webhook_secret("Row", &ws, 1_700_000_000_123, &mut e);
         let row = AppRow::seal(&record, &key, &mut e);
         let text = serde_json::to_string(&row).unwrap();
         assert!(!text.contains(record.client_secret.expose()));
@@ -328,12 +339,7 @@ mod tests {
         let mut e = SeededEntropy::new(25);
         let ws = WorkspaceId::parse("org_rows").unwrap();
         let key = SealingKey::from_hex(&"ab".repeat(32)).unwrap();
-        let mut record = NewApp::validate("Older", None, None, "").unwrap().mint(
-            &ws,
-            Timestamp::from_millis(9),
-            &mut e,
-        );
-        record.webhook_secret = Some(WebhookSecret::generate(&mut e));
+        let record = with_webhook_secret("Older", &ws, 9, &mut e);
         let mut row = AppRow::seal(&record, &key, &mut e);
         assert!(row.client_secret.starts_with("v2."));
         let id = &record.client_id;
