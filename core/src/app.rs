@@ -415,10 +415,20 @@ fn default_workflow(now: Timestamp, entropy: &mut dyn Entropy) -> Workflow {
             ids.push(id);
         }
     }
-    let [request, verification, response]: [NodeId; 3] =
-        ids.try_into().unwrap_or_else(|_| unreachable!());
+    let nodes: [NodeId; 3] = ids.try_into().unwrap_or_else(|_| unreachable!());
+    default_workflow_with(WorkflowId::generate(entropy), nodes, now)
+}
+
+/// The `Default` workflow with these ids (`nodes`: request, verification, response),
+/// created at `at`. Everything but its ids and time is the same in every app, which is
+/// why the store keeps only those (`stored`).
+pub(crate) fn default_workflow_with(
+    workflow_id: WorkflowId,
+    [request, verification, response]: [NodeId; 3],
+    at: Timestamp,
+) -> Workflow {
     Workflow {
-        workflow_id: WorkflowId::generate(entropy),
+        workflow_id,
         name: "Default".to_owned(),
         entry_node_id: request,
         nodes: vec![
@@ -447,8 +457,42 @@ fn default_workflow(now: Timestamp, entropy: &mut dyn Entropy) -> Workflow {
                 config: None,
             },
         ],
-        created_at: now,
-        updated_at: now,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// Appends the JSON of [`default_workflow_with`]`(workflow_id, nodes, at)`, byte for byte
+/// what serde writes for it, from a template: splicing a stored app into a response then
+/// needs no serializer (`at` is the ISO form of the time, as `Timestamp` writes it).
+pub(crate) fn push_default_workflow_json(
+    out: &mut String,
+    workflow_id: &WorkflowId,
+    [request, verification, response]: &[NodeId; 3],
+    at: &str,
+) {
+    for part in [
+        "{\"workflowId\":\"",
+        workflow_id.as_str(),
+        "\",\"name\":\"Default\",\"entryNodeId\":\"",
+        request.as_str(),
+        "\",\"nodes\":[{\"id\":\"",
+        request.as_str(),
+        "\",\"type\":\"request\",\"next\":\"",
+        verification.as_str(),
+        "\"},{\"id\":\"",
+        verification.as_str(),
+        "\",\"type\":\"verification\",\"next\":\"",
+        response.as_str(),
+        "\",\"config\":{\"channel\":\"oidc\",\"claims\":[\"name\",\"given_name\",\"family_name\",\"birthdate\"],\"mode\":\"pii\"}},{\"id\":\"",
+        response.as_str(),
+        "\",\"type\":\"response\"}],\"createdAt\":\"",
+        at,
+        "\",\"updatedAt\":\"",
+        at,
+        "\"}",
+    ] {
+        out.push_str(part);
     }
 }
 

@@ -400,7 +400,7 @@ pub fn patch(data: &[u8]) {
     check_app(&next.to_app());
     let wire = serde_json::to_string(&next.doc).expect("a doc serializes");
     let back: AppDoc = serde_json::from_str(&wire).expect("a doc deserializes");
-    assert_eq!(&back, new, "the stored doc round-trips");
+    assert_eq!(&back, new, "a doc round-trips through serde");
 }
 
 /// `redirect_uri`: the bytes as UTF-8 (invalid sequences replaced) into

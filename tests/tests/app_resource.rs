@@ -4,14 +4,14 @@
 //! count, idempotent POSTs, and no secret stored in plain text.
 
 use connect_core::app::{
-    App, DeletedApp, RedirectUrisResponse, RotatedClientSecret, RotatedWebhookSecret,
+    App, AppDoc, DeletedApp, RedirectUrisResponse, RotatedClientSecret, RotatedWebhookSecret,
 };
 use connect_core::error::ErrorCode;
 use connect_core::request::{BatchCreateRequest, BatchItem, CreateAppRequest};
 use connect_core::webhook::WebhookConfig;
 use connect_e2e::api::{assert_error, assert_no_secret_shapes, assert_not_stored, Tenant};
 use connect_e2e::{Response, Server};
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn create(t: &Tenant, name: &str) -> App {
     let req = CreateAppRequest {
@@ -550,4 +550,58 @@ fn apps_count_follows_batches_creates_and_deletes() {
         .unwrap()
         .len();
     assert_eq!(listed, 9);
+}
+
+#[test]
+fn a_new_app_stores_its_workflow_as_ids_and_a_doc_stored_in_full_is_still_served() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let app = create(&t, "Stored doc");
+    let stored_doc = || -> Value {
+        let rows = server.d1(&format!(
+            "SELECT doc FROM apps WHERE client_id = '{}'",
+            app.client_id
+        ));
+        serde_json::from_str(rows[0]["doc"].as_str().unwrap()).unwrap()
+    };
+    let workflow = &app.workflows[0];
+    let ids: Vec<&str> = std::iter::once(workflow.workflow_id.as_str())
+        .chain(workflow.nodes.iter().map(|n| n.id.as_str()))
+        .collect();
+    let doc = stored_doc();
+    assert_eq!(doc["defaultWorkflow"], json!(ids), "{doc}");
+    assert!(doc.get("workflows").is_none() && doc.get("defaultWorkflowId").is_none());
+
+    // A row written before the ids form: its doc is AppDoc's own serialization.
+    let full = serde_json::to_string(&AppDoc {
+        name: app.name.clone(),
+        redirect_uris: app.redirect_uris.clone(),
+        providers: app.providers.clone(),
+        default_workflow_id: app.default_workflow_id,
+        workflows: app.workflows.clone(),
+        webhook_config: app.webhook_config.clone(),
+        default_success_redirect_uri: None,
+        default_failure_redirect_uri: None,
+    })
+    .unwrap();
+    server.d1_exec(&format!(
+        "UPDATE apps SET doc = '{}' WHERE client_id = '{}'",
+        full.replace('\'', "''"),
+        app.client_id
+    ));
+    assert!(stored_doc().get("workflows").is_some());
+    let got = t.get(&app_path(&app, ""));
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(got.json::<App>(), app);
+    let listed = t.get("/connect/v1/apps").json_value();
+    assert_eq!(
+        serde_json::from_value::<App>(listed["data"][0].clone()).unwrap(),
+        app
+    );
+
+    // Its next change stores it in the ids form again, the workflow unchanged.
+    let res = t.send_json("PATCH", &app_path(&app, ""), &json!({ "name": "Restored" }));
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json::<App>().workflows, app.workflows);
+    assert_eq!(stored_doc()["defaultWorkflow"], json!(ids));
 }
