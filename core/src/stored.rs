@@ -591,16 +591,28 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_new_app_stores_its_default_workflow_as_ids() {
-        let mut e = SeededEntropy::new(26);
+    /// A new app named `name`, minted at `millis` in `org_rows`, with entropy from `seed`
+    /// and a sealing key of the byte `key_byte` repeated.
+    fn minted(
+        seed: u64,
+        key_byte: &str,
+        name: &str,
+        millis: i64,
+    ) -> (SeededEntropy, WorkspaceId, SealingKey, AppRecord) {
+        let mut e = SeededEntropy::new(seed);
         let ws = WorkspaceId::parse("org_rows").unwrap();
-        let key = SealingKey::from_hex(&"03".repeat(32)).unwrap();
-        let record = NewApp::validate("Compact", None, None, "").unwrap().mint(
+        let key = SealingKey::from_hex(&key_byte.repeat(32)).unwrap();
+        let record = NewApp::validate(name, None, None, "").unwrap().mint(
             &ws,
-            Timestamp::from_millis(1_774_599_771_272),
+            Timestamp::from_millis(millis),
             &mut e,
         );
+        (e, ws, key, record)
+    }
+
+    #[test]
+    fn a_new_app_stores_its_default_workflow_as_ids() {
+        let (mut e, ws, key, record) = minted(26, "03", "Compact", 1_774_599_771_272);
         let row = AppRow::seal(&record, &key, &mut e);
         let wf = &record.doc.workflows[0];
         let ids: Vec<&str> = std::iter::once(wf.workflow_id.as_str())
@@ -615,12 +627,9 @@ mod tests {
 
     #[test]
     fn a_changed_or_added_workflow_is_stored_in_full() {
-        let mut e = SeededEntropy::new(27);
-        let ws = WorkspaceId::parse("org_rows").unwrap();
-        let key = SealingKey::from_hex(&"04".repeat(32)).unwrap();
-        let new = NewApp::validate("Full", None, None, "").unwrap();
-        let minted = new.mint(&ws, Timestamp::from_millis(1_700_000_000_000), &mut e);
-        let second = new
+        let (mut e, ws, key, first) = minted(27, "04", "Full", 1_700_000_000_000);
+        let second = NewApp::validate("Full", None, None, "")
+            .unwrap()
             .mint(&ws, Timestamp::from_millis(5), &mut e)
             .doc
             .workflows;
@@ -633,7 +642,7 @@ mod tests {
             |r, other| r.doc.workflows.extend_from_slice(other),
         ];
         for change in changes {
-            let mut record = minted.clone();
+            let mut record = first.clone();
             change(&mut record, &second);
             let row = AppRow::seal(&record, &key, &mut e);
             let doc: serde_json::Value = serde_json::from_str(&row.doc).unwrap();
@@ -644,7 +653,7 @@ mod tests {
             );
             assert_round_trip(&row, &record, &ws, &key);
         }
-        let mut record = minted;
+        let mut record = first;
         record.doc.workflows.clear();
         assert_round_trip(&AppRow::seal(&record, &key, &mut e), &record, &ws, &key);
     }
@@ -652,14 +661,7 @@ mod tests {
     #[test]
     fn a_doc_stored_before_the_ids_form_still_opens_and_splices() {
         // Until the ids form, every doc was `AppDoc`'s own serialization.
-        let mut e = SeededEntropy::new(28);
-        let ws = WorkspaceId::parse("org_rows").unwrap();
-        let key = SealingKey::from_hex(&"05".repeat(32)).unwrap();
-        let record = NewApp::validate("Older doc", None, None, "").unwrap().mint(
-            &ws,
-            Timestamp::from_millis(1_700_000_000_001),
-            &mut e,
-        );
+        let (mut e, ws, key, record) = minted(28, "05", "Older doc", 1_700_000_000_001);
         let mut row = AppRow::seal(&record, &key, &mut e);
         row.doc = serde_json::to_string(&record.doc).unwrap();
         assert!(row.doc.contains("\"workflows\":[{"));
@@ -668,11 +670,8 @@ mod tests {
 
     #[test]
     fn provider_settings_that_mimic_the_doc_keys_do_not_confuse_the_splice() {
-        let mut e = SeededEntropy::new(29);
-        let ws = WorkspaceId::parse("org_rows").unwrap();
-        let key = SealingKey::from_hex(&"06".repeat(32)).unwrap();
-        let new = NewApp::validate(",\"webhookConfig\":{", None, None, "").unwrap();
-        let mut record = new.mint(&ws, Timestamp::from_millis(1_700_000_000_002), &mut e);
+        let (mut e, ws, key, mut record) =
+            minted(29, "06", ",\"webhookConfig\":{", 1_700_000_000_002);
         let ids = serde_json::from_str::<serde_json::Value>(
             r#"["wf_00000000","nd_00000000","nd_00000001","nd_00000002"]"#,
         )
@@ -697,14 +696,7 @@ mod tests {
 
     #[test]
     fn a_doc_with_both_workflow_forms_or_neither_is_malformed() {
-        let mut e = SeededEntropy::new(30);
-        let ws = WorkspaceId::parse("org_rows").unwrap();
-        let key = SealingKey::from_hex(&"07".repeat(32)).unwrap();
-        let record = NewApp::validate("Broken", None, None, "").unwrap().mint(
-            &ws,
-            Timestamp::from_millis(3),
-            &mut e,
-        );
+        let (mut e, ws, key, record) = minted(30, "07", "Broken", 3);
         let row = AppRow::seal(&record, &key, &mut e);
         let full = serde_json::to_value(&record.doc).unwrap();
         let compact: serde_json::Value = serde_json::from_str(&row.doc).unwrap();
