@@ -96,7 +96,7 @@ cp -r "$PEER_SRC" "$WORK/peer"
 ADMIN=$(random_base62 40)
 P_PORT=$(free_port); Q_PORT=$(free_port)
 say "starting both Workers"
-serve project "$WORK/project" connect "$P_PORT" --var "ADMIN_TOKEN:$ADMIN" --var "SECRETS_KEY:$(random_hex 32)"
+serve project "$WORK/project" connect "$P_PORT" --var "ADMIN_TOKEN:$ADMIN" --var "SECRETS_KEYS:bench:$(random_hex 32)"
 serve peer "$WORK/peer" peer "$Q_PORT"
 P="http://127.0.0.1:$P_PORT"; Q="http://127.0.0.1:$Q_PORT"
 

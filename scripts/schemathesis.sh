@@ -16,7 +16,7 @@
 #
 # Without E2E_BASE_URL the script builds the Worker and serves it itself (wrangler dev on a
 # free port, fresh local D1 and KV in a temporary directory, its own ADMIN_TOKEN and
-# SECRETS_KEY, no rate limiter so the run is not throttled to 10 requests a second), creates
+# SECRETS_KEYS, no rate limiter so the run is not throttled to 10 requests a second), creates
 # a workspace and key, runs against it with the admin operations included, and stops it.
 #
 #   SCHEMATHESIS_SEED, SCHEMATHESIS_MAX_EXAMPLES  vary the seed (default 20261122) or the
@@ -94,7 +94,7 @@ start_worker() {
   say "serving the Worker on http://127.0.0.1:$port (state in $tmp)"
   wrangler_quiet d1 migrations apply connect --local --persist-to "$tmp/state" -c "$tmp/wrangler.toml"
   setsid "$WRANGLER" dev -c "$tmp/wrangler.toml" --ip 127.0.0.1 --port "$port" \
-    --persist-to "$tmp/state" --var "ADMIN_TOKEN:$admin_token" --var "SECRETS_KEY:$secrets_key" \
+    --persist-to "$tmp/state" --var "ADMIN_TOKEN:$admin_token" --var "SECRETS_KEYS:schemathesis:$secrets_key" \
     </dev/null >"$tmp/wrangler.log" 2>&1 &
   pgid=$!
   E2E_BASE_URL="http://127.0.0.1:$port"

@@ -43,13 +43,14 @@ if [ ! -x "$WRANGLER" ] || [ ! -x node_modules/.bin/wasm-opt ] ||
   echo "$lock_sum" > node_modules/.setup-stamp
 fi
 
-if [ ! -f .dev.vars ]; then
+if [ ! -f .dev.vars ] || ! grep -q '^SECRETS_KEYS=' .dev.vars; then
   say "writing local secrets to .dev.vars (git-ignored)"
   (
     umask 077
     {
       echo "ADMIN_TOKEN=$(random_base62 40)"
-      echo "SECRETS_KEY=$(random_hex 32)"
+      # The secrets key ring: kid:64hex, the first key seals (README, Deploying).
+      echo "SECRETS_KEYS=local1:$(random_hex 32)"
     } > .dev.vars.tmp
     mv .dev.vars.tmp .dev.vars
   )

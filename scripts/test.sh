@@ -22,17 +22,24 @@ export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261122}"
 say "cargo fmt --check"
 cargo fmt --all --check
 
-say "clippy (native, all targets)"
-cargo clippy --quiet --workspace --all-targets -- -D warnings
+say "clippy (native, all targets, all features)"
+cargo clippy --quiet --workspace --all-targets --all-features -- -D warnings
 
 say "clippy (wasm32: core and the Worker)"
 cargo clippy --quiet -p connect-core -p connect-worker --target wasm32-unknown-unknown -- -D warnings
 
 say "cargo doc for connect-core"
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p connect-core --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p connect-core --no-deps --all-features
 
-say "cargo test (core unit and property tests, end-to-end tests on wrangler dev)"
-cargo test --workspace
+say "connect-core as a client uses it: no AES-GCM, LZ4 or base64"
+client_tree=$(cargo tree -e normal -p connect-core --no-default-features --features rules --prefix none)
+if grep -E '^(aes-gcm|lz4_flex|base64) ' <<<"$client_tree"; then
+  die "connect-core's client features pull in a server encoding"
+fi
+cargo check --quiet -p connect-core --no-default-features
+
+say "cargo test (core unit, property and fuzz-regression tests, end-to-end tests on wrangler dev)"
+cargo test --workspace --all-features
 
 say "wrangler deploy --dry-run --env production"
 out=$(mktemp -d)

@@ -1,17 +1,20 @@
-//! The core's hot paths for a 100-item batch: judging the body, minting and building the
-//! response (with and without serializing it), sealing its secrets for storage, the
-//! idempotency fingerprint; and for a list page, turning 100 stored rows into App JSON.
+//! The core's hot paths for a 100-item batch (judging the body, minting, sealing the apps
+//! for storage, the 201 body, recording it for idempotency, the fingerprint) and for a list
+//! page (100 stored documents to the page's JSON, secrets opened).
 //!
-//! `cargo bench -p connect-core`
+//! `cargo bench -p connect-core --all-features`
 
-use connect_core::batch;
-use connect_core::entropy::SeededEntropy;
-use connect_core::idempotency::Fingerprint;
-use connect_core::ids::WorkspaceId;
-use connect_core::input::parse_body;
-use connect_core::sealed::SealingKey;
-use connect_core::stored::AppRow;
-use connect_core::time::Timestamp;
+use connect_core::rules::batch;
+use connect_core::rules::idempotency::Fingerprint;
+use connect_core::rules::input::parse_body;
+use connect_core::rules::pagination::PageRequest;
+use connect_core::server::recorded::RecordedResponse;
+use connect_core::server::row::{NewRow, Stored};
+use connect_core::server::seal::{KeyRing, SealContext};
+use connect_core::test_util::SeededEntropy;
+use connect_core::wire::app::App;
+use connect_core::wire::ids::WorkspaceId;
+use connect_core::wire::time::Timestamp;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
 use std::hint::black_box;
@@ -51,105 +54,79 @@ fn benches(c: &mut Criterion) {
     let body = hundred_items();
     let workspace = WorkspaceId::parse("org_bench").unwrap();
     let now = Timestamp::from_millis(1_774_599_771_272);
+    let ring = KeyRing::parse(&format!("k1:{}", "ab".repeat(32))).unwrap();
 
-    c.bench_function("batch/100 items: parse JSON only", |b| {
-        b.iter(|| parse_body(black_box(&body)).unwrap())
-    });
-    let value = parse_body(&body).unwrap();
-    c.bench_function("batch/100 items: validate only", |b| {
-        b.iter(|| batch::plan(black_box(&value)).unwrap())
-    });
-    let plan = batch::plan(&value).unwrap();
-    c.bench_function("batch/100 items: mint and build only", |b| {
-        let mut entropy = SeededEntropy::new(3);
-        b.iter(|| black_box(&plan).execute(&workspace, now, &mut entropy))
-    });
-    c.bench_function("batch/100 items: parse and validate", |b| {
-        b.iter(|| batch::plan(&parse_body(black_box(&body)).unwrap()).unwrap())
-    });
-    c.bench_function("batch/100 items: validate and build the response", |b| {
-        let mut entropy = SeededEntropy::new(6);
-        b.iter(|| {
-            batch::plan(black_box(&value))
-                .unwrap()
-                .execute(&workspace, now, &mut entropy)
-        })
-    });
-    c.bench_function(
-        "batch/100 items: parse, validate and build the response",
-        |b| {
+    for (what, body) in [("100 seed-like items", &seed), ("100 heavy items", &body)] {
+        c.bench_function(&format!("batch/{what}: parse, validate and mint"), |b| {
             let mut entropy = SeededEntropy::new(1);
             b.iter(|| {
-                let plan = batch::plan(&parse_body(black_box(&body)).unwrap()).unwrap();
+                let plan = batch::plan(&parse_body(black_box(body)).unwrap()).unwrap();
                 plan.execute(&workspace, now, &mut entropy)
             })
-        },
-    );
-    c.bench_function(
-        "batch/100 items: validate, build and serialize the response",
-        |b| {
-            let mut entropy = SeededEntropy::new(2);
-            b.iter(|| {
-                let plan = batch::plan(&parse_body(black_box(&body)).unwrap()).unwrap();
-                serde_json::to_string(&plan.execute(&workspace, now, &mut entropy).response)
-                    .unwrap()
-            })
-        },
-    );
-    c.bench_function(
-        "batch/100 seed-like items: parse, validate and build the response",
-        |b| {
-            let mut entropy = SeededEntropy::new(4);
-            b.iter(|| {
-                let plan = batch::plan(&parse_body(black_box(&seed)).unwrap()).unwrap();
-                plan.execute(&workspace, now, &mut entropy)
-            })
-        },
-    );
-    c.bench_function(
-        "batch/100 seed-like items: validate and build the response",
-        |b| {
-            let mut entropy = SeededEntropy::new(5);
-            let value = parse_body(&seed).unwrap();
-            b.iter(|| {
-                batch::plan(black_box(&value))
-                    .unwrap()
-                    .execute(&workspace, now, &mut entropy)
-            })
-        },
-    );
-    let key = SealingKey::from_hex(&"ab".repeat(32)).unwrap();
-    let created = plan.execute(&workspace, now, &mut SeededEntropy::new(7));
-    c.bench_function("batch/100 items: seal the apps' secrets into rows", |b| {
+        });
+        c.bench_function(
+            &format!("batch/{what}: all of it (rows, 201 body, recorded answer)"),
+            |b| {
+                let mut entropy = SeededEntropy::new(2);
+                b.iter(|| {
+                    let plan = batch::plan(&parse_body(black_box(body)).unwrap()).unwrap();
+                    let outcome = plan.execute(&workspace, now, &mut entropy);
+                    let rows: Vec<NewRow> = outcome
+                        .apps()
+                        .map(|app| NewRow::of(&app.seal(&ring, &mut entropy)))
+                        .collect();
+                    let rows_json = serde_json::to_string(&rows).unwrap();
+                    let answer = RecordedResponse {
+                        status: 201,
+                        headers: Vec::new(),
+                        body: serde_json::to_string(&outcome.response()).unwrap(),
+                    };
+                    let context = SealContext::RecordedResponse {
+                        scope: "org_bench",
+                        key_hash: "h",
+                    };
+                    (rows_json, answer.seal(&ring, context, &mut entropy))
+                })
+            },
+        );
+    }
+    let value = parse_body(&body).unwrap();
+    let outcome = batch::plan(&value)
+        .unwrap()
+        .execute(&workspace, now, &mut SeededEntropy::new(7));
+    c.bench_function("batch/100 heavy items: seal the apps into rows", |b| {
         let mut entropy = SeededEntropy::new(8);
         b.iter(|| {
-            created
+            black_box(&outcome)
                 .apps()
-                .map(|app| AppRow::seal_app(black_box(app), &key, &mut entropy))
+                .map(|app| NewRow::of(&app.seal(&ring, &mut entropy)))
                 .collect::<Vec<_>>()
         })
     });
-    c.bench_function(
-        "batch/100 items: the rows and the response body, apps serialized once",
-        |b| {
-            let mut entropy = SeededEntropy::new(10);
-            b.iter(|| black_box(&created).rows_and_body(&key, &mut entropy))
-        },
+    c.bench_function("batch/100 heavy items: the 201 body", |b| {
+        b.iter(|| serde_json::to_string(&black_box(&outcome).response()).unwrap())
+    });
+    let docs = format!(
+        "[{}]",
+        outcome
+            .apps()
+            .map(|app| app.seal(&ring, &mut SeededEntropy::new(9)).doc())
+            .collect::<Vec<_>>()
+            .join(",")
     );
-    let rows: Vec<AppRow> = created
-        .apps()
-        .map(|app| AppRow::seal_app(app, &key, &mut SeededEntropy::new(9)))
-        .collect();
-    c.bench_function("list/100 stored rows to App JSON (secrets opened)", |b| {
+    let page = PageRequest::new(100, 0).unwrap();
+    c.bench_function("list/100 stored documents to the page's JSON", |b| {
         b.iter(|| {
-            black_box(&rows)
+            let stored: Vec<App<Stored>> = serde_json::from_str(black_box(&docs)).unwrap();
+            let apps = stored
                 .iter()
-                .map(|row| row.app_json(&workspace, &key).unwrap())
-                .collect::<Vec<_>>()
+                .map(|app| app.open(&ring).map(|app| app.show()))
+                .collect::<Result<Vec<App>, _>>()
+                .unwrap();
+            serde_json::to_string(&page.response(apps, 1000)).unwrap()
         })
     });
     c.bench_function("idempotency/fingerprint of a 100-item body", |b| {
-        let value = parse_body(&body).unwrap();
         b.iter(|| Fingerprint::of("POST", "/connect/v1/apps/batch", Some(black_box(&value))))
     });
 }

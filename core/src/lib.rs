@@ -1,34 +1,47 @@
 //! # connect-core
 //!
-//! The domain of the Connect app-management API (the Hopae Connect workspace API for
-//! OAuth apps), with no IO at all: request and response types, validation, batch
-//! semantics, pagination, the idempotency fingerprint and decision, and the formats of ids
-//! and secrets. It builds for native targets and `wasm32-unknown-unknown`.
+//! The Connect app-management API (the Hopae Connect workspace API for OAuth apps) as a
+//! library with no IO at all, in three layers:
 //!
-//! The Cloudflare Worker that serves the API is a thin adapter over this crate; a Rust
-//! client, or another server, can use the same types.
+//! - [`wire`]: what crosses HTTP. Request bodies, the [`App`] and every answer, the error
+//!   envelope and its codes, the formats of ids and secrets, the route table. serde only.
+//! - `rules` (feature `rules`, on by default): request bodies judged into domain types
+//!   that cannot hold a bad value, each refusal naming its parameter by path
+//!   (`items[3].redirectUris[0]`); how apps are minted and changed; batch plans and
+//!   outcomes; pagination; the `Idempotency-Key`, the request fingerprint and the replay
+//!   decision. Pure functions: time and randomness are passed in.
+//! - `server` (feature `server`): the server's encodings. Secrets sealed with an
+//!   AES-256-GCM key ring, the stored app, recorded responses of idempotent requests, the
+//!   page cache. The Cloudflare Worker that serves the API turns it on; a client leaves it
+//!   off and compiles no AES-GCM, LZ4 or base64.
+//!
+//! `test-util` adds a seeded (insecure) entropy source for tests and benchmarks. It builds
+//! for native targets and `wasm32-unknown-unknown`.
 //!
 //! ## For a client
 //!
-//! Build a request with the raw request types of [`request`], read responses with the
-//! response types ([`app::App`], [`batch::BatchCreateResponse`],
-//! [`pagination::ListAppsResponse`], [`error::ErrorEnvelope`]):
+//! Build a request with the [`wire::request`] types, judge it before sending with the same
+//! rules the server applies, and read answers with the [`wire::response`] types:
 //!
 //! ```
-//! use connect_core::request::{BatchCreateRequest, BatchItem};
-//! use connect_core::batch::BatchCreateResponse;
+//! use connect_core::rules::app::NewApp;
+//! use connect_core::rules::input::Path;
+//! use connect_core::{BatchCreateRequest, BatchCreateResponse, BatchItem};
 //!
-//! let body = BatchCreateRequest {
-//!     items: vec![BatchItem {
-//!         name: "Acme Corp".into(),
-//!         redirect_uris: Some(vec!["https://acme.example.com/callback".into()]),
-//!         webhook_config: None,
-//!         idempotency_key: Some("customer-001".into()),
-//!     }],
-//!     continue_on_error: Some(true),
+//! let item = BatchItem {
+//!     name: "Acme Corp".into(),
+//!     logo: None,
+//!     redirect_uris: Some(vec!["http://acme.example.com/callback".into()]),
+//!     webhook_config: None,
+//!     idempotency_key: Some("customer-001".into()),
 //! };
-//! let json = serde_json::to_string(&body).unwrap();
-//! assert!(json.contains("\"redirectUris\""));
+//! // Caught before any request, with the parameter the server would name.
+//! let items = Path::Named("items");
+//! let refused = NewApp::from_item(&item, items.index(0)).unwrap_err();
+//! assert_eq!(refused.parameter, "items[0].redirectUris[0]");
+//!
+//! let body = BatchCreateRequest { items: vec![item], continue_on_error: Some(true) };
+//! assert!(serde_json::to_string(&body).unwrap().contains("\"continueOnError\":true"));
 //!
 //! // ...send it with an `Idempotency-Key` header, then:
 //! let answer = r#"{ "results": [], "successCount": 0, "errorCount": 0 }"#;
@@ -38,46 +51,53 @@
 //!
 //! ## For a server
 //!
-//! Parse, don't validate: a body is read with [`input::parse_body`], judged into domain
-//! types that cannot hold a bad value, and every refusal is a [`error::FieldError`] that
-//! names its parameter by path (`items[3].redirectUris[0]`):
+//! Parse, don't validate: a body is read field by field, judged into domain types, and
+//! every refusal names its parameter. A batch's outcome is apps and per-item results; the
+//! server seals each app for storage and shows it in the answer:
 //!
 //! ```
-//! use connect_core::{batch, entropy::SeededEntropy, ids::WorkspaceId, time::Timestamp};
+//! # #[cfg(all(feature = "server", feature = "test-util"))] {
+//! use connect_core::rules::{batch, input::parse_body};
+//! use connect_core::server::{row::NewRow, seal::KeyRing};
+//! use connect_core::test_util::SeededEntropy;
+//! use connect_core::wire::{ids::WorkspaceId, time::Timestamp};
 //!
-//! let body = connect_core::input::parse_body(br#"{ "items": [ { "name": "" } ] }"#).unwrap();
-//! let err = batch::plan(&body).unwrap_err();
-//! assert_eq!(err.parameter, "items[0].name");
+//! let body = parse_body(br#"{ "items": [ { "name": "" } ] }"#).unwrap();
+//! assert_eq!(batch::plan(&body).unwrap_err().parameter, "items[0].name");
 //!
-//! let body = connect_core::input::parse_body(br#"{ "items": [ { "name": "Acme" } ] }"#).unwrap();
+//! let body = parse_body(br#"{ "items": [ { "name": "Acme" } ] }"#).unwrap();
 //! let workspace = WorkspaceId::parse("org_example").unwrap();
 //! let now = Timestamp::from_millis(1_774_599_771_272);
-//! let created = batch::plan(&body).unwrap().execute(&workspace, now, &mut SeededEntropy::new(1));
-//! assert_eq!(created.response.success_count, 1);
-//! ```
+//! let mut entropy = SeededEntropy::new(1); // the Worker passes crypto.getRandomValues
+//! let outcome = batch::plan(&body).unwrap().execute(&workspace, now, &mut entropy);
 //!
-//! Randomness ([`entropy::Entropy`]) and time ([`time::Timestamp`]) are passed in, so
-//! every rule here is a pure function.
+//! let ring = KeyRing::parse(&format!("k1:{}", "ab".repeat(32))).unwrap();
+//! let rows: Vec<NewRow> = outcome.apps().map(|app| NewRow::of(&app.seal(&ring, &mut entropy))).collect();
+//! let answer = outcome.response();
+//! assert_eq!(answer.success_count, 1);
+//! let secret = answer.results[0].app.as_ref().unwrap().client_secret.expose();
+//! assert!(!rows[0].doc.contains(secret));
+//! # }
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod app;
-pub mod batch;
-pub mod entropy;
-pub mod error;
-pub mod idempotency;
-pub mod ids;
-pub mod input;
-pub mod name;
-pub mod page_cache;
-pub mod pagination;
-pub mod redirect_uri;
-pub mod request;
-pub mod routes;
-pub mod sealed;
-pub mod secrets;
-pub mod stored;
-pub mod time;
-pub mod webhook;
-pub mod workspace;
+pub mod wire;
+
+#[cfg(feature = "rules")]
+pub mod rules;
+
+#[cfg(feature = "server")]
+pub mod server;
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_util;
+
+pub use wire::app::App;
+pub use wire::error::{ErrorCode, ErrorEnvelope};
+pub use wire::request::{
+    BatchCreateRequest, BatchItem, CreateAppRequest, ReplaceRedirectUrisRequest, UpdateAppRequest,
+    WebhookConfigInput,
+};
+pub use wire::response::{BatchCreateResponse, BatchResult, ListAppsResponse};

@@ -13,10 +13,10 @@
 #[path = "../../fuzz/src/lib.rs"]
 mod checks;
 
-use connect_core::batch;
-use connect_core::idempotency::canonical_json;
-use connect_core::input::{parse_body, FromJson};
-use connect_core::request::{CreateAppRequest, UpdateAppRequest};
+use connect_core::rules::batch;
+use connect_core::rules::idempotency::canonical_json;
+use connect_core::rules::input::{parse_body, FromJson};
+use connect_core::wire::request::{CreateAppRequest, UpdateAppRequest};
 use std::path::PathBuf;
 
 /// Replays every seed of `target` through its checks.

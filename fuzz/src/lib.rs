@@ -7,21 +7,28 @@
 //! target here fails there through exactly the same code. Keep it free of crate-level
 //! attributes and of dependencies other than connect-core, serde and serde_json.
 
-use connect_core::app::{App, AppDoc, AppRecord, NewApp};
-use connect_core::batch::{self, BatchCreateResponse, MAX_BATCH_ITEMS};
-use connect_core::entropy::SeededEntropy;
-use connect_core::error::{ErrorCode, ErrorObject, FieldError, FieldErrorKind};
-use connect_core::idempotency::{canonical_json, Fingerprint, IdempotencyKey, MAX_KEY_LEN};
-use connect_core::ids::{ClientId, WorkspaceId};
-use connect_core::input::{parse_body, FromJson};
-use connect_core::name::AppName;
-use connect_core::pagination::{PageRequest, MAX_LIMIT, MAX_OFFSET};
-use connect_core::redirect_uri::{RedirectUri, RedirectUris, MAX_REDIRECT_URIS, MAX_URI_LEN};
-use connect_core::request::{
-    CreateAppRequest, UpdateAppRequest, WebhookConfigInput, MAX_ITEM_KEY_CHARS,
+use connect_core::rules::app::{Held, NewApp};
+use connect_core::rules::batch::{self, MAX_BATCH_ITEMS};
+use connect_core::rules::bodies::MAX_ITEM_KEY_CHARS;
+use connect_core::rules::error::{FieldError, FieldErrorKind};
+use connect_core::rules::idempotency::{canonical_json, Fingerprint, IdempotencyKey, MAX_KEY_LEN};
+use connect_core::rules::input::{parse_body, FromJson};
+use connect_core::rules::logo::Logo;
+use connect_core::rules::name::AppName;
+use connect_core::rules::pagination::{PageRequest, MAX_LIMIT, MAX_OFFSET};
+use connect_core::rules::redirect_uri::{
+    RedirectUri, RedirectUris, MAX_REDIRECT_URIS, MAX_URI_LEN,
 };
-use connect_core::time::Timestamp;
-use connect_core::webhook::{WebhookConfig, WebhookSettings, RETRY_ATTEMPTS, TIMEOUT_SECONDS};
+use connect_core::rules::webhook::{WebhookSettings, RETRY_ATTEMPTS, TIMEOUT_SECONDS};
+use connect_core::server::row::Stored;
+use connect_core::server::seal::KeyRing;
+use connect_core::test_util::SeededEntropy;
+use connect_core::wire::app::{App, AppForm, WebhookConfig};
+use connect_core::wire::error::{ErrorCode, ErrorObject};
+use connect_core::wire::ids::{ClientId, WorkspaceId};
+use connect_core::wire::request::{CreateAppRequest, UpdateAppRequest, WebhookConfigInput};
+use connect_core::wire::response::BatchCreateResponse;
+use connect_core::wire::time::Timestamp;
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -78,7 +85,7 @@ fn check_field_error(e: &FieldError) {
 }
 
 /// Webhook settings as a create or a patch would send them.
-fn input_of(config: &WebhookConfig) -> WebhookConfigInput {
+fn input_of<F: AppForm>(config: &WebhookConfig<F>) -> WebhookConfigInput {
     WebhookConfigInput {
         url: Some(config.url.clone()),
         enabled: Some(config.enabled),
@@ -101,7 +108,7 @@ fn check_uri_list(uris: &[String]) {
 }
 
 /// The rules of stored webhook settings.
-fn check_webhook(config: &WebhookConfig) {
+fn check_webhook<F: AppForm>(config: &WebhookConfig<F>) {
     assert!(
         WebhookSettings::from_config(config).is_some(),
         "a stored webhook config reads back: {config:?}"
@@ -123,6 +130,10 @@ fn check_app(app: &App) {
     let name = AppName::parse(&app.name, "name").expect("a stored name re-validates");
     assert_eq!(name.as_str(), app.name, "a stored name is trimmed");
     check_uri_list(&app.redirect_uris);
+    if let Some(logo) = &app.logo {
+        let again = Logo::parse(logo, "logo").expect("a stored logo re-validates");
+        assert_eq!(again.as_str(), logo);
+    }
     check_webhook(&app.webhook_config);
     for uri in [
         &app.default_success_redirect_uri,
@@ -177,7 +188,10 @@ pub fn batch(data: &[u8]) {
     let again = plan.execute(&workspace(), now(), &mut SeededEntropy::new(seed));
     assert_eq!(created, again, "execute is a pure function of its inputs");
 
-    let r = &created.response;
+    for app in created.apps() {
+        check_stored(app);
+    }
+    let r = &created.response();
     assert_eq!(r.results.len(), plan.len(), "one result per item");
     assert_eq!(r.success_count + r.error_count, r.results.len());
     assert_eq!(r.success_count, created.apps().count());
@@ -258,50 +272,69 @@ pub fn app(data: &[u8]) {
     let Some(request) = read_request::<CreateAppRequest>(&body) else {
         return;
     };
-    let new = match NewApp::validate(
-        &request.name,
-        request.redirect_uris.as_deref(),
-        request.webhook_config.as_ref(),
-        "",
-    ) {
+    let new = match NewApp::from_create(&request) {
         Ok(new) => new,
         Err(e) => {
             check_field_error(&e);
             return;
         }
     };
-    let record = new.mint(&workspace(), now(), &mut SeededEntropy::new(seed_of(data)));
-    let app = record.to_app();
+    let held = new.mint(&workspace(), now(), &mut SeededEntropy::new(seed_of(data)));
+    check_stored(&held);
+    let app = held.show();
     check_app(&app);
     assert_eq!(app.name, request.name.trim());
     assert!(app.redirect_uris.len() <= request.redirect_uris.as_ref().map_or(0, Vec::len));
     assert_eq!(app.webhook_config.secret, None);
-    let again = NewApp::validate(
-        &app.name,
-        Some(&app.redirect_uris),
-        Some(&input_of(&app.webhook_config)),
-        "",
-    )
-    .expect("what was stored re-validates");
+    let stored = CreateAppRequest {
+        name: app.name.clone(),
+        logo: app.logo.clone(),
+        redirect_uris: Some(app.redirect_uris.clone()),
+        webhook_config: Some(input_of(&app.webhook_config)),
+    };
+    let again = NewApp::from_create(&stored).expect("what was stored re-validates");
     assert_eq!(again, new, "validation is idempotent");
 }
 
-/// The record every patch is applied to: one redirect URI and a webhook URL; webhooks
+/// The key ring every stored form is sealed with.
+fn ring() -> KeyRing {
+    KeyRing::parse("fuzz:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+        .expect("a valid ring")
+}
+
+/// An app survives its stored form: sealed, written as JSON, read back and opened, it is
+/// the same app, and the document holds none of its secrets.
+fn check_stored(app: &App<Held>) {
+    let ring = ring();
+    let doc = app.seal(&ring, &mut SeededEntropy::new(1)).doc();
+    assert!(
+        !doc.contains(app.client_secret.hex_digits()),
+        "no secret in a doc"
+    );
+    let back: App<Stored> = serde_json::from_str(&doc).expect("a stored doc reads back");
+    assert_eq!(&back.open(&ring).expect("a stored app opens"), app);
+}
+
+/// The app every patch is applied to: one redirect URI and a webhook URL; webhooks
 /// enabled for half the inputs (so `url: null` is refused for those).
-fn base_record(seed: u64) -> AppRecord {
-    let uris = ["https://fuzz.example/cb".to_owned()];
-    let webhook = WebhookConfigInput {
-        url: Some(Some("https://hooks.fuzz.example/h".to_owned())),
-        enabled: Some(seed & 1 == 1),
-        ..WebhookConfigInput::default()
+fn base_app(seed: u64) -> App<Held> {
+    let request = CreateAppRequest {
+        name: "Fuzz App".into(),
+        logo: None,
+        redirect_uris: Some(vec!["https://fuzz.example/cb".to_owned()]),
+        webhook_config: Some(WebhookConfigInput {
+            url: Some(Some("https://hooks.fuzz.example/h".to_owned())),
+            enabled: Some(seed & 1 == 1),
+            ..WebhookConfigInput::default()
+        }),
     };
-    NewApp::validate("Fuzz App", Some(&uris), Some(&webhook), "")
+    NewApp::from_create(&request)
         .expect("the base app is valid")
         .mint(&workspace(), now(), &mut SeededEntropy::new(seed))
 }
 
-/// `patch`: `parse_body`, `UpdateAppRequest::from_json`, `AppRecord::patched` on a minted
-/// record. A patch changes exactly the fields it names and never the identity, secrets,
+/// `patch`: `parse_body`, `UpdateAppRequest::from_json`, `App::<Held>::patched` on a
+/// minted app. A patch changes exactly the fields it names and never the identity, secrets,
 /// workflows or creation time; it moves `updatedAt` forward; applying it twice changes
 /// nothing the second time; the result holds every stored rule and survives the wire.
 pub fn patch(data: &[u8]) {
@@ -309,9 +342,9 @@ pub fn patch(data: &[u8]) {
     let Some(patch) = read_request::<UpdateAppRequest>(&body) else {
         return;
     };
-    let record = base_record(seed_of(data));
+    let old = base_app(seed_of(data));
     let later = Timestamp::from_millis(NOW_MS + 1_000);
-    let next = match record.patched(&patch, later) {
+    let new = match old.patched(&patch, later) {
         Ok(Some(next)) => next,
         Ok(None) => return,
         Err(e) => {
@@ -323,24 +356,26 @@ pub fn patch(data: &[u8]) {
             return;
         }
     };
-    assert_ne!(
-        next.doc, record.doc,
-        "a patch that writes changes something"
-    );
-    assert_eq!(next.client_id, record.client_id);
-    assert_eq!(next.organization_id, record.organization_id);
-    assert_eq!(next.client_secret, record.client_secret);
-    assert_eq!(next.webhook_secret, record.webhook_secret);
-    assert_eq!(next.created_at, record.created_at);
-    assert!(next.updated_at > record.updated_at && next.updated_at >= later);
+    let mut unmoved = new.clone();
+    unmoved.updated_at = old.updated_at;
+    assert_ne!(unmoved, old, "a patch that writes changes something");
+    assert_eq!(new.client_id, old.client_id);
+    assert_eq!(new.organization_id, old.organization_id);
+    assert_eq!(new.client_secret, old.client_secret);
+    assert_eq!(new.webhook_config.secret, old.webhook_config.secret);
+    assert_eq!(new.created_at, old.created_at);
+    assert!(new.updated_at > old.updated_at && new.updated_at >= later);
 
-    let (old, new) = (&record.doc, &next.doc);
     assert_eq!(new.providers, old.providers);
     assert_eq!(new.workflows, old.workflows);
     assert_eq!(new.default_workflow_id, old.default_workflow_id);
     match &patch.name {
         None => assert_eq!(new.name, old.name),
         Some(name) => assert_eq!(new.name, name.trim()),
+    }
+    match &patch.logo {
+        None => assert_eq!(new.logo, old.logo),
+        Some(logo) => assert_eq!(&new.logo, logo),
     }
     match &patch.redirect_uris {
         None => assert_eq!(new.redirect_uris, old.redirect_uris),
@@ -356,7 +391,7 @@ pub fn patch(data: &[u8]) {
                 .expect("the base config reads back")
                 .merge(input, "webhookConfig")
                 .expect("accepted before")
-                .to_config(None);
+                .to_config(old.webhook_config.secret.clone());
             assert_eq!(new.webhook_config, merged, "webhookConfig is merged");
         }
     }
@@ -385,22 +420,20 @@ pub fn patch(data: &[u8]) {
         assert_eq!(after, &expected);
     }
 
-    let twice = next.patched(&patch, Timestamp::from_millis(NOW_MS + 2_000));
+    let twice = new.patched(&patch, Timestamp::from_millis(NOW_MS + 2_000));
     assert_eq!(
         twice,
         Ok(None),
         "a patch applied twice changes nothing the second time"
     );
-    let noop = next.with_webhook(&WebhookConfigInput::default(), later);
+    let noop = new.with_webhook(&WebhookConfigInput::default(), later);
     assert_eq!(
         noop,
         Ok(None),
         "the stored webhook config reads back unchanged"
     );
-    check_app(&next.to_app());
-    let wire = serde_json::to_string(&next.doc).expect("a doc serializes");
-    let back: AppDoc = serde_json::from_str(&wire).expect("a doc deserializes");
-    assert_eq!(&back, new, "a doc round-trips through serde");
+    check_app(&new.show());
+    check_stored(&new);
 }
 
 /// `redirect_uri`: the bytes as UTF-8 (invalid sequences replaced) into
@@ -490,8 +523,6 @@ pub fn idempotency_key(data: &[u8]) {
             assert!(hash
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
-            let ws = workspace();
-            assert_eq!(key.kv_name(&ws), format!("idem/{ws}/{hash}"));
         }
         Err(e) => {
             assert!(!expected, "refused against the rule: {raw:?}: {e:?}");

@@ -175,11 +175,12 @@ static SCRATCH_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 impl ServerConfig {
     /// The project: the repository's `wrangler.toml`, D1 `connect`, and per-call random
-    /// secrets `ADMIN_TOKEN` (40 base62 characters) and `SECRETS_KEY` (64 hex characters).
+    /// secrets `ADMIN_TOKEN` (40 base62 characters) and `SECRETS_KEYS` (a ring of one key,
+    /// `test:` and 64 hex characters).
     pub fn project() -> Self {
         ServerConfig::new(workspace_root().join("wrangler.toml"), "connect")
             .with_var("ADMIN_TOKEN", random_base62(40))
-            .with_var("SECRETS_KEY", random_hex(64))
+            .with_var("SECRETS_KEYS", format!("test:{}", random_hex(64)))
     }
 
     /// Any Worker: its `wrangler.toml` and the D1 database to migrate; no vars, no env.
@@ -1848,7 +1849,7 @@ mod tests {
         assert_eq!(cfg.d1_name, "connect");
         assert!(cfg.config.ends_with("wrangler.toml") && cfg.config.is_file());
         let names: Vec<&str> = cfg.vars.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(names, ["ADMIN_TOKEN", "SECRETS_KEY"]);
+        assert_eq!(names, ["ADMIN_TOKEN", "SECRETS_KEYS"]);
     }
 
     #[test]

@@ -3,12 +3,12 @@
 //! its parameter, secret rotation, webhook config and secret, redirect URIs, the workspace
 //! count, idempotent POSTs, and no secret stored in plain text.
 
-use connect_core::app::{
-    App, AppDoc, DeletedApp, RedirectUrisResponse, RotatedClientSecret, RotatedWebhookSecret,
+use connect_core::wire::app::WebhookConfig;
+use connect_core::wire::app::{
+    App, DeletedApp, RedirectUrisResponse, RotatedClientSecret, RotatedWebhookSecret,
 };
-use connect_core::error::ErrorCode;
-use connect_core::request::{BatchCreateRequest, BatchItem, CreateAppRequest};
-use connect_core::webhook::WebhookConfig;
+use connect_core::wire::error::ErrorCode;
+use connect_core::wire::request::{BatchCreateRequest, BatchItem, CreateAppRequest};
 use connect_e2e::api::{assert_error, assert_no_secret_shapes, assert_not_stored, Tenant};
 use connect_e2e::{Response, Server};
 use serde_json::{json, Value};
@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 fn create(t: &Tenant, name: &str) -> App {
     let req = CreateAppRequest {
         name: name.into(),
+        logo: None,
         redirect_uris: Some(vec!["https://app.example.com/cb".into()]),
         webhook_config: None,
     };
@@ -512,6 +513,7 @@ fn apps_count_follows_batches_creates_and_deletes() {
         items: (0..n)
             .map(|i| BatchItem {
                 name: format!("n{i}"),
+                logo: None,
                 redirect_uris: None,
                 webhook_config: None,
                 idempotency_key: None,
@@ -553,55 +555,151 @@ fn apps_count_follows_batches_creates_and_deletes() {
 }
 
 #[test]
-fn a_new_app_stores_its_workflow_as_ids_and_a_doc_stored_in_full_is_still_served() {
+fn a_stored_app_is_the_app_with_its_secrets_sealed_and_its_workflow_as_node_ids() {
     let server = Server::shared();
     let t = server.tenant();
     let app = create(&t, "Stored doc");
-    let stored_doc = || -> Value {
-        let rows = server.d1(&format!(
-            "SELECT doc FROM apps WHERE client_id = '{}'",
-            app.client_id
-        ));
+    let hook = t
+        .request("POST", &app_path(&app, "/webhook-config/rotate-secret"))
+        .send();
+    assert_eq!(hook.status, 200, "{}", hook.text());
+    let webhook_secret = hook.json_value()["secret"].as_str().unwrap().to_owned();
+    let app: App = t.get(&app_path(&app, "")).json();
+    let stored_doc = |id: &str| -> Value {
+        let rows = server.d1(&format!("SELECT doc FROM apps WHERE client_id = '{id}'"));
         serde_json::from_str(rows[0]["doc"].as_str().unwrap()).unwrap()
     };
-    let workflow = &app.workflows[0];
-    let ids: Vec<&str> = std::iter::once(workflow.workflow_id.as_str())
-        .chain(workflow.nodes.iter().map(|n| n.id.as_str()))
+    let doc = stored_doc(app.client_id.as_str());
+    let primary = server
+        .var("SECRETS_KEYS")
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    for sealed in [&doc["clientSecret"], &doc["webhookConfig"]["secret"]] {
+        let sealed = sealed.as_str().unwrap();
+        assert!(sealed.starts_with(&format!("{primary}.")), "{sealed}");
+    }
+    assert_not_stored(server, app.client_secret.expose());
+    assert_not_stored(server, &webhook_secret);
+    let nodes: Vec<&str> = app.workflows[0]
+        .nodes
+        .iter()
+        .map(|n| n.id.as_str())
         .collect();
-    let doc = stored_doc();
-    assert_eq!(doc["defaultWorkflow"], json!(ids), "{doc}");
-    assert!(doc.get("workflows").is_none() && doc.get("defaultWorkflowId").is_none());
+    assert_eq!(doc["workflows"], json!(nodes), "{doc}");
+    // Everything else is the App object as the API shows it.
+    let mut shown = serde_json::to_value(&app).unwrap();
+    let mut rest = doc.clone();
+    for v in [&mut shown, &mut rest] {
+        let o = v.as_object_mut().unwrap();
+        o.remove("clientSecret");
+        o.remove("workflows");
+        o["webhookConfig"].as_object_mut().unwrap().remove("secret");
+    }
+    assert_eq!(rest, shown);
 
-    // A row written before the ids form: its doc is AppDoc's own serialization.
-    let full = serde_json::to_string(&AppDoc {
-        name: app.name.clone(),
-        redirect_uris: app.redirect_uris.clone(),
-        providers: app.providers.clone(),
-        default_workflow_id: app.default_workflow_id,
-        workflows: app.workflows.clone(),
-        webhook_config: app.webhook_config.clone(),
-        default_success_redirect_uri: None,
-        default_failure_redirect_uri: None,
-    })
-    .unwrap();
+    // A sealed secret is bound to its app: moved onto another app's row, it does not open,
+    // and that app's read fails instead of serving another app's secret.
+    let other = create(&t, "Other doc");
+    let mut moved = stored_doc(other.client_id.as_str());
+    moved["clientSecret"] = doc["clientSecret"].clone();
     server.d1_exec(&format!(
         "UPDATE apps SET doc = '{}' WHERE client_id = '{}'",
-        full.replace('\'', "''"),
-        app.client_id
+        moved.to_string().replace('\'', "''"),
+        other.client_id
     ));
-    assert!(stored_doc().get("workflows").is_some());
-    let got = t.get(&app_path(&app, ""));
-    assert_eq!(got.status, 200, "{}", got.text());
-    assert_eq!(got.json::<App>(), app);
-    let listed = t.get("/connect/v1/apps").json_value();
+    let got = t.get(&app_path(&other, ""));
+    assert_error(&got, 500, ErrorCode::SystemInternalError, None);
+    assert!(!got.text().contains(app.client_secret.expose()));
+    assert_eq!(t.get(&app_path(&app, "")).json::<App>(), app);
+}
+
+#[test]
+fn a_logo_goes_through_create_batch_patch_get_and_list_and_bad_ones_are_refused_by_name() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let png = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let svg = "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=";
+    let created = t.send_json(
+        "POST",
+        "/connect/v1/apps",
+        &json!({ "name": "Logo", "logo": png }),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let app: App = created.json();
+    assert_eq!(app.logo.as_deref(), Some(png));
+    let batch = t.batch(
+        &json!({ "items": [ { "name": "With", "logo": svg }, { "name": "Without" } ] }),
+        None,
+    );
+    assert_eq!(batch.status, 201, "{}", batch.text());
+    let results = batch.json_value()["results"].clone();
+    assert_eq!(results[0]["app"]["logo"], svg);
+    assert!(results[1]["app"].get("logo").is_none());
     assert_eq!(
-        serde_json::from_value::<App>(listed["data"][0].clone()).unwrap(),
-        app
+        t.get(&app_path(&app, "")).json::<App>().logo.as_deref(),
+        Some(png)
+    );
+    let listed = t.get("/connect/v1/apps?limit=100").json_value();
+    let logo_of = |name: &str| {
+        let data = listed["data"].as_array().unwrap();
+        data.iter().find(|a| a["name"] == name).unwrap()["logo"].clone()
+    };
+    assert_eq!(
+        [logo_of("Logo"), logo_of("With"), logo_of("Without")],
+        [json!(png), json!(svg), Value::Null]
     );
 
-    // Its next change stores it in the ids form again, the workflow unchanged.
-    let res = t.send_json("PATCH", &app_path(&app, ""), &json!({ "name": "Restored" }));
-    assert_eq!(res.status, 200, "{}", res.text());
-    assert_eq!(res.json::<App>().workflows, app.workflows);
-    assert_eq!(stored_doc()["defaultWorkflow"], json!(ids));
+    let patched = t.send_json("PATCH", &app_path(&app, ""), &json!({ "logo": svg }));
+    assert_eq!(patched.json::<App>().logo.as_deref(), Some(svg));
+    let cleared = t.send_json("PATCH", &app_path(&app, ""), &json!({ "logo": null }));
+    assert_eq!(cleared.status, 200, "{}", cleared.text());
+    assert_eq!(cleared.json_value().get("logo"), None);
+    assert_eq!(t.get(&app_path(&app, "")).json::<App>().logo, None);
+
+    let too_long = format!("data:image/svg+xml;base64,{}", "A".repeat(32 * 1024));
+    for (bad, max) in [
+        (json!("https://cdn.example/logo.png"), None),
+        (json!("data:image/gif;base64,R0lGODlhAQABAAAAACw="), None),
+        (json!("data:image/png;base64,AAAAAAAAAAAA"), None),
+        (json!("data:image/svg+xml;base64,not base64"), None),
+        (json!(too_long), Some(32768)),
+        (json!(5), None),
+        (json!(null), None),
+    ] {
+        let res = t.send_json(
+            "POST",
+            "/connect/v1/apps",
+            &json!({ "name": "Bad", "logo": bad }),
+        );
+        let e = assert_error(
+            &res,
+            400,
+            ErrorCode::ValidationInvalidParameter,
+            Some("logo"),
+        );
+        assert_eq!(e.error.details.unwrap().max, max);
+        let res = t.batch(
+            &json!({ "items": [ { "name": "ok" }, { "name": "Bad", "logo": bad } ] }),
+            None,
+        );
+        assert_error(
+            &res,
+            400,
+            ErrorCode::ValidationInvalidParameter,
+            Some("items[1].logo"),
+        );
+        if !bad.is_null() {
+            let res = t.send_json("PATCH", &app_path(&app, ""), &json!({ "logo": bad }));
+            assert_error(
+                &res,
+                400,
+                ErrorCode::ValidationInvalidParameter,
+                Some("logo"),
+            );
+        }
+    }
+    assert_eq!(t.total(), 3, "no bad logo created anything");
+    assert_eq!(t.get(&app_path(&app, "")).json::<App>().logo, None);
 }

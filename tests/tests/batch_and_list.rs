@@ -2,10 +2,10 @@
 //! 100-item limit, both `continueOnError` modes, the paging walk, tenants, every bad input,
 //! the transport rules, and no secret stored in plain text.
 
-use connect_core::batch::BatchCreateResponse;
-use connect_core::error::ErrorCode;
-use connect_core::pagination::ListAppsResponse;
-use connect_core::request::{BatchCreateRequest, BatchItem};
+use connect_core::wire::error::ErrorCode;
+use connect_core::wire::request::{BatchCreateRequest, BatchItem};
+use connect_core::wire::response::BatchCreateResponse;
+use connect_core::wire::response::ListAppsResponse;
 use connect_e2e::api::{assert_error, assert_not_stored, assert_uuid};
 use connect_e2e::{Server, ServerConfig};
 use serde_json::{json, Value};
@@ -14,6 +14,7 @@ use std::collections::HashSet;
 fn item(name: &str) -> BatchItem {
     BatchItem {
         name: name.into(),
+        logo: None,
         redirect_uris: None,
         webhook_config: None,
         idempotency_key: None,
@@ -766,7 +767,7 @@ fn a_kept_list_page_is_never_stale_after_any_write() {
         let got = t.get(&format!("/connect/v1/apps/{}", app.client_id));
         assert_eq!(got.status, 200, "{}", got.text());
         assert_eq!(
-            &got.json::<connect_core::app::App>(),
+            &got.json::<connect_core::wire::app::App>(),
             app,
             "kept page against a read"
         );

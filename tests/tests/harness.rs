@@ -5,7 +5,7 @@
 //! Every test that stores data works in its own workspace (an API key inserted with
 //! `d1_exec`), except `peer_key_batch_create_and_list`, the only user of the seeded key.
 
-use connect_core::secrets::sha256_hex;
+use connect_core::rules::api_key::sha256_hex;
 use connect_e2e::{random_base62, random_hex, Response, Server, ServerConfig, PEER_TS_API_KEY};
 use serde::Deserialize;
 use serde_json::{json, Value};

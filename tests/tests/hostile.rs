@@ -4,10 +4,10 @@
 //! the rate limit gets 429 with Retry-After; the served OpenAPI document matches the route
 //! table the Worker routes by.
 
-use connect_core::app::App;
-use connect_core::batch::BatchCreateResponse;
-use connect_core::error::ErrorCode;
-use connect_core::routes::ROUTES;
+use connect_core::wire::app::App;
+use connect_core::wire::error::ErrorCode;
+use connect_core::wire::response::BatchCreateResponse;
+use connect_core::wire::routes::ROUTES;
 use connect_e2e::api::{assert_error, Tenant};
 use connect_e2e::{Response, Server};
 use serde_json::{json, Value};

@@ -42,7 +42,7 @@ fn schemathesis_finds_no_failure_on_any_operation() {
         .find_map(|l| l.trim().strip_prefix("Tested: "))
         .and_then(|n| n.trim().parse::<usize>().ok())
         .unwrap_or_else(|| panic!("no `Tested:` count in the output:\n{stdout}"));
-    let operations: usize = connect_core::routes::ROUTES
+    let operations: usize = connect_core::wire::routes::ROUTES
         .iter()
         .map(|r| r.methods.len())
         .sum();

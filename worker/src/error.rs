@@ -1,8 +1,10 @@
 //! Every failure of a request, and the one place where it becomes an HTTP status and the
 //! contract's error envelope.
 
-use connect_core::error::{ErrorCode, ErrorEnvelope, ErrorObject, FieldError};
-use connect_core::sealed::SealError;
+use connect_core::rules::error::FieldError;
+use connect_core::server::recorded::RecordError;
+use connect_core::server::row::OpenError;
+use connect_core::wire::error::{ErrorCode, ErrorEnvelope, ErrorObject};
 
 /// A request that ends in an error response.
 #[derive(Debug)]
@@ -23,8 +25,6 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// The `Idempotency-Key` belongs to another request (409).
     IdempotencyConflict,
-    /// The first request with the `Idempotency-Key` is still running (409).
-    IdempotencyInProgress,
     /// Too many requests for this API key (429).
     RateLimited,
     /// Anything unexpected (500). The text goes to the log, never to the caller.
@@ -41,7 +41,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => 405,
             Self::TooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::Conflict(_) | Self::IdempotencyConflict | Self::IdempotencyInProgress => 409,
+            Self::Conflict(_) | Self::IdempotencyConflict => 409,
             Self::RateLimited => 429,
             Self::Internal(_) => 500,
         }
@@ -66,10 +66,6 @@ impl ApiError {
             Self::IdempotencyConflict => ErrorObject::new(
                 ErrorCode::IdempotencyKeyConflict,
                 "this Idempotency-Key was used with a different request; use a new key",
-            ),
-            Self::IdempotencyInProgress => ErrorObject::new(
-                ErrorCode::IdempotencyRequestInProgress,
-                "the first request with this Idempotency-Key is still being processed; retry shortly",
             ),
             Self::RateLimited => ErrorObject::new(
                 ErrorCode::RateLimited,
@@ -109,9 +105,15 @@ impl From<worker::kv::KvError> for ApiError {
     }
 }
 
-impl From<SealError> for ApiError {
-    fn from(e: SealError) -> Self {
-        Self::Internal(format!("sealing: {e}"))
+impl From<OpenError> for ApiError {
+    fn from(e: OpenError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<RecordError> for ApiError {
+    fn from(e: RecordError) -> Self {
+        Self::Internal(e.to_string())
     }
 }
 

@@ -1,8 +1,8 @@
 //! Reading request bodies under the transport rules, and writing JSON responses.
 
 use crate::error::{ApiError, ApiResult};
-use connect_core::idempotency::StoredResponse;
-use connect_core::input::{parse_body, Object, MAX_BODY_BYTES};
+use connect_core::rules::input::{parse_body, Object, MAX_BODY_BYTES};
+use connect_core::server::recorded::RecordedResponse;
 use serde_json::Value;
 use worker::{Headers, Request, Response};
 
@@ -66,12 +66,12 @@ pub fn json_of<T: serde::Serialize>(status: u16, value: &T) -> ApiResult<Respons
     json(status, serde_json::to_string(value)?)
 }
 
-/// The response a [`StoredResponse`] describes; a replay says so in
+/// The response a [`RecordedResponse`] describes; a replay says so in
 /// `Idempotency-Replayed: true`.
-pub fn stored(stored: &StoredResponse, replayed: bool) -> ApiResult<Response> {
-    let mut response = json(stored.status, stored.body.clone())?;
+pub fn answer(recorded: &RecordedResponse, replayed: bool) -> ApiResult<Response> {
+    let mut response = json(recorded.status, recorded.body.clone())?;
     let headers = response.headers_mut();
-    for (name, value) in &stored.headers {
+    for (name, value) in &recorded.headers {
         headers.set(name, value)?;
     }
     if replayed {
@@ -80,13 +80,13 @@ pub fn stored(stored: &StoredResponse, replayed: bool) -> ApiResult<Response> {
     Ok(response)
 }
 
-/// A response to remember: status and JSON body, with `headers`.
-pub fn to_store<T: serde::Serialize>(
+/// An answer that can be recorded for replay: status and JSON body, with `headers`.
+pub fn recorded<T: serde::Serialize>(
     status: u16,
     value: &T,
     headers: Vec<(String, String)>,
-) -> ApiResult<StoredResponse> {
-    Ok(StoredResponse {
+) -> ApiResult<RecordedResponse> {
+    Ok(RecordedResponse {
         status,
         headers,
         body: serde_json::to_string(value)?,

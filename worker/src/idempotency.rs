@@ -1,256 +1,268 @@
-//! `Idempotency-Key` on every POST: one mechanism that every route goes through.
+//! The one mechanism every write goes through, and with it `Idempotency-Key` on every POST.
 //!
-//! 1. [`begin`]: parse the header, fingerprint the request, and look in KV. A recorded
-//!    response for the same request is replayed at once; a key recorded for another
-//!    request is a conflict. A miss is not trusted (KV lags): the request proceeds.
-//! 2. The route does its work and hands [`commit`] its writes and its response. The claim
-//!    on the key, holding the sealed response, is inserted in the same D1 transaction as
-//!    the writes. Of any number of concurrent requests with one key exactly one insert
-//!    succeeds; the others roll back entirely and replay what the winner recorded.
-//! 3. A request refused before its operation (validation, 404) records nothing:
-//!    [`refuse`] only checks that the key is not someone else's.
+//! A write route hands [`perform`] an [`Operation`]: what it does in one attempt (read
+//! what it needs, decide, and return its statements and its answer). `perform` owns the
+//! rest, so no route can forget a step:
 //!
-//! The decisions themselves are `connect_core::idempotency`'s pure functions.
+//! 1. On a POST with an `Idempotency-Key`, it parses the key, fingerprints the request and
+//!    looks in KV: a recorded answer to the same request is replayed at once, a key
+//!    recorded for another request is a conflict. A miss is not trusted (KV lags).
+//! 2. It runs an attempt and commits its statements in one D1 transaction, together with
+//!    the key's claim holding the sealed answer. Of any number of concurrent requests
+//!    with one key exactly one transaction commits; the others roll back entirely and
+//!    replay what the winner recorded.
+//! 3. When the transaction is refused because a minted client id was taken or the app
+//!    changed since the attempt read it, nothing was written: it attempts again.
+//! 4. A request refused before it wrote (a validation 400, a 404) records nothing, so the
+//!    caller can fix it and retry with the same key; but a key already used for another
+//!    request is reported as the conflict it is.
+//!
+//! Which request is idempotent is decided here, not by the routes: every POST. The
+//! decisions themselves are `connect_core::rules::idempotency`'s pure functions.
 
 use crate::config;
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::http;
-use crate::routes::Cx;
-use crate::store::d1::{ClaimRow, Commit, Store, Taken};
-use crate::store::kv::Kv;
-use connect_core::idempotency::{
-    decide, expiry, ClaimState, Decision, Fingerprint, IdempotencyKey, KeptResponse, KvRecord,
-    StoredResponse,
-};
-use connect_core::ids::WorkspaceId;
-use connect_core::sealed::{SealContext, SealingKey};
-use connect_core::time::Timestamp;
+use crate::store::kv::{record_name, Kv};
+use crate::store::{Refused, Store};
+use connect_core::rules::idempotency::{decide, expiry, Decision, Fingerprint, IdempotencyKey};
+use connect_core::server::recorded::{KvRecord, RecordedResponse};
+use connect_core::server::seal::{SealContext, Sealed};
 use serde_json::Value;
-use worker::{D1PreparedStatement, Request, Response};
+use worker::{D1PreparedStatement, Response};
 
-/// A request that carries a valid `Idempotency-Key`.
-pub struct Guard {
-    workspace: WorkspaceId,
-    key: IdempotencyKey,
-    key_hash: String,
-    fingerprint: Fingerprint,
+/// How many times a write is attempted when its transaction is refused because the state
+/// it read moved (or a minted client id was taken); then the caller gets 409 and retries
+/// later.
+const MAX_ATTEMPTS: usize = 10;
+
+/// What one attempt of a write decided.
+pub enum Attempt {
+    /// Commit `statements` in one transaction; then answer `answer`.
+    Write {
+        /// The statements, run in order in one transaction.
+        statements: Vec<D1PreparedStatement>,
+        /// The answer, recorded under the key if the request has one.
+        answer: RecordedResponse,
+    },
+    /// Nothing to write (a PATCH that changes nothing): answer at once.
+    Answer(RecordedResponse),
 }
 
-/// What [`begin`] found.
-pub enum Begin {
-    /// The same request was answered: here is that answer again.
-    Replay(Response),
-    /// Go on, under the guard of the key if one was sent.
-    Proceed(Option<Guard>),
+/// A write route's work, one attempt at a time.
+pub trait Operation {
+    /// Reads what it needs and decides: the statements and the answer, or a refusal.
+    async fn attempt(&mut self, cx: &mut Cx, store: &Store) -> ApiResult<Attempt>;
 }
 
-/// What [`commit`] did.
-pub enum Outcome {
-    /// The answer to send: this request's, or the recorded one of the request that won
-    /// the key.
-    Send(Response),
-    /// A minted client id was taken; nothing was written: mint again and retry.
-    ClientIdTaken,
-    /// The guarded write changed no row (the app changed or went away since it was
-    /// read); nothing was written or recorded.
-    Unchanged,
+/// A write request, as [`perform`] needs it.
+pub struct WriteRequest<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The path, as the fingerprint covers it.
+    pub path: &'a str,
+    /// The body, if the route takes one.
+    pub body: Option<&'a Value>,
+    /// The `Idempotency-Key` header, if sent.
+    pub key: Option<String>,
+    /// Where the key belongs: a workspace id, or [`OPERATORS`].
+    pub scope: &'a str,
 }
 
-/// A request's writes, for [`commit`].
-pub struct Writes {
-    /// The statements, run in order in one transaction.
-    pub statements: Vec<D1PreparedStatement>,
-    /// When true, the request happened only if the last statement changed a row: if it
-    /// changed none, no response is recorded and [`Outcome::Unchanged`] is returned.
-    pub guarded: bool,
-}
+/// The scope of the keys of the operators' admin API.
+pub const OPERATORS: &str = "operators";
 
-/// Reads the header and consults KV. `path` and `body` are what the fingerprint covers
-/// (`body` is `None` for routes without one).
-pub async fn begin(
-    cx: &Cx,
-    req: &Request,
-    workspace: &WorkspaceId,
-    path: &str,
-    body: Option<&Value>,
-) -> ApiResult<Begin> {
-    let Some(raw) = req.headers().get("idempotency-key")? else {
-        return Ok(Begin::Proceed(None));
+/// Performs `operation` (or answers its refusal) under the rules above.
+pub async fn perform<O: Operation>(
+    cx: &mut Cx,
+    store: &Store,
+    request: WriteRequest<'_>,
+    operation: ApiResult<O>,
+) -> ApiResult<Response> {
+    let guard = match request.key {
+        Some(raw) if request.method == "POST" => Some(Guard {
+            scope: request.scope.to_owned(),
+            key_hash: IdempotencyKey::parse(&raw)?.hash(),
+            fingerprint: Fingerprint::of(request.method, request.path, request.body),
+        }),
+        _ => None,
     };
-    let key = IdempotencyKey::parse(&raw)?;
-    let guard = Guard {
-        workspace: workspace.clone(),
-        key_hash: key.hash(),
-        fingerprint: Fingerprint::of(&req.inner().method(), path, body),
-        key,
-    };
-    if let Some(record) = kv_record(cx, &guard).await {
-        match decide(Some(&record.claim_state()), &guard.fingerprint, cx.now) {
-            Decision::Replay => {
-                // A record that does not open (rotated key, corruption) is not trusted:
-                // D1 decides instead.
-                if let Ok(stored) = guard.open(&config::sealing_key(&cx.env)?, &record.response) {
-                    return Ok(Begin::Replay(replay(&stored)?));
-                }
-            }
-            Decision::Conflict => return Err(ApiError::IdempotencyConflict),
-            Decision::Process | Decision::Expired | Decision::InProgress => {}
+    if let Some(g) = &guard {
+        if let Some(replay) = g.replay_from_kv(cx).await? {
+            return Ok(replay);
         }
     }
-    Ok(Begin::Proceed(Some(guard)))
+    let mut operation = match operation {
+        Ok(operation) => operation,
+        Err(e) => return Err(refuse(guard.as_ref(), cx, store, e).await),
+    };
+    for _ in 0..MAX_ATTEMPTS {
+        let (statements, answer) = match operation.attempt(cx, store).await {
+            Ok(Attempt::Write { statements, answer }) => (statements, answer),
+            Ok(Attempt::Answer(answer)) => (Vec::new(), answer),
+            Err(e) => return Err(refuse(guard.as_ref(), cx, store, e).await),
+        };
+        let outcome = match &guard {
+            None => store.commit(statements).await?,
+            Some(g) => g.commit(cx, store, statements, &answer).await?,
+        };
+        match outcome {
+            Ok(()) => return http::answer(&answer, false),
+            Err(Refused::ClientIdTaken | Refused::StateMoved) => continue,
+            Err(Refused::KeyTaken) => {
+                let g = guard.as_ref().ok_or_else(|| {
+                    ApiError::Internal("a key's claim was refused on a request without one".into())
+                })?;
+                match g.settle(cx, store).await? {
+                    Some(replay) => return Ok(replay),
+                    // The claim expired in between: the key is free, attempt again.
+                    None => continue,
+                }
+            }
+        }
+    }
+    Err(ApiError::Conflict(
+        "the app kept changing while this request was applied; retry",
+    ))
 }
 
-async fn kv_record(cx: &Cx, guard: &Guard) -> Option<KvRecord> {
-    Kv::new(&cx.env)?
-        .get(&guard.key.kv_name(&guard.workspace))
-        .await
-}
-
-/// The error for a request refused before its operation. Nothing is recorded, so the
-/// caller can fix the request and retry with the same key; but a key already used for
-/// another request is reported as the conflict it is.
-pub async fn refuse(guard: Option<&Guard>, cx: &Cx, store: &Store, err: ApiError) -> ApiError {
-    let Some(guard) = guard else { return err };
-    match store.find_claim(&guard.workspace, &guard.key_hash).await {
-        Ok(Some(row)) if guard.decide(&row, cx.now) == Decision::Conflict => {
+/// The error for a request refused before it wrote. A key already used for another
+/// request turns it into that conflict; an internal error is passed on as it is.
+async fn refuse(guard: Option<&Guard>, cx: &Cx, store: &Store, err: ApiError) -> ApiError {
+    let Some(guard) = guard.filter(|_| !matches!(err, ApiError::Internal(_))) else {
+        return err;
+    };
+    match store.find_claim(&guard.scope, &guard.key_hash).await {
+        Ok(Some(record))
+            if decide(Some(&record.claim), &guard.fingerprint, cx.now) == Decision::Conflict =>
+        {
             ApiError::IdempotencyConflict
         }
         _ => err,
     }
 }
 
-/// Writes `writes` (one transaction, with the claim if the request has a key) and answers
-/// with `response`.
-pub async fn commit(
-    cx: &mut Cx,
-    store: &Store,
-    guard: Option<&Guard>,
-    writes: Writes,
-    response: StoredResponse,
-) -> ApiResult<Outcome> {
-    let Writes {
-        statements: writes,
-        guarded,
-    } = writes;
-    let mut statements = Vec::with_capacity(writes.len() + 2);
-    if let Some(g) = guard {
-        statements.push(store.release_expired_claim(&g.workspace, &g.key_hash, cx.now)?);
-    }
-    let last_write = (statements.len() + writes.len()).saturating_sub(1);
-    statements.extend(writes);
-    let mut record = None;
-    if let Some(g) = guard {
-        let sealed = g.seal(&response, cx).await?;
-        let expires_at = expiry(cx.now);
-        statements.push(store.claim(
-            &g.workspace,
-            &g.key_hash,
-            g.fingerprint.as_str(),
-            &sealed,
-            cx.now,
-            expires_at,
-            guarded,
-        )?);
-        record = Some(KvRecord {
-            fingerprint: g.fingerprint.clone(),
-            expires_at: expires_at.millis(),
-            response: sealed,
-        });
-    }
-    if statements.is_empty() {
-        return Ok(Outcome::Send(respond(&response, false)?));
-    }
-    match store.commit(statements, last_write).await? {
-        Commit::Done { changes } if guarded && changes == 0 => Ok(Outcome::Unchanged),
-        Commit::Done { .. } => {
-            if let (Some(g), Some(record)) = (guard, record) {
-                remember(cx, g, record);
-            }
-            Ok(Outcome::Send(respond(&response, false)?))
-        }
-        Commit::Taken(Taken::ClientId) => Ok(Outcome::ClientIdTaken),
-        Commit::Taken(Taken::IdempotencyKey) => {
-            let g = guard
-                .ok_or_else(|| ApiError::Internal("idempotency conflict without a key".into()))?;
-            g.settle(cx, store).await.map(Outcome::Send)
-        }
-    }
+/// A request that carries a valid `Idempotency-Key`.
+struct Guard {
+    scope: String,
+    key_hash: String,
+    fingerprint: Fingerprint,
 }
 
 impl Guard {
     fn context(&self) -> SealContext<'_> {
-        SealContext::StoredResponse {
-            workspace: &self.workspace,
+        SealContext::RecordedResponse {
+            scope: &self.scope,
             key_hash: &self.key_hash,
         }
     }
 
-    /// The response as kept in D1 and KV: JSON of a `KeptResponse`, secrets sealed (by the
-    /// runtime's WebCrypto: they are thousands of bytes for a batch, see `webcrypto`).
-    async fn seal(&self, response: &StoredResponse, cx: &mut Cx) -> ApiResult<String> {
-        let job = KeptResponse::prepare(response, self.context(), &mut cx.random);
-        let key = config::native_sealing_key(&cx.env).await?;
-        let sealed = key
-            .seal(job.seal_job())
-            .await
-            .map_err(|e| ApiError::Internal(format!("WebCrypto AES-GCM: {e:?}")))?;
-        Ok(serde_json::to_string(&job.finish(sealed))?)
+    fn kv_name(&self) -> String {
+        record_name(&self.scope, &self.key_hash)
     }
 
-    fn open(&self, key: &SealingKey, kept: &str) -> ApiResult<StoredResponse> {
-        let kept: KeptResponse = serde_json::from_str(kept)?;
-        Ok(kept.open(key, self.context())?)
-    }
-
-    fn decide(&self, row: &ClaimRow, now: Timestamp) -> Decision {
-        let state = ClaimState {
-            fingerprint: Fingerprint::from_stored(row.fingerprint.clone()),
-            expires_at: Timestamp::from_millis(row.expires_at as i64),
-            // The response is written in the same transaction as the claim.
-            completed: true,
+    /// The recorded answer in KV, if it is this request's; a conflict if the key is
+    /// another request's. A record that does not open is not trusted: D1 decides.
+    async fn replay_from_kv(&self, cx: &Cx) -> ApiResult<Option<Response>> {
+        let Some(kv) = Kv::new(&cx.env) else {
+            return Ok(None);
         };
-        decide(Some(&state), &self.fingerprint, now)
-    }
-
-    /// Another request holds the key: answer as its record says.
-    async fn settle(&self, cx: &mut Cx, store: &Store) -> ApiResult<Response> {
-        let Some(row) = store.find_claim(&self.workspace, &self.key_hash).await? else {
-            // The claim vanished between our failed insert and this read (it expired
-            // and was purged): the caller's retry will find the key free.
-            return Err(ApiError::IdempotencyInProgress);
+        let Some(record) = kv.get(&self.kv_name()).await else {
+            return Ok(None);
         };
-        match self.decide(&row, cx.now) {
-            Decision::Replay => {
-                let stored = self.open(&config::sealing_key(&cx.env)?, &row.response)?;
-                let record = KvRecord {
-                    fingerprint: self.fingerprint.clone(),
-                    expires_at: row.expires_at as i64,
-                    response: row.response,
-                };
-                remember(cx, self, record);
-                replay(&stored)
-            }
+        match decide(Some(&record.claim()), &self.fingerprint, cx.now) {
+            Decision::Replay => match self.open(cx, &record.response) {
+                Ok(answer) => Ok(Some(http::answer(&answer, true)?)),
+                Err(_) => Ok(None),
+            },
             Decision::Conflict => Err(ApiError::IdempotencyConflict),
-            Decision::InProgress | Decision::Expired | Decision::Process => {
-                Err(ApiError::IdempotencyInProgress)
-            }
+            Decision::Process => Ok(None),
         }
     }
-}
 
-/// Puts the record in KV after the response is sent.
-fn remember(cx: &Cx, guard: &Guard, record: KvRecord) {
-    let Some(kv) = Kv::new(&cx.env) else { return };
-    let name = guard.key.kv_name(&guard.workspace);
-    let now = cx.now.millis();
-    cx.ctx
-        .wait_until(async move { kv.put(&name, &record, now).await });
-}
+    /// Commits `statements` with the key's claim and the sealed answer, in one
+    /// transaction; on success keeps a copy in KV.
+    async fn commit(
+        &self,
+        cx: &mut Cx,
+        store: &Store,
+        statements: Vec<D1PreparedStatement>,
+        answer: &RecordedResponse,
+    ) -> ApiResult<Result<(), Refused>> {
+        let sealed = self.seal(cx, answer).await?;
+        let expires_at = expiry(cx.now);
+        let mut all = Vec::with_capacity(statements.len() + 2);
+        all.push(store.release_expired_claim(&self.scope, &self.key_hash, cx.now)?);
+        all.extend(statements);
+        all.push(store.claim(
+            &self.scope,
+            &self.key_hash,
+            &self.fingerprint,
+            &sealed,
+            cx.now,
+            expires_at,
+        )?);
+        let outcome = store.commit(all).await?;
+        if outcome.is_ok() {
+            self.remember(
+                cx,
+                KvRecord {
+                    fingerprint: self.fingerprint.clone(),
+                    expires_at: expires_at.millis(),
+                    response: sealed,
+                },
+            );
+        }
+        Ok(outcome)
+    }
 
-fn respond(stored: &StoredResponse, replayed: bool) -> ApiResult<Response> {
-    http::stored(stored, replayed)
-}
+    /// The answer, compressed and sealed by the runtime's WebCrypto (see `webcrypto`).
+    async fn seal(&self, cx: &mut Cx, answer: &RecordedResponse) -> ApiResult<Sealed> {
+        let ring = config::key_ring(&cx.env)?;
+        let job = answer.prepare(&ring, self.context(), &mut cx.random);
+        config::native_primary_key(&cx.env)
+            .await?
+            .seal(&job)
+            .await
+            .map_err(|e| ApiError::Internal(format!("WebCrypto AES-GCM: {e:?}")))
+    }
 
-fn replay(stored: &StoredResponse) -> ApiResult<Response> {
-    respond(stored, true)
+    fn open(&self, cx: &Cx, sealed: &Sealed) -> ApiResult<RecordedResponse> {
+        let ring = config::key_ring(&cx.env)?;
+        Ok(RecordedResponse::open(sealed, &ring, self.context())?)
+    }
+
+    /// Another request claimed the key first: its answer, if it was this request; `None`
+    /// if the claim has expired or gone since, so the key is free.
+    async fn settle(&self, cx: &mut Cx, store: &Store) -> ApiResult<Option<Response>> {
+        let Some(record) = store.find_claim(&self.scope, &self.key_hash).await? else {
+            return Ok(None);
+        };
+        match decide(Some(&record.claim), &self.fingerprint, cx.now) {
+            Decision::Replay => {
+                let answer = self.open(cx, &record.response)?;
+                self.remember(
+                    cx,
+                    KvRecord {
+                        fingerprint: self.fingerprint.clone(),
+                        expires_at: record.claim.expires_at.millis(),
+                        response: record.response,
+                    },
+                );
+                Ok(Some(http::answer(&answer, true)?))
+            }
+            Decision::Conflict => Err(ApiError::IdempotencyConflict),
+            Decision::Process => Ok(None),
+        }
+    }
+
+    /// Puts the record in KV after the response is sent.
+    fn remember(&self, cx: &Cx, record: KvRecord) {
+        let Some(kv) = Kv::new(&cx.env) else { return };
+        let name = self.kv_name();
+        let now = cx.now.millis();
+        cx.ctx
+            .wait_until(async move { kv.put(&name, &record, now).await });
+    }
 }

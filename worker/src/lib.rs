@@ -3,20 +3,24 @@
 
 mod auth;
 mod config;
+mod context;
 mod error;
 mod http;
 mod idempotency;
+mod isolate;
 mod random;
 mod rate_limit;
 mod routes;
 mod store;
 mod webcrypto;
 
-use connect_core::ids::request_id;
-use connect_core::time::Timestamp;
+use connect_core::rules::random::request_id;
+use connect_core::wire::time::Timestamp;
+use context::Cx;
 use error::ApiError;
 use random::RandomPool;
-use routes::Cx;
+use std::rc::Rc;
+use store::{Costs, Store};
 use worker::{
     console_error, console_log, event, Context, Date, Env, Headers, Request, Response, Result,
     ScheduleContext, ScheduledEvent,
@@ -32,7 +36,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         ctx,
         random,
         now: Timestamp::from_millis(started as i64),
-        round_trips: Default::default(),
+        costs: Rc::new(Costs::default()),
     };
     let mut response = match routes::handle(&mut cx, req).await {
         Ok(response) => response,
@@ -48,10 +52,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let headers = response.headers_mut();
     let _ = headers.set("x-request-id", &request_id);
     // One header line, after any metric the handler put there.
-    let timing = format!(
-        "d1;desc=\"round-trips={}\", total;dur={elapsed}",
-        cx.round_trips.get()
-    );
+    let timing = format!("{}, total;dur={elapsed}", cx.costs.server_timing());
     let timing = match headers.get("server-timing") {
         Ok(Some(own)) => format!("{own}, {timing}"),
         _ => timing,
@@ -74,9 +75,6 @@ fn error_response(err: &ApiError, request_id: &str) -> Response {
         ApiError::MethodNotAllowed(allow) => {
             let _ = headers.set("allow", &allow.join(", "));
         }
-        ApiError::IdempotencyInProgress => {
-            let _ = headers.set("retry-after", "1");
-        }
         ApiError::RateLimited => {
             let _ = headers.set("retry-after", &rate_limit::PERIOD_SECONDS.to_string());
         }
@@ -96,7 +94,7 @@ fn error_response(err: &ApiError, request_id: &str) -> Response {
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let now = Timestamp::from_millis(Date::now().as_millis() as i64);
-    match store::d1::Store::new(&env, Default::default()) {
+    match Store::new(&env, Rc::new(Costs::default())) {
         Ok(store) => match store.purge_expired_claims(now).await {
             Ok(n) => console_log!("purged {n} expired idempotency claims"),
             Err(e) => console_error!("purging expired idempotency claims failed: {e:?}"),

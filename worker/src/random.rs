@@ -1,6 +1,6 @@
 //! The Workers runtime's CSPRNG (`crypto.getRandomValues`) as `connect_core`'s entropy.
 
-use connect_core::entropy::Entropy;
+use connect_core::rules::random::Entropy;
 
 /// Draws random bytes in blocks: one call across the JS boundary serves a whole batch of
 /// ids and secrets instead of one call per id.

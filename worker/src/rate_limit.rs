@@ -5,7 +5,7 @@
 //! itself never leaves the Worker). The limits live in `wrangler.toml` (`[[ratelimits]]`).
 
 use crate::error::{ApiError, ApiResult};
-use connect_core::secrets::ApiKey;
+use connect_core::wire::secrets::ApiKey;
 use worker::{console_warn, Env};
 
 /// The period of `[[ratelimits]]` in wrangler.toml, in seconds: when to retry.

@@ -1,17 +1,18 @@
-//! AES-256-GCM through the runtime's WebCrypto, for the one large value a request seals.
+//! AES-256-GCM through the runtime's WebCrypto, for the one large value a request seals:
+//! the recorded answer of an idempotent request.
 //!
-//! The wasm build's AES-GCM is software (fixsliced AES, software GHASH): sealing the 3,200
-//! secret bytes of a recorded 100-app response took 49 µs (the wasm timed on node). The
-//! runtime's WebCrypto is native code on the CPU's AES instructions: a call cost 2.5 µs in
-//! workerd whether it sealed 32 bytes or 3,200 (20,000 calls of each, CPU read from
-//! `/proc`). So recorded responses are sealed here; a single 32-byte client secret (1.1 µs
-//! in software), where the call's fixed cost and its promise outweigh the AES, stays in the
-//! core.
+//! The wasm build's AES-GCM is software (fixsliced AES, software GHASH): it sealed 3,200
+//! bytes in 49 µs (the wasm timed on node), and a 100-app batch's recorded answer is about
+//! 20 KB after compression. The runtime's WebCrypto is native code on the CPU's AES
+//! instructions: a call cost 2.5 µs in workerd whether it sealed 32 bytes or 3,200 (20,000
+//! calls of each, CPU read from `/proc`). So recorded answers are sealed here; a single
+//! 32-byte secret (1.1 µs in software), where the call's fixed cost and its promise
+//! outweigh the AES, stays in the core.
 //!
-//! Both produce the same sealed format from a `connect_core` [`SealJob`], and the core opens
-//! either; the key is imported from the same `SECRETS_KEY` bytes (see `config`).
+//! Both produce the same sealed form from a `connect_core` [`SealJob`], and the core opens
+//! either; the key is imported from the ring's primary key (see `config`).
 
-use connect_core::sealed::SealJob;
+use connect_core::server::seal::{SealJob, Sealed};
 use worker::js_sys::{self, Array, Function, Object, Promise, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
@@ -35,8 +36,8 @@ impl NativeKey {
         Ok(Self(JsFuture::from(promise.dyn_into::<Promise>()?).await?))
     }
 
-    /// Runs `job`: its sealed text, as `SealingKey::seal_job` would write it.
-    pub async fn seal(&self, job: &SealJob) -> Result<String, JsValue> {
+    /// Runs `job`: its sealed value, as `KeyRing::seal_job` would write it.
+    pub async fn seal(&self, job: &SealJob) -> Result<Sealed, JsValue> {
         let subtle = subtle()?;
         let algorithm = Object::new();
         Reflect::set(&algorithm, &"name".into(), &"AES-GCM".into())?;

@@ -1,14 +1,18 @@
-//! The operators' admin API (`/admin/v1`), guarded by `ADMIN_TOKEN`.
+//! The operators' admin API (`/admin/v1`), guarded by `ADMIN_TOKEN`. Its POSTs honour
+//! `Idempotency-Key` like every POST, in the operators' own scope: a retried workspace
+//! creation returns the same workspace and key.
 
-use super::Cx;
+use super::write;
 use crate::config;
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::http;
-use crate::store::d1::Store;
-use connect_core::ids::{ApiKeyId, WorkspaceId};
-use connect_core::routes::RouteName;
-use connect_core::secrets::ApiKey;
-use connect_core::workspace::{CreatedWorkspace, IssuedApiKey, RevokedApiKey, Workspace};
+use crate::idempotency::{Attempt, Operation, OPERATORS};
+use crate::store::Store;
+use connect_core::wire::ids::{ApiKeyId, WorkspaceId};
+use connect_core::wire::response::{CreatedWorkspace, IssuedApiKey, RevokedApiKey, Workspace};
+use connect_core::wire::routes::RouteName;
+use connect_core::wire::secrets::ApiKey;
 use worker::{Request, Response};
 
 /// Dispatches an admin route (method already checked, operator authenticated); `id` is
@@ -19,10 +23,17 @@ pub async fn handle(
     route: RouteName,
     id: &str,
 ) -> ApiResult<Response> {
-    let store = Store::new(&cx.env, cx.round_trips.clone())?;
+    let store = cx.store()?;
     match route {
-        RouteName::AdminWorkspaces => create_workspace(cx, &store, req).await,
-        RouteName::AdminWorkspaceApiKeys => add_key(cx, &store, req, id).await,
+        RouteName::AdminWorkspaces => {
+            http::read_no_fields(req).await?;
+            write(cx, &store, req, OPERATORS, None, Ok(CreateWorkspace)).await
+        }
+        RouteName::AdminWorkspaceApiKeys => {
+            http::read_no_fields(req).await?;
+            let op = AddApiKey::new(id);
+            write(cx, &store, req, OPERATORS, None, op).await
+        }
         RouteName::AdminApiKey => revoke_key(cx, &store, id).await,
         _ => Err(ApiError::Internal(
             "a workspace route reached the admin dispatch".into(),
@@ -39,38 +50,62 @@ fn issue_key(cx: &mut Cx, workspace: &WorkspaceId) -> ApiResult<IssuedApiKey> {
     })
 }
 
-async fn create_workspace(cx: &mut Cx, store: &Store, req: &mut Request) -> ApiResult<Response> {
-    http::read_no_fields(req).await?;
-    let workspace = WorkspaceId::generate(&mut cx.random);
-    let key = issue_key(cx, &workspace)?;
-    store
-        .create_workspace(&workspace, &key.id, &key.key.hash(), cx.now)
-        .await?;
-    http::json_of(
-        201,
-        &CreatedWorkspace {
+/// `POST /admin/v1/workspaces`: a workspace and its first key.
+struct CreateWorkspace;
+
+impl Operation for CreateWorkspace {
+    async fn attempt(&mut self, cx: &mut Cx, store: &Store) -> ApiResult<Attempt> {
+        let workspace = WorkspaceId::generate(&mut cx.random);
+        let key = issue_key(cx, &workspace)?;
+        let statements = store.create_workspace(&workspace, &key.id, &key.key.hash(), cx.now)?;
+        let answer = CreatedWorkspace {
             workspace: Workspace::new(workspace, 0, cx.now),
             api_key: key,
-        },
-    )
-}
-
-async fn add_key(cx: &mut Cx, store: &Store, req: &mut Request, id: &str) -> ApiResult<Response> {
-    http::read_no_fields(req).await?;
-    let not_found = || ApiError::NotFound(format!("no workspace {id}"));
-    let workspace = WorkspaceId::parse(id).ok_or_else(not_found)?;
-    let key = issue_key(cx, &workspace)?;
-    if !store
-        .add_key(&workspace, &key.id, &key.key.hash(), cx.now)
-        .await?
-    {
-        return Err(not_found());
+        };
+        Ok(Attempt::Write {
+            statements,
+            answer: http::recorded(201, &answer, Vec::new())?,
+        })
     }
-    http::json_of(201, &key)
 }
 
+/// `POST /admin/v1/workspaces/{id}/api-keys`: another key for a workspace.
+struct AddApiKey {
+    workspace: WorkspaceId,
+}
+
+impl AddApiKey {
+    fn new(id: &str) -> ApiResult<Self> {
+        let workspace = WorkspaceId::parse(id).ok_or_else(|| workspace_not_found(id))?;
+        Ok(Self { workspace })
+    }
+}
+
+fn workspace_not_found(id: &str) -> ApiError {
+    match WorkspaceId::parse(id) {
+        Some(id) => ApiError::NotFound(format!("no workspace {id}")),
+        None => ApiError::NotFound("no such workspace".into()),
+    }
+}
+
+impl Operation for AddApiKey {
+    async fn attempt(&mut self, cx: &mut Cx, store: &Store) -> ApiResult<Attempt> {
+        // Workspaces are never deleted: one that exists now still exists at the insert.
+        if store.workspace(&self.workspace).await?.is_none() {
+            return Err(workspace_not_found(self.workspace.as_str()));
+        }
+        let key = issue_key(cx, &self.workspace)?;
+        let insert = store.insert_key(&self.workspace, &key.id, &key.key.hash(), cx.now)?;
+        Ok(Attempt::Write {
+            statements: vec![insert],
+            answer: http::recorded(201, &key, Vec::new())?,
+        })
+    }
+}
+
+/// `DELETE /admin/v1/api-keys/{keyId}`: revoking twice answers the first revocation.
 async fn revoke_key(cx: &mut Cx, store: &Store, id: &str) -> ApiResult<Response> {
-    let not_found = || ApiError::NotFound(format!("no API key {id}"));
+    let not_found = || ApiError::NotFound("no such API key".into());
     let key_id = ApiKeyId::parse(id).ok_or_else(not_found)?;
     let revoked_at = store
         .revoke_key(&key_id, cx.now)

@@ -1,41 +1,32 @@
-//! The route table: every path the Worker serves, the methods each allows (which also
-//! answers 405 with `Allow`), and the dispatch to handlers.
+//! The dispatch: every path of `connect_core`'s route table to its handler, after the
+//! method (405 with `Allow`), authentication and the rate limit. Reads answer directly;
+//! every write goes through `idempotency::perform` (see [`write`]).
 
 pub mod admin;
+pub mod app;
 pub mod apps;
 pub mod openapi;
 pub mod workspace;
 
 use crate::auth;
 use crate::config;
+use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
-use crate::random::RandomPool;
+use crate::http;
+use crate::idempotency::{self, Operation, WriteRequest};
 use crate::rate_limit;
-use crate::store::d1::{RoundTrips, Store};
-use connect_core::routes::{self, Matched, RouteName, RouteSpec};
-use connect_core::time::Timestamp;
-use worker::{Context, Env, Request, Response};
+use crate::store::Store;
+use connect_core::wire::routes::{self, Matched, RouteName, RouteSpec};
+use serde_json::Value;
+use worker::{Request, Response};
 
-/// What a handler needs besides the request.
-pub struct Cx {
-    /// Bindings, vars and secrets.
-    pub env: Env,
-    /// The execution context, for work that may finish after the response.
-    pub ctx: Context,
-    /// Randomness for ids and secrets.
-    pub random: RandomPool,
-    /// The time the request arrived, for every timestamp it writes.
-    pub now: Timestamp,
-    /// D1 round trips made so far.
-    pub round_trips: RoundTrips,
-}
-
-/// Routes the request by `connect_core::routes`: 404 for an unknown path, 405 (with
-/// `Allow`) for a known path with another method, then authentication, then the handler.
+/// Routes the request: 404 for an unknown path, 405 (with `Allow`) for a known path with
+/// another method, then authentication, then the handler.
 pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     let url = req.url()?;
+    let path = url.path();
     let no_route = || ApiError::NotFound("no such route".into());
-    let Matched { route, param } = routes::match_path(url.path()).ok_or_else(no_route)?;
+    let Matched { route, param } = routes::match_path(path).ok_or_else(no_route)?;
     let id = param.unwrap_or_default();
     let method = req.inner().method();
     if route.is_admin() {
@@ -51,28 +42,53 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     }
     let key = auth::api_key(&req, config::key_environment(&cx.env)?)?;
     rate_limit::check(&cx.env, &key).await?;
-    let store = Store::new(&cx.env, cx.round_trips.clone())?;
+    let store = cx.store()?;
     let ws = auth::workspace(&key, &store, cx.now).await?;
     let req = &mut req;
     match (route.name, method.as_str()) {
         (RouteName::Workspace, _) => workspace::get(&store, &ws).await,
         (RouteName::Apps, "GET") => apps::list(cx, &store, &ws, url.query().unwrap_or("")).await,
-        (RouteName::Apps, _) => apps::create(cx, &store, &ws, req).await,
-        (RouteName::AppsBatch, _) => apps::batch_create(cx, &store, &ws, req).await,
-        (RouteName::App, "GET") => apps::get(cx, &store, &ws, id).await,
-        (RouteName::App, "PATCH") => apps::update(cx, &store, &ws, id, req).await,
-        (RouteName::App, _) => apps::delete(cx, &store, &ws, id).await,
-        (RouteName::RotateClientSecret, _) => {
-            apps::rotate_client_secret(cx, &store, &ws, id, req).await
+        (RouteName::App, "GET") => app::get(cx, &store, &ws, id).await,
+        (RouteName::RedirectUris, "GET") => app::get_redirect_uris(&store, &ws, id).await,
+        (RouteName::WebhookConfig, "GET") => app::get_webhook_config(cx, &store, &ws, id).await,
+        (RouteName::Apps, _) => {
+            let body = http::read_json(req).await?;
+            let op = apps::create(&ws, &body);
+            write(cx, &store, req, ws.as_str(), Some(&body), op).await
         }
-        (RouteName::RedirectUris, "GET") => apps::get_redirect_uris(cx, &store, &ws, id).await,
-        (RouteName::RedirectUris, _) => apps::replace_redirect_uris(cx, &store, &ws, id, req).await,
-        (RouteName::WebhookConfig, "GET") => apps::get_webhook_config(cx, &store, &ws, id).await,
+        (RouteName::AppsBatch, _) => {
+            let body = http::read_json(req).await?;
+            let op = apps::batch_create(&ws, &body);
+            write(cx, &store, req, ws.as_str(), Some(&body), op).await
+        }
+        (RouteName::App, "PATCH") => {
+            let body = http::read_json(req).await?;
+            let op = app::update(&ws, id, &body);
+            write(cx, &store, req, ws.as_str(), Some(&body), op).await
+        }
+        (RouteName::App, _) => {
+            http::read_no_fields(req).await?;
+            write(cx, &store, req, ws.as_str(), None, Ok(app::delete(&ws, id))).await
+        }
+        (RouteName::RotateClientSecret, _) => {
+            http::read_no_fields(req).await?;
+            let op = Ok(app::rotate_client_secret(&ws, id));
+            write(cx, &store, req, ws.as_str(), None, op).await
+        }
+        (RouteName::RedirectUris, _) => {
+            let body = http::read_json(req).await?;
+            let op = app::replace_redirect_uris(&ws, id, &body);
+            write(cx, &store, req, ws.as_str(), Some(&body), op).await
+        }
         (RouteName::WebhookConfig, _) => {
-            apps::update_webhook_config(cx, &store, &ws, id, req).await
+            let body = http::read_json(req).await?;
+            let op = app::update_webhook_config(&ws, id, &body);
+            write(cx, &store, req, ws.as_str(), Some(&body), op).await
         }
         (RouteName::RotateWebhookSecret, _) => {
-            apps::rotate_webhook_secret(cx, &store, &ws, id, req).await
+            http::read_no_fields(req).await?;
+            let op = Ok(app::rotate_webhook_secret(&ws, id));
+            write(cx, &store, req, ws.as_str(), None, op).await
         }
         (
             RouteName::OpenApi
@@ -85,6 +101,28 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
             route.path
         ))),
     }
+}
+
+/// Performs a write: every route that changes state comes through here, so every POST
+/// honours `Idempotency-Key` in `scope` (a workspace id, or the operators').
+pub async fn write<O: Operation>(
+    cx: &mut Cx,
+    store: &Store,
+    req: &Request,
+    scope: &str,
+    body: Option<&Value>,
+    operation: ApiResult<O>,
+) -> ApiResult<Response> {
+    let url = req.url()?;
+    let method = req.inner().method();
+    let request = WriteRequest {
+        method: &method,
+        path: url.path(),
+        body,
+        key: req.headers().get("idempotency-key")?,
+        scope,
+    };
+    idempotency::perform(cx, store, request, operation).await
 }
 
 fn check_method(route: &RouteSpec, method: &str) -> ApiResult<()> {

@@ -2,9 +2,9 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::http;
-use crate::store::d1::Store;
-use connect_core::ids::WorkspaceId;
-use connect_core::workspace::Workspace;
+use crate::store::Store;
+use connect_core::wire::ids::WorkspaceId;
+use connect_core::wire::response::Workspace;
 use worker::Response;
 
 /// The caller's workspace, with its app count (a maintained counter, not a scan).

@@ -3,7 +3,7 @@
 //! KV is eventually consistent, so it is only ever a shortcut: a miss (or a KV failure)
 //! falls through to D1, where the claim is the source of truth.
 
-use connect_core::idempotency::KvRecord;
+use connect_core::server::recorded::KvRecord;
 use worker::{console_warn, kv::KvStore, Env};
 
 /// KV refuses an `expiration_ttl` under 60 seconds.
@@ -12,6 +12,11 @@ const MIN_TTL_SECONDS: i64 = 60;
 /// The `IDEMPOTENCY` namespace.
 pub struct Kv {
     kv: KvStore,
+}
+
+/// The name of the entry of the key with hash `key_hash` in `scope`.
+pub fn record_name(scope: &str, key_hash: &str) -> String {
+    format!("idem/{scope}/{key_hash}")
 }
 
 impl Kv {

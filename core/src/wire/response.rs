@@ -1,9 +1,52 @@
-//! Workspaces and API keys: `GET /workspace` and the operators' admin API.
+//! The answers of the routes about many apps (batch create, list) and about workspaces
+//! and API keys (`GET /workspace` and the operators' admin API).
 
-use crate::ids::{ApiKeyId, WorkspaceId};
-use crate::secrets::ApiKey;
-use crate::time::Timestamp;
+use crate::wire::app::App;
+use crate::wire::error::ErrorObject;
+use crate::wire::ids::{ApiKeyId, WorkspaceId};
+use crate::wire::secrets::ApiKey;
+use crate::wire::time::Timestamp;
 use serde::{Deserialize, Serialize};
+
+/// The 201 body of `POST /apps/batch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchCreateResponse {
+    /// One per input item, in input order.
+    pub results: Vec<BatchResult>,
+    /// Items created.
+    pub success_count: usize,
+    /// Items that failed.
+    pub error_count: usize,
+}
+
+/// One item's outcome: `app` on success, `error` on failure, never both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResult {
+    /// The created app, secret included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<App>,
+    /// Why the item failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorObject>,
+    /// The item's `idempotencyKey`, echoed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+}
+
+/// The 200 body of `GET /apps`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListAppsResponse {
+    /// The page, in creation order.
+    pub data: Vec<App>,
+    /// Apps in the workspace.
+    pub total: u64,
+    /// Page size applied.
+    pub limit: u32,
+    /// Offset applied.
+    pub offset: u64,
+}
 
 /// `GET /connect/v1/workspace`. The casings are the reference's own: `apps_count` and
 /// the legacy `created_at` (Unix seconds) beside `createdAt`.

@@ -12,16 +12,17 @@
 //! 201 with `successCount: 0`: the request was understood and every outcome is reported
 //! item by item, as the caller asked.
 
-use crate::app::{App, NewApp};
-use crate::entropy::Entropy;
-use crate::error::{ErrorObject, FieldError};
-use crate::ids::WorkspaceId;
-use crate::input::{FromJson, Object, Path};
-use crate::request::{BatchItem, MAX_ITEM_KEY_CHARS};
-use crate::sealed::SealingKey;
-use crate::stored::AppRow;
-use crate::time::Timestamp;
-use serde::{Deserialize, Serialize};
+use crate::rules::app::{Held, NewApp};
+use crate::rules::bodies::MAX_ITEM_KEY_CHARS;
+use crate::rules::error::FieldError;
+use crate::rules::input::{FromJson, Object, Path};
+use crate::rules::random::Entropy;
+use crate::wire::app::App;
+use crate::wire::error::ErrorObject;
+use crate::wire::ids::WorkspaceId;
+use crate::wire::request::BatchItem;
+use crate::wire::response::{BatchCreateResponse, BatchResult};
+use crate::wire::time::Timestamp;
 use serde_json::Value;
 
 /// The most items one batch can hold.
@@ -87,13 +88,7 @@ fn plan_item(raw: &Value, index: usize) -> PlannedItem {
     let path = items.index(index);
     match BatchItem::read(raw, path) {
         Ok(item) => PlannedItem {
-            app: NewApp::validate(
-                &item.name,
-                item.redirect_uris.as_deref(),
-                item.webhook_config.as_ref(),
-                path,
-            )
-            .map_err(|e| e.at_index(index)),
+            app: NewApp::from_item(&item, path).map_err(|e| e.at_index(index)),
             idempotency_key: item.idempotency_key,
         },
         Err(e) => PlannedItem {
@@ -125,144 +120,73 @@ impl BatchPlan {
         self.items.is_empty()
     }
 
-    /// Mints every valid item and builds the answer. Minting is random: if the store
-    /// refuses a client id as taken, call this again for a fresh set.
+    /// Mints every valid item. Minting is random: if the store refuses a client id as
+    /// taken, call this again for a fresh set.
     pub fn execute(
         &self,
         workspace: &WorkspaceId,
         now: Timestamp,
         entropy: &mut dyn Entropy,
-    ) -> BatchCreated {
-        let mut results = Vec::with_capacity(self.items.len());
-        let mut success_count = 0;
-        for item in &self.items {
-            let key = item.idempotency_key.clone();
-            match &item.app {
-                Ok(new) => {
-                    results.push(BatchResult::created(
-                        new.mint(workspace, now, entropy).into_app(),
-                        key,
-                    ));
-                    success_count += 1;
-                }
-                Err(e) => results.push(BatchResult::failed(e.to_error_object(), key)),
-            }
-        }
-        BatchCreated {
-            response: BatchCreateResponse {
-                error_count: results.len() - success_count,
-                success_count,
-                results,
-            },
-        }
+    ) -> BatchOutcome {
+        let items = self
+            .items
+            .iter()
+            .map(|item| ItemOutcome {
+                idempotency_key: item.idempotency_key.clone(),
+                app: match &item.app {
+                    Ok(new) => Ok(new.mint(workspace, now, entropy)),
+                    Err(e) => Err(e.to_error_object()),
+                },
+            })
+            .collect();
+        BatchOutcome { items }
     }
 }
 
-/// The outcome of [`BatchPlan::execute`]: the 201 body, whose apps are what to store.
+/// What a batch made: per item, in input order, the new app or why it failed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BatchCreated {
-    /// The 201 body.
-    pub response: BatchCreateResponse,
-}
-
-impl BatchCreated {
-    /// The created apps, in input order: what the store writes (see
-    /// [`crate::stored::AppRow::seal_app`]).
-    pub fn apps(&self) -> impl Iterator<Item = &App> {
-        self.response.results.iter().filter_map(|r| r.app.as_ref())
-    }
-
-    /// The rows to store, one per created app in input order, and the 201 body: byte for
-    /// byte `serde_json::to_string(&self.response)`, but each app's JSON spliced from its
-    /// row's doc ([`AppRow::fresh_app_json`]), so that a 100-app batch serializes its apps
-    /// once instead of once for the rows and again for the body.
-    pub fn rows_and_body(
-        &self,
-        key: &SealingKey,
-        entropy: &mut dyn Entropy,
-    ) -> (Vec<AppRow>, String) {
-        let mut rows = Vec::with_capacity(self.response.success_count);
-        let mut body = String::with_capacity(64 + self.response.results.len() * 1024);
-        body.push_str("{\"results\":[");
-        for (i, result) in self.response.results.iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            let spliced = result.app.as_ref().and_then(|app| {
-                let row = AppRow::seal_app(app, key, entropy);
-                let json = row.fresh_app_json(app);
-                rows.push(row);
-                json
-            });
-            match spliced {
-                // `app` comes first and `error` is absent when it is present.
-                Some(app) => {
-                    body.push_str("{\"app\":");
-                    body.push_str(&app);
-                    if let Some(k) = &result.idempotency_key {
-                        body.push_str(",\"idempotencyKey\":");
-                        push_json(&mut body, k);
-                    }
-                    body.push('}');
-                }
-                None => push_json(&mut body, result),
-            }
-        }
-        body.push_str("],\"successCount\":");
-        body.push_str(&self.response.success_count.to_string());
-        body.push_str(",\"errorCount\":");
-        body.push_str(&self.response.error_count.to_string());
-        body.push('}');
-        (rows, body)
-    }
-}
-
-/// Appends `value` as JSON. Serializing plain data into a String cannot fail.
-fn push_json<T: Serialize + ?Sized>(out: &mut String, value: &T) {
-    out.push_str(&serde_json::to_string(value).unwrap_or_default());
-}
-
-/// The 201 body of `POST /apps/batch`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchCreateResponse {
+pub struct BatchOutcome {
     /// One per input item, in input order.
-    pub results: Vec<BatchResult>,
-    /// Items created.
-    pub success_count: usize,
-    /// Items that failed.
-    pub error_count: usize,
+    pub items: Vec<ItemOutcome>,
 }
 
-/// One item's outcome: `app` on success, `error` on failure, never both.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchResult {
-    /// The created app, secret included.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app: Option<App>,
-    /// Why the item failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorObject>,
-    /// The item's `idempotencyKey`, echoed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+/// One item of a [`BatchOutcome`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemOutcome {
+    /// The item's `idempotencyKey`, to echo on its result.
     pub idempotency_key: Option<String>,
+    /// The new app, or the item's error.
+    pub app: Result<App<Held>, ErrorObject>,
 }
 
-impl BatchResult {
-    fn created(app: App, idempotency_key: Option<String>) -> Self {
-        Self {
-            app: Some(app),
-            error: None,
-            idempotency_key,
-        }
+impl BatchOutcome {
+    /// The created apps, in input order: what the store writes.
+    pub fn apps(&self) -> impl Iterator<Item = &App<Held>> {
+        self.items.iter().filter_map(|i| i.app.as_ref().ok())
     }
 
-    fn failed(error: ErrorObject, idempotency_key: Option<String>) -> Self {
-        Self {
-            app: None,
-            error: Some(error),
-            idempotency_key,
+    /// The 201 body.
+    pub fn response(&self) -> BatchCreateResponse {
+        let results: Vec<BatchResult> = self
+            .items
+            .iter()
+            .map(|item| {
+                let (app, error) = match &item.app {
+                    Ok(app) => (Some(app.show()), None),
+                    Err(e) => (None, Some(e.clone())),
+                };
+                BatchResult {
+                    app,
+                    error,
+                    idempotency_key: item.idempotency_key.clone(),
+                }
+            })
+            .collect();
+        let success_count = results.iter().filter(|r| r.app.is_some()).count();
+        BatchCreateResponse {
+            error_count: results.len() - success_count,
+            success_count,
+            results,
         }
     }
 }
@@ -270,9 +194,9 @@ impl BatchResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entropy::SeededEntropy;
-    use crate::error::ErrorCode;
-    use crate::request::{BatchCreateRequest, BatchItem};
+    use crate::test_util::SeededEntropy;
+    use crate::wire::error::ErrorCode;
+    use crate::wire::request::{BatchCreateRequest, BatchItem};
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -297,7 +221,7 @@ mod tests {
         let out = plan(&body)
             .unwrap()
             .execute(&ws(), now(), &mut SeededEntropy::new(1));
-        let r = &out.response;
+        let r = &out.response();
         assert_eq!((r.success_count, r.error_count, r.results.len()), (3, 0, 3));
         assert_eq!(
             r.results[2].idempotency_key.as_deref(),
@@ -336,7 +260,7 @@ mod tests {
         let out = plan(&body)
             .unwrap()
             .execute(&ws(), now(), &mut SeededEntropy::new(2));
-        let r = &out.response;
+        let r = &out.response();
         assert_eq!((r.success_count, r.error_count), (2, 3));
         let err = |i: usize| r.results[i].error.as_ref().unwrap();
         assert_eq!(
@@ -402,6 +326,7 @@ mod tests {
         )
             .prop_map(|(name, redirect_uris, idempotency_key)| BatchItem {
                 name,
+                logo: None,
                 redirect_uris,
                 webhook_config: None,
                 idempotency_key,
@@ -415,36 +340,15 @@ mod tests {
             let request = BatchCreateRequest { items: items.clone(), continue_on_error: None };
             let body = serde_json::to_value(&request).unwrap();
             let out = plan(&body).unwrap().execute(&ws(), now(), &mut SeededEntropy::new(seed));
-            let wire = serde_json::to_string(&out.response).unwrap();
+            let response = out.response();
+            let wire = serde_json::to_string(&response).unwrap();
             let back: BatchCreateResponse = serde_json::from_str(&wire).unwrap();
-            prop_assert_eq!(&back, &out.response);
+            prop_assert_eq!(&back, &response);
             prop_assert_eq!(back.results.len(), items.len());
             for (item, result) in items.iter().zip(&back.results) {
                 let app = result.app.as_ref().unwrap();
                 prop_assert_eq!(&app.name, item.name.trim());
                 prop_assert_eq!(&result.idempotency_key, &item.idempotency_key);
-            }
-        }
-
-        #[test]
-        fn rows_and_body_give_the_serialized_response_and_rows_that_open_to_its_apps(
-            items in proptest::collection::vec(prop_oneof![
-                item_strategy().prop_map(|i| serde_json::to_value(i).unwrap()),
-                Just(json!({ "name": "" , "idempotencyKey": "bad" })),
-                Just(json!({ "name": "x", "redirectUris": ["nope"] })),
-                Just(json!({ "name": "\u{7f}\"\\ é \u{2028} 😀", "redirectUris": ["https://x.example/\u{e9}?q=\"1\""] })),
-                Just(json!({ "name": "w", "webhookConfig": { "url": "https://h.example/w", "enabled": true, "events": ["app.updated"] } })),
-            ], 1..=30),
-            seed in any::<u64>(),
-        ) {
-            let key = SealingKey::from_hex(&"4d".repeat(32)).unwrap();
-            let body = json!({ "items": items, "continueOnError": true });
-            let out = plan(&body).unwrap().execute(&ws(), now(), &mut SeededEntropy::new(seed));
-            let (rows, text) = out.rows_and_body(&key, &mut SeededEntropy::new(seed));
-            prop_assert_eq!(&text, &serde_json::to_string(&out.response).unwrap());
-            prop_assert_eq!(rows.len(), out.apps().count());
-            for (row, app) in rows.iter().zip(out.apps()) {
-                prop_assert_eq!(&row.open(&ws(), &key).unwrap().into_app(), app);
             }
         }
 
@@ -461,7 +365,7 @@ mod tests {
         ) {
             let body = json!({ "items": items, "continueOnError": true });
             let out = plan(&body).unwrap().execute(&ws(), now(), &mut SeededEntropy::new(seed));
-            let r = &out.response;
+            let r = &out.response();
             prop_assert_eq!(r.results.len(), items.len());
             prop_assert_eq!(r.success_count + r.error_count, items.len());
             prop_assert_eq!(r.success_count, out.apps().count());

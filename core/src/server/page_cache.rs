@@ -11,7 +11,7 @@
 //! after [`PageCache::MAX_AGE_MS`]: the cache holds plaintext secrets no longer than a
 //! short while, in the process's memory only (never in storage or logs).
 
-use crate::pagination::PageRequest;
+use crate::rules::pagination::PageRequest;
 use std::collections::{HashMap, VecDeque};
 
 /// Which page: the workspace, the limit and the offset.

@@ -3,9 +3,9 @@
 //!
 //! serde's derived `Deserialize` stops at the first problem with a message meant for
 //! programmers and no path; the API owes its callers the exact parameter. [`FromJson`] is
-//! the server's deserializer for the raw request types of [`crate::request`].
+//! the server's deserializer for the raw request types of [`crate::wire::request`].
 
-use crate::error::FieldError;
+use crate::rules::error::FieldError;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -268,7 +268,7 @@ pub(crate) fn printable(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::FieldErrorKind;
+    use crate::rules::error::FieldErrorKind;
     use serde_json::json;
 
     #[test]

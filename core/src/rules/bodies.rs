@@ -1,14 +1,13 @@
-//! Raw request bodies: what a caller sends, typed but not yet validated.
-//!
-//! A Rust client builds and serializes these. The server reads them with [`FromJson`]
-//! (which names the exact parameter of any type error or unknown field), then converts
-//! them into domain types ([`crate::app::NewApp`], [`crate::webhook::WebhookSettings`],
-//! [`crate::redirect_uri::RedirectUris`]) that cannot hold a bad value.
+//! How the server reads each request body: field by field, naming the exact parameter of
+//! any type error or unknown field (see [`crate::rules::input`]), into the raw request
+//! types of [`crate::wire::request`].
 
-use crate::error::FieldError;
-use crate::input::{array_of, FromJson, Object, Path};
-use crate::redirect_uri::MAX_REDIRECT_URIS;
-use serde::{Deserialize, Serialize};
+use crate::rules::error::FieldError;
+use crate::rules::input::{array_of, FromJson, Object, Path};
+use crate::rules::redirect_uri::MAX_REDIRECT_URIS;
+use crate::wire::request::{
+    BatchItem, CreateAppRequest, ReplaceRedirectUrisRequest, UpdateAppRequest, WebhookConfigInput,
+};
 use serde_json::Value;
 
 /// Longest per-item `idempotencyKey` of a batch, in characters.
@@ -16,49 +15,6 @@ pub const MAX_ITEM_KEY_CHARS: usize = 255;
 /// Most entries in a `webhookConfig.events` list (there are 14 names; duplicates are
 /// dropped, so a longer list can only be a mistake).
 pub const MAX_EVENTS: usize = 50;
-
-/// `Option<Option<T>>` on the wire: absent is `None`, `null` is `Some(None)`.
-mod nullable {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer, T: Serialize>(
-        v: &Option<Option<T>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(inner) => inner.serialize(s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-        d: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(d).map(Some)
-    }
-}
-
-/// `webhookConfig` in a create, a batch item or a PATCH: every field optional, merged
-/// onto the defaults (create) or the current config (update). `secret` can never be set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct WebhookConfigInput {
-    /// The endpoint; `null` removes it (only while webhooks are disabled).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
-    pub url: Option<Option<String>>,
-    /// Whether events are sent; `true` needs a `url`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<bool>,
-    /// 0 to 10.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_attempts: Option<i64>,
-    /// 1 to 30.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_seconds: Option<i64>,
-    /// Event names to subscribe to; replaces the list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub events: Option<Vec<String>>,
-}
 
 impl FromJson for WebhookConfigInput {
     fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
@@ -86,54 +42,29 @@ impl FromJson for WebhookConfigInput {
     }
 }
 
-/// `POST /apps`: one app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateAppRequest {
-    /// Display name, 1 to 100 characters.
-    pub name: String,
-    /// Allowed OAuth redirect URIs (at most 20).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_uris: Option<Vec<String>>,
-    /// Webhook settings, merged onto the defaults.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_config: Option<WebhookConfigInput>,
-}
-
 impl FromJson for CreateAppRequest {
     fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
         let o = Object::new(value, path)?;
-        o.only(&["name", "redirectUris", "webhookConfig"])?;
+        o.only(&["name", "logo", "redirectUris", "webhookConfig"])?;
         Ok(Self {
             name: o.required("name")?,
+            logo: o.optional("logo")?,
             redirect_uris: o.optional_array("redirectUris", MAX_REDIRECT_URIS)?,
             webhook_config: o.optional("webhookConfig")?,
         })
     }
 }
 
-/// One item of `POST /apps/batch`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BatchItem {
-    /// Display name, 1 to 100 characters.
-    pub name: String,
-    /// Allowed OAuth redirect URIs (at most 20).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_uris: Option<Vec<String>>,
-    /// Webhook settings, merged onto the defaults.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_config: Option<WebhookConfigInput>,
-    /// The caller's own reference for this item (at most 255 characters), echoed on its
-    /// result. Not the HTTP `Idempotency-Key`, which covers the whole batch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idempotency_key: Option<String>,
-}
-
 impl FromJson for BatchItem {
     fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
         let o = Object::new(value, path)?;
-        o.only(&["name", "redirectUris", "webhookConfig", "idempotencyKey"])?;
+        o.only(&[
+            "name",
+            "logo",
+            "redirectUris",
+            "webhookConfig",
+            "idempotencyKey",
+        ])?;
         let idempotency_key: Option<String> = o.optional("idempotencyKey")?;
         if let Some(key) = &idempotency_key {
             if key.chars().count() > MAX_ITEM_KEY_CHARS {
@@ -146,46 +77,12 @@ impl FromJson for BatchItem {
         }
         Ok(Self {
             name: o.required("name")?,
+            logo: o.optional("logo")?,
             redirect_uris: o.optional_array("redirectUris", MAX_REDIRECT_URIS)?,
             webhook_config: o.optional("webhookConfig")?,
             idempotency_key,
         })
     }
-}
-
-/// `POST /apps/batch`: 1 to 100 items.
-///
-/// The server reads this body item by item (see [`crate::batch::plan`]) so that with
-/// `continueOnError: true` one malformed item fails alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BatchCreateRequest {
-    /// The apps to create, 1 to 100.
-    pub items: Vec<BatchItem>,
-    /// `false` (default): all or nothing. `true`: each item on its own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub continue_on_error: Option<bool>,
-}
-
-/// `PATCH /apps/{clientId}`: every field optional; send only what changes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UpdateAppRequest {
-    /// New display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Replaces the whole list; `[]` clears it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_uris: Option<Vec<String>>,
-    /// Merged onto the current webhook config.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_config: Option<WebhookConfigInput>,
-    /// Where to send the user after success; `null` removes it.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
-    pub default_success_redirect_uri: Option<Option<String>>,
-    /// Where to send the user after failure or cancellation; `null` removes it.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
-    pub default_failure_redirect_uri: Option<Option<String>>,
 }
 
 impl FromJson for UpdateAppRequest {
@@ -205,6 +102,7 @@ impl FromJson for UpdateAppRequest {
         }
         o.only(&[
             "name",
+            "logo",
             "redirectUris",
             "webhookConfig",
             "defaultSuccessRedirectUri",
@@ -212,20 +110,13 @@ impl FromJson for UpdateAppRequest {
         ])?;
         Ok(Self {
             name: o.optional("name")?,
+            logo: o.nullable("logo")?,
             redirect_uris: o.optional_array("redirectUris", MAX_REDIRECT_URIS)?,
             webhook_config: o.optional("webhookConfig")?,
             default_success_redirect_uri: o.nullable("defaultSuccessRedirectUri")?,
             default_failure_redirect_uri: o.nullable("defaultFailureRedirectUri")?,
         })
     }
-}
-
-/// `PUT /apps/{clientId}/redirect-uris`: the full replacement list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReplaceRedirectUrisRequest {
-    /// At most 20 URIs; `[]` clears the list.
-    pub redirect_uris: Vec<String>,
 }
 
 impl FromJson for ReplaceRedirectUrisRequest {
@@ -290,6 +181,8 @@ mod tests {
                 json!({ "name": "a", "webhookConfig": { "events": {} } }),
                 "webhookConfig.events",
             ),
+            (json!({ "name": "a", "logo": 5 }), "logo"),
+            (json!({ "name": "a", "logo": null }), "logo"),
             (json!([]), "body"),
         ];
         for (body, parameter) in cases {
@@ -315,6 +208,8 @@ mod tests {
         let clear =
             UpdateAppRequest::from_json(&json!({ "defaultSuccessRedirectUri": null }), "").unwrap();
         assert_eq!(clear.default_success_redirect_uri, Some(None));
+        let clear = UpdateAppRequest::from_json(&json!({ "logo": null }), "").unwrap();
+        assert_eq!(clear.logo, Some(None));
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! Webhook configuration of an app: its rules, its merge, and the shape the API shows.
+//! Webhook configuration of an app: its rules and its merge.
 
-use crate::error::FieldError;
-use crate::input::Path;
-use crate::redirect_uri::RedirectUri;
-use crate::request::WebhookConfigInput;
-use serde::{Deserialize, Serialize};
+use crate::rules::error::FieldError;
+use crate::rules::input::Path;
+use crate::rules::redirect_uri::RedirectUri;
+use crate::wire::app::{AppForm, WebhookConfig};
+use crate::wire::request::WebhookConfigInput;
 
 /// `retryAttempts` range.
 pub const RETRY_ATTEMPTS: std::ops::RangeInclusive<i64> = 0..=10;
@@ -29,30 +29,6 @@ pub const EVENTS: &[&str] = &[
     "verification.expired",
     "verification.cancelled",
 ];
-
-/// The webhook configuration as the API shows it (and as a Rust client reads it).
-///
-/// A new app has exactly `{ enabled: false, retryAttempts: 3, timeoutSeconds: 10,
-/// events: [] }`. `secret` appears only once a signing secret exists, and then only as a
-/// preview (`whsec_****abc1`), except in the response of the rotation that creates it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WebhookConfig {
-    /// The endpoint that receives events.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    /// Whether events are sent.
-    pub enabled: bool,
-    /// Delivery attempts after the first failure, 0 to 10.
-    pub retry_attempts: u8,
-    /// Seconds per attempt, 1 to 30.
-    pub timeout_seconds: u8,
-    /// Subscribed event names.
-    pub events: Vec<String>,
-    /// Preview of the signing secret, once one exists.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-}
 
 /// Validated webhook settings: what an app stores (the signing secret is kept apart,
 /// sealed).
@@ -117,21 +93,21 @@ impl WebhookSettings {
         Ok(next)
     }
 
-    /// The settings as shown, with `secret_preview` where a signing secret exists.
-    pub fn to_config(&self, secret_preview: Option<String>) -> WebhookConfig {
+    /// The settings as an app's config in form `F`, with `secret`.
+    pub fn to_config<F: AppForm>(&self, secret: Option<F::WebhookSecret>) -> WebhookConfig<F> {
         WebhookConfig {
             url: self.url.as_ref().map(|u| u.as_str().to_owned()),
             enabled: self.enabled,
             retry_attempts: self.retry_attempts,
             timeout_seconds: self.timeout_seconds,
             events: self.events.clone(),
-            secret: secret_preview,
+            secret,
         }
     }
 
-    /// Reads back settings this crate stored (see [`crate::app::AppDoc`]); `None` if the
-    /// stored form breaks a rule, which only a bug or a hand edit could cause.
-    pub fn from_config(config: &WebhookConfig) -> Option<Self> {
+    /// Reads back the settings of an app's config; `None` if they break a rule, which only
+    /// a bug or a hand edit of the stored app could cause.
+    pub fn from_config<F: AppForm>(config: &WebhookConfig<F>) -> Option<Self> {
         let input = WebhookConfigInput {
             url: Some(config.url.clone()),
             enabled: Some(config.enabled),
@@ -183,6 +159,7 @@ fn events_of(events: &[String], parameter: Path<'_>) -> Result<Vec<String>, Fiel
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::app::Shown;
 
     fn input() -> WebhookConfigInput {
         WebhookConfigInput::default()
@@ -190,7 +167,8 @@ mod tests {
 
     #[test]
     fn default_is_the_contract_default() {
-        let shown = serde_json::to_value(WebhookSettings::default().to_config(None)).unwrap();
+        let shown =
+            serde_json::to_value(WebhookSettings::default().to_config::<Shown>(None)).unwrap();
         assert_eq!(
             shown,
             serde_json::json!({ "enabled": false, "retryAttempts": 3, "timeoutSeconds": 10, "events": [] })
@@ -222,7 +200,7 @@ mod tests {
                 "webhookConfig",
             )
             .unwrap();
-        let c = next.to_config(None);
+        let c = next.to_config::<Shown>(None);
         assert_eq!(c.url.as_deref(), Some("https://hooks.example.com/h"));
         assert!(c.enabled);
         assert_eq!((c.retry_attempts, c.timeout_seconds), (5, 10));
@@ -244,7 +222,7 @@ mod tests {
         assert_eq!(e.parameter, "items[1].webhookConfig.url");
         assert_eq!(
             e.code(),
-            crate::error::ErrorCode::ValidationMissingParameter
+            crate::wire::error::ErrorCode::ValidationMissingParameter
         );
         let on = WebhookSettings::default()
             .merge(
@@ -275,7 +253,7 @@ mod tests {
                 "webhookConfig",
             )
             .unwrap();
-        assert_eq!(off.to_config(None).url, None);
+        assert_eq!(off.to_config::<Shown>(None).url, None);
     }
 
     #[test]

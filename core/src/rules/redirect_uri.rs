@@ -12,8 +12,8 @@
 //! - A host is an IPv6 literal in brackets, or dot-separated labels of letters, digits and
 //!   hyphens (1 to 63 characters each, 253 in all). A port, if given, is 1 to 65535.
 
-use crate::error::FieldError;
-use crate::input::Path;
+use crate::rules::error::FieldError;
+use crate::rules::input::Path;
 use std::fmt;
 use std::net::Ipv6Addr;
 

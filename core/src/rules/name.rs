@@ -1,6 +1,6 @@
 //! App names.
 
-use crate::error::FieldError;
+use crate::rules::error::FieldError;
 use std::fmt;
 
 /// The longest name, in characters (Unicode scalar values) after trimming.

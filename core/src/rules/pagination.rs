@@ -1,9 +1,9 @@
 //! `GET /apps?limit&offset`: the page asked for, and the links to its neighbours.
 
-use crate::app::App;
-use crate::error::FieldError;
-use crate::input::printable;
-use serde::{Deserialize, Serialize};
+use crate::rules::error::FieldError;
+use crate::rules::input::printable;
+use crate::wire::app::App;
+use crate::wire::response::ListAppsResponse;
 
 /// Page size when none is given.
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -40,11 +40,8 @@ impl PageRequest {
     /// rather than silently giving 20. A parameter given twice is refused too.
     pub fn from_query(query: &str) -> Result<Self, FieldError> {
         let (mut limit, mut offset) = (None, None);
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = percent_decode(raw_name);
-            let value = percent_decode(raw_value);
-            let slot = match name.as_str() {
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            let slot = match name.as_ref() {
                 "" => {
                     return Err(FieldError::invalid(
                         "query",
@@ -63,7 +60,7 @@ impl PageRequest {
             if slot.is_some() {
                 return Err(FieldError::invalid(name, "must be given at most once"));
             }
-            *slot = Some(value);
+            *slot = Some(value.into_owned());
         }
         let limit = match limit {
             None => DEFAULT_LIMIT,
@@ -128,62 +125,16 @@ fn parse_int(s: &str) -> Option<u64> {
         .flatten()
 }
 
-/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte; a bad escape
-/// stays as written (and then fails validation, as it should).
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let hex = |c: u8| (c as char).to_digit(16);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match (
-            b[i],
-            b.get(i + 1).copied().and_then(hex),
-            b.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'+', _, _) => out.push(b' '),
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 2;
-            }
-            (c, _, _) => out.push(c),
+impl PageRequest {
+    /// The answer holding `data`, this page of a collection of `total` items.
+    pub fn response(&self, data: Vec<App>, total: u64) -> ListAppsResponse {
+        ListAppsResponse {
+            data,
+            total,
+            limit: self.limit,
+            offset: self.offset,
         }
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-impl ListAppsResponse {
-    /// The JSON of a page whose apps are already serialized (see
-    /// [`crate::stored::AppRow::app_json`]): the same bytes as serializing the response.
-    pub fn json_from_parts(apps: &[String], total: u64, page: PageRequest) -> String {
-        let mut out = String::with_capacity(apps.iter().map(|a| a.len() + 1).sum::<usize>() + 64);
-        out.push_str("{\"data\":[");
-        for (i, app) in apps.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(app);
-        }
-        out.push_str(&format!(
-            "],\"total\":{total},\"limit\":{},\"offset\":{}}}",
-            page.limit, page.offset
-        ));
-        out
-    }
-}
-
-/// The 200 body of `GET /apps`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ListAppsResponse {
-    /// The page, oldest first (ties by `clientId`).
-    pub data: Vec<App>,
-    /// Apps in the workspace.
-    pub total: u64,
-    /// Page size applied.
-    pub limit: u32,
-    /// Offset applied.
-    pub offset: u64,
 }
 
 #[cfg(test)]
@@ -246,46 +197,6 @@ mod tests {
         assert_eq!(
             p(20, 100).link_header(path, 45).as_deref(),
             Some("</connect/v1/apps?limit=20&offset=25>; rel=\"prev\"")
-        );
-    }
-
-    #[test]
-    fn a_page_from_serialized_apps_is_the_serialized_page() {
-        use crate::{app::NewApp, entropy::SeededEntropy, ids::WorkspaceId, time::Timestamp};
-        let ws = WorkspaceId::parse("org_page").unwrap();
-        let mut e = SeededEntropy::new(5);
-        let apps: Vec<_> = (0..3)
-            .map(|i| {
-                NewApp::validate(&format!("app {i}"), None, None, "")
-                    .unwrap()
-                    .mint(&ws, Timestamp::from_millis(i), &mut e)
-                    .into_app()
-            })
-            .collect();
-        let page = PageRequest::new(3, 7).unwrap();
-        let parts: Vec<String> = apps
-            .iter()
-            .map(|a| serde_json::to_string(a).unwrap())
-            .collect();
-        let whole = ListAppsResponse {
-            data: apps,
-            total: 12,
-            limit: 3,
-            offset: 7,
-        };
-        assert_eq!(
-            ListAppsResponse::json_from_parts(&parts, 12, page),
-            serde_json::to_string(&whole).unwrap()
-        );
-        let empty = ListAppsResponse {
-            data: vec![],
-            total: 0,
-            limit: 3,
-            offset: 7,
-        };
-        assert_eq!(
-            ListAppsResponse::json_from_parts(&[], 0, page),
-            serde_json::to_string(&empty).unwrap()
         );
     }
 

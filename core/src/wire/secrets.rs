@@ -3,14 +3,12 @@
 //! Secret types print as `[redacted]` under `Debug`, so a stray `{:?}` in a log line
 //! cannot leak one. The text is reachable only through an explicit `expose()`.
 
-use crate::entropy::{base62, fill_hex, is_lower_hex, to_hex, Entropy};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sha2::{Digest, Sha256};
 use std::fmt;
 
-/// Lowercase hex SHA-256 of `data`.
-pub fn sha256_hex(data: &[u8]) -> String {
-    to_hex(&Sha256::digest(data))
+/// Whether every byte is a lowercase hex digit.
+fn is_lower_hex(s: &[u8]) -> bool {
+    s.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 macro_rules! secret {
@@ -23,14 +21,15 @@ macro_rules! secret {
             /// The prefix every value starts with.
             pub const PREFIX: &'static str = $prefix;
 
-            /// A fresh secret: the prefix and 256 random bits as 64 lowercase hex.
-            pub fn generate(entropy: &mut dyn Entropy) -> Self {
-                let mut digits = [0u8; 64];
-                fill_hex(entropy, &mut digits);
-                let mut s = String::with_capacity($prefix.len() + 64);
-                s.push_str($prefix);
-                s.extend(digits.iter().map(|&b| char::from(b)));
-                Self(s)
+            /// The secret whose 64 lowercase hex digits follow the prefix.
+            #[cfg_attr(not(feature = "rules"), allow(dead_code))]
+            pub(crate) fn from_hex_digits(hex: &str) -> Option<Self> {
+                Self::parse(&format!("{}{hex}", $prefix))
+            }
+
+            /// The 64 lowercase hex digits after the prefix.
+            pub fn hex_digits(&self) -> &str {
+                &self.0[$prefix.len()..]
             }
 
             /// Accepts a value of the exact format (prefix + 64 lowercase hex).
@@ -125,17 +124,11 @@ impl KeyEnvironment {
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey(String);
 
-/// Characters of randomness after the prefix of a minted key (about 190 bits).
-const API_KEY_RANDOM_LEN: usize = 32;
-
 impl ApiKey {
-    /// A fresh key of `env`.
-    pub fn generate(env: KeyEnvironment, entropy: &mut dyn Entropy) -> Self {
-        Self(format!(
-            "{}{}",
-            env.key_prefix(),
-            base62(entropy, API_KEY_RANDOM_LEN)
-        ))
+    /// The key of this text, which the caller made well formed.
+    #[cfg_attr(not(feature = "rules"), allow(dead_code))]
+    pub(crate) fn from_string(s: String) -> Self {
+        Self(s)
     }
 
     /// Accepts a presented key if it has the prefix of `env` followed by 16 to 128 base62
@@ -145,12 +138,6 @@ impl ApiKey {
         let rest = s.strip_prefix(env.key_prefix())?;
         ((16..=128).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
             .then(|| Self(s.to_owned()))
-    }
-
-    /// Lowercase hex SHA-256 of the key: the only form in which it is stored. A fast hash
-    /// is enough because keys carry about 190 random bits; there is nothing to brute-force.
-    pub fn hash(&self) -> String {
-        sha256_hex(self.0.as_bytes())
     }
 
     /// The key in plain text, for the one response that hands it out.
@@ -180,74 +167,53 @@ impl<'de> Deserialize<'de> for ApiKey {
     }
 }
 
-/// Compares two byte strings in time that depends only on their lengths' digests, not on
-/// where they differ: both sides are hashed first, so even the length of the secret side
-/// is not revealed by timing.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let (da, db) = (Sha256::digest(a), Sha256::digest(b));
-    da.iter()
-        .zip(db.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entropy::SeededEntropy;
 
     #[test]
     fn secrets_have_the_contract_formats() {
-        let mut e = SeededEntropy::new(5);
-        let c = ClientSecret::generate(&mut e);
-        assert!(c.expose().starts_with("sh_app_") && c.expose().len() == 7 + 64);
-        assert_eq!(ClientSecret::parse(c.expose()), Some(c.clone()));
-        let w = WebhookSecret::generate(&mut e);
-        assert!(w.expose().starts_with("whsec_") && w.expose().len() == 6 + 64);
-        let p = w.preview();
-        assert!(p.starts_with("whsec_****") && p.len() == 14);
-        assert!(w.expose().ends_with(&p[10..]));
-        assert!(ClientSecret::parse("sh_app_ABC").is_none());
-        assert!(ClientSecret::parse(&format!("sh_app_{}", "G".repeat(64))).is_none());
+        let hex = "0123456789abcdef".repeat(4);
+        let c = ClientSecret::parse(&format!("sh_app_{hex}")).unwrap();
+        assert_eq!(c.hex_digits(), hex);
+        assert_eq!(ClientSecret::from_hex_digits(&hex), Some(c));
+        let w = WebhookSecret::from_hex_digits(&hex).unwrap();
+        assert_eq!(w.expose(), format!("whsec_{hex}"));
+        assert_eq!(w.preview(), "whsec_****cdef");
+        for bad in [
+            "sh_app_ABC".to_owned(),
+            format!("sh_app_{}", "G".repeat(64)),
+            format!("sh_app_{}", "A".repeat(64)),
+            format!("sh_app_{hex}0"),
+            format!("whsec_{hex}"),
+        ] {
+            assert!(ClientSecret::parse(&bad).is_none(), "{bad}");
+        }
     }
 
     #[test]
     fn debug_never_shows_a_secret() {
-        let mut e = SeededEntropy::new(6);
-        let c = ClientSecret::generate(&mut e);
-        let k = ApiKey::generate(KeyEnvironment::Test, &mut e);
-        let shown = format!("{c:?} {k:?} {:?}", WebhookSecret::generate(&mut e));
+        let hex = "ab".repeat(32);
+        let c = ClientSecret::from_hex_digits(&hex).unwrap();
+        let w = WebhookSecret::from_hex_digits(&hex).unwrap();
+        let k = ApiKey::parse(KeyEnvironment::Test, "sk_workspace_test_abcdefghijklmnop").unwrap();
+        let shown = format!("{c:?} {k:?} {w:?}");
         assert!(
-            !shown.contains("sh_app_")
-                && !shown.contains("sk_workspace")
-                && !shown.contains("whsec_")
+            !shown.contains(&hex) && !shown.contains("sk_workspace"),
+            "{shown}"
         );
     }
 
     #[test]
     fn api_keys_belong_to_one_environment() {
-        let mut e = SeededEntropy::new(8);
-        let k = ApiKey::generate(KeyEnvironment::Test, &mut e);
-        assert!(ApiKey::parse(KeyEnvironment::Test, k.expose()).is_some());
-        assert!(ApiKey::parse(KeyEnvironment::Prod, k.expose()).is_none());
+        let text = "sk_workspace_test_abcdefghijklmnop";
+        assert!(ApiKey::parse(KeyEnvironment::Test, text).is_some());
+        assert!(ApiKey::parse(KeyEnvironment::Prod, text).is_none());
         assert!(ApiKey::parse(KeyEnvironment::Test, "sk_workspace_test_short").is_none());
         assert!(ApiKey::parse(
             KeyEnvironment::Test,
             "Bearer sk_workspace_test_aaaaaaaaaaaaaaaa"
         )
         .is_none());
-        assert_eq!(k.hash().len(), 64);
-        assert_eq!(
-            sha256_hex(b"sk_workspace_test_peerbench"),
-            "2ddb629c19790b00fedf41b15219e0b9c1cd9a17e8cdc416de20ace581647183"
-        );
-    }
-
-    #[test]
-    fn constant_time_eq_is_equality() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
-        assert!(constant_time_eq(b"", b""));
     }
 }

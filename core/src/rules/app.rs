@@ -1,0 +1,536 @@
+//! An app as the server holds it, how a new one is minted, and how each route changes it.
+//!
+//! The server holds an app as an [`App<Held>`]: the fields of the App object, the client
+//! and webhook secrets in plain text (in memory only: the store seals them), and the
+//! workflows as the node ids of the one `Default` workflow every app has. The API offers
+//! no way to add or change a workflow, so the rest of that workflow is the same in every
+//! app, and its time is the app's creation time; [`App::show`] writes it out in full.
+
+use crate::rules::error::FieldError;
+use crate::rules::input::Path;
+use crate::rules::logo::Logo;
+use crate::rules::name::AppName;
+use crate::rules::random::Entropy;
+use crate::rules::redirect_uri::{RedirectUri, RedirectUris};
+use crate::rules::webhook::WebhookSettings;
+use crate::wire::app::{
+    App, AppForm, FormChange, NodeConfig, NodeKind, ProviderState, Shown, VerificationConfig,
+    WebhookConfig, Workflow, WorkflowNode,
+};
+use crate::wire::ids::{ClientId, NodeId, WorkflowId, WorkspaceId};
+use crate::wire::request::{BatchItem, CreateAppRequest, UpdateAppRequest, WebhookConfigInput};
+use crate::wire::secrets::{ClientSecret, WebhookSecret};
+use crate::wire::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+/// The form in which the server holds an app in memory: secrets in plain text, the
+/// workflows as the node ids of the `Default` workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {}
+
+impl AppForm for Held {
+    type ClientSecret = ClientSecret;
+    type Workflows = DefaultWorkflowNodes;
+    type WebhookSecret = WebhookSecret;
+}
+
+/// The node ids of an app's `Default` workflow: request, verification, response. Written
+/// as a JSON array of the three ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultWorkflowNodes(pub [NodeId; 3]);
+
+impl DefaultWorkflowNodes {
+    /// Three distinct fresh node ids.
+    fn generate(entropy: &mut dyn Entropy) -> Self {
+        let mut ids: Vec<NodeId> = Vec::with_capacity(3);
+        while ids.len() < 3 {
+            let id = NodeId::generate(entropy);
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Self([ids[0], ids[1], ids[2]])
+    }
+
+    /// `Default`: `request` -> `verification` (OIDC, the four PII claims) -> `response`,
+    /// with id `workflow_id`, created at `at`.
+    pub fn workflow(&self, workflow_id: WorkflowId, at: Timestamp) -> Workflow {
+        let [request, verification, response] = self.0;
+        Workflow {
+            workflow_id,
+            name: "Default".to_owned(),
+            entry_node_id: request,
+            nodes: vec![
+                WorkflowNode {
+                    id: request,
+                    kind: NodeKind::Request,
+                    next: Some(verification),
+                    config: None,
+                },
+                WorkflowNode {
+                    id: verification,
+                    kind: NodeKind::Verification,
+                    next: Some(response),
+                    config: Some(NodeConfig::Verification(VerificationConfig {
+                        channel: Cow::Borrowed("oidc"),
+                        claims: ["name", "given_name", "family_name", "birthdate"]
+                            .map(Cow::Borrowed)
+                            .to_vec(),
+                        mode: Cow::Borrowed("pii"),
+                    })),
+                },
+                WorkflowNode {
+                    id: response,
+                    kind: NodeKind::Response,
+                    next: None,
+                    config: None,
+                },
+            ],
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
+/// [`Held`] to [`Shown`]: the workflow written out, the webhook secret as a preview.
+struct Show;
+
+impl FormChange<Held, Shown> for Show {
+    type Error = Infallible;
+
+    fn client_secret(&mut self, app: &App<Held>) -> Result<ClientSecret, Infallible> {
+        Ok(app.client_secret.clone())
+    }
+
+    fn workflows(&mut self, app: &App<Held>) -> Result<Vec<Workflow>, Infallible> {
+        Ok(vec![app
+            .workflows
+            .workflow(app.default_workflow_id, app.created_at)])
+    }
+
+    fn webhook_secret(&mut self, app: &App<Held>) -> Result<Option<String>, Infallible> {
+        Ok(app
+            .webhook_config
+            .secret
+            .as_ref()
+            .map(WebhookSecret::preview))
+    }
+}
+
+impl App<Held> {
+    /// The App object the API shows for this app.
+    pub fn show(&self) -> App {
+        match self.to_form(&mut Show) {
+            Ok(app) => app,
+            Err(never) => match never {},
+        }
+    }
+
+    /// The webhook config as its own route shows it, the secret as a preview.
+    pub fn shown_webhook_config(&self) -> WebhookConfig {
+        self.webhook_config.with_secret(
+            self.webhook_config
+                .secret
+                .as_ref()
+                .map(WebhookSecret::preview),
+        )
+    }
+
+    /// The app after `PATCH /apps/{clientId}`: `name` and `logo` replaced (`logo: null`
+    /// removes it), `redirectUris` replaced, `webhookConfig` merged, the default redirect
+    /// URIs set or (with `null`) removed. `None` if the patch changes nothing, so nothing
+    /// needs writing.
+    pub fn patched(
+        &self,
+        patch: &UpdateAppRequest,
+        now: Timestamp,
+    ) -> Result<Option<Self>, FieldError> {
+        let mut next = self.clone();
+        if let Some(name) = &patch.name {
+            next.name = AppName::parse(name, "name")?.into_string();
+        }
+        if let Some(logo) = &patch.logo {
+            next.logo = match logo {
+                None => None,
+                Some(logo) => Some(Logo::parse(logo, "logo")?.into_string()),
+            };
+        }
+        if let Some(uris) = &patch.redirect_uris {
+            next.redirect_uris = RedirectUris::parse(uris, "redirectUris")?.to_strings();
+        }
+        if let Some(input) = &patch.webhook_config {
+            next.webhook_config = self.merged_webhook_config(input, "webhookConfig")?;
+        }
+        for (value, field, parameter) in [
+            (
+                &patch.default_success_redirect_uri,
+                &mut next.default_success_redirect_uri,
+                "defaultSuccessRedirectUri",
+            ),
+            (
+                &patch.default_failure_redirect_uri,
+                &mut next.default_failure_redirect_uri,
+                "defaultFailureRedirectUri",
+            ),
+        ] {
+            match value {
+                None => {}
+                Some(None) => *field = None,
+                Some(Some(uri)) => *field = Some(RedirectUri::parse(uri, parameter)?.to_string()),
+            }
+        }
+        Ok(self.changed_to(next, now))
+    }
+
+    /// The app after `PUT /apps/{clientId}/redirect-uris`; `None` if unchanged.
+    pub fn with_redirect_uris(
+        &self,
+        uris: &[String],
+        now: Timestamp,
+    ) -> Result<Option<Self>, FieldError> {
+        let mut next = self.clone();
+        next.redirect_uris = RedirectUris::parse(uris, "redirectUris")?.to_strings();
+        Ok(self.changed_to(next, now))
+    }
+
+    /// The app after `PATCH /apps/{clientId}/webhook-config` (a merge, fields named bare:
+    /// `retryAttempts`); `None` if unchanged.
+    pub fn with_webhook(
+        &self,
+        input: &WebhookConfigInput,
+        now: Timestamp,
+    ) -> Result<Option<Self>, FieldError> {
+        let mut next = self.clone();
+        next.webhook_config = self.merged_webhook_config(input, "")?;
+        Ok(self.changed_to(next, now))
+    }
+
+    /// The app with a new client secret.
+    pub fn with_client_secret(&self, secret: ClientSecret, now: Timestamp) -> Self {
+        let mut next = self.clone();
+        next.client_secret = secret;
+        next.updated_at = self.change_time(now);
+        next
+    }
+
+    /// The app with a new webhook signing secret.
+    pub fn with_webhook_secret(&self, secret: WebhookSecret, now: Timestamp) -> Self {
+        let mut next = self.clone();
+        next.webhook_config.secret = Some(secret);
+        next.updated_at = self.change_time(now);
+        next
+    }
+
+    /// The time of a change made at `now`: never earlier than, nor equal to, the last
+    /// one, so `updatedAt` visibly moves even for two changes in the same millisecond.
+    fn change_time(&self, now: Timestamp) -> Timestamp {
+        now.max(self.updated_at.plus_millis(1))
+    }
+
+    /// `next` with its change time, if it differs from this app.
+    fn changed_to(&self, next: Self, now: Timestamp) -> Option<Self> {
+        // Field by field, not `Self { updated_at, ..next }`: rustc 1.95 crashes on struct
+        // update syntax over a generic struct's associated-type fields.
+        (next != *self).then(|| {
+            let mut next = next;
+            next.updated_at = self.change_time(now);
+            next
+        })
+    }
+
+    /// The webhook config with `input` merged in, the signing secret kept.
+    fn merged_webhook_config<'p>(
+        &self,
+        input: &WebhookConfigInput,
+        parameter: impl Into<Path<'p>>,
+    ) -> Result<WebhookConfig<Held>, FieldError> {
+        // Only this crate writes an app's config, through the same rules; a config that
+        // breaks them is a bug, reported on the config as a whole.
+        let current = WebhookSettings::from_config(&self.webhook_config).ok_or_else(|| {
+            FieldError::invalid(
+                "webhookConfig",
+                "is stored in a form this version cannot read",
+            )
+        })?;
+        Ok(current
+            .merge(input, parameter)?
+            .to_config(self.webhook_config.secret.clone()))
+    }
+}
+
+/// A validated request for a new app: every field of a create or a batch item, judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApp {
+    name: AppName,
+    logo: Option<Logo>,
+    redirect_uris: RedirectUris,
+    webhook: WebhookSettings,
+}
+
+impl NewApp {
+    /// Judges the body of `POST /apps`.
+    pub fn from_create(request: &CreateAppRequest) -> Result<Self, FieldError> {
+        Self::validate(
+            &request.name,
+            request.logo.as_deref(),
+            request.redirect_uris.as_deref(),
+            request.webhook_config.as_ref(),
+            Path::Root,
+        )
+    }
+
+    /// Judges a batch item, found at `path` (`items[3]`).
+    pub fn from_item(item: &BatchItem, path: Path<'_>) -> Result<Self, FieldError> {
+        Self::validate(
+            &item.name,
+            item.logo.as_deref(),
+            item.redirect_uris.as_deref(),
+            item.webhook_config.as_ref(),
+            path,
+        )
+    }
+
+    fn validate(
+        name: &str,
+        logo: Option<&str>,
+        redirect_uris: Option<&[String]>,
+        webhook: Option<&WebhookConfigInput>,
+        path: Path<'_>,
+    ) -> Result<Self, FieldError> {
+        Ok(Self {
+            name: AppName::parse(name, path.field("name"))?,
+            logo: logo
+                .map(|l| Logo::parse(l, path.field("logo")))
+                .transpose()?,
+            redirect_uris: RedirectUris::parse(
+                redirect_uris.unwrap_or_default(),
+                path.field("redirectUris"),
+            )?,
+            webhook: match webhook {
+                None => WebhookSettings::default(),
+                Some(w) => WebhookSettings::default().merge(w, path.field("webhookConfig"))?,
+            },
+        })
+    }
+
+    /// Mints the app: a fresh client id and secret, the default provider and workflow.
+    pub fn mint(
+        &self,
+        workspace: &WorkspaceId,
+        now: Timestamp,
+        entropy: &mut dyn Entropy,
+    ) -> App<Held> {
+        App {
+            client_id: ClientId::generate(entropy),
+            client_secret: ClientSecret::generate(entropy),
+            name: self.name.as_str().to_owned(),
+            logo: self.logo.as_ref().map(|l| l.as_str().to_owned()),
+            redirect_uris: self.redirect_uris.to_strings(),
+            providers: BTreeMap::from([(
+                "passport".to_owned(),
+                ProviderState {
+                    enabled: true,
+                    config: None,
+                },
+            )]),
+            default_workflow_id: WorkflowId::generate(entropy),
+            workflows: DefaultWorkflowNodes::generate(entropy),
+            webhook_config: self.webhook.to_config(None),
+            default_success_redirect_uri: None,
+            default_failure_redirect_uri: None,
+            organization_id: workspace.clone(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::SeededEntropy;
+    use serde_json::json;
+
+    fn create(body: serde_json::Value) -> CreateAppRequest {
+        serde_json::from_value(body).unwrap()
+    }
+
+    fn minted(body: serde_json::Value, seed: u64) -> App<Held> {
+        NewApp::from_create(&create(body)).unwrap().mint(
+            &WorkspaceId::parse("org_test").unwrap(),
+            Timestamp::from_millis(1_774_599_771_272),
+            &mut SeededEntropy::new(seed),
+        )
+    }
+
+    #[test]
+    fn a_new_app_has_the_contract_defaults() {
+        let app = minted(json!({ "name": " Acme Corp " }), 11).show();
+        let v = serde_json::to_value(&app).unwrap();
+        assert_eq!(v["name"], "Acme Corp");
+        assert_eq!(v["redirectUris"], json!([]));
+        assert_eq!(v["providers"], json!({ "passport": { "enabled": true } }));
+        assert_eq!(v["organizationId"], "org_test");
+        assert_eq!(
+            v["webhookConfig"],
+            json!({ "enabled": false, "retryAttempts": 3, "timeoutSeconds": 10, "events": [] })
+        );
+        assert_eq!(v["createdAt"], "2026-03-27T08:22:51.272Z");
+        assert!(v.get("logo").is_none() && v.get("defaultSuccessRedirectUri").is_none());
+        let wf = &v["workflows"][0];
+        assert_eq!(wf["name"], "Default");
+        assert_eq!(wf["workflowId"], v["defaultWorkflowId"]);
+        assert_eq!(wf["createdAt"], v["createdAt"]);
+        let nodes = wf["nodes"].as_array().unwrap();
+        assert_eq!(
+            nodes
+                .iter()
+                .map(|n| n["type"].as_str().unwrap())
+                .collect::<Vec<_>>(),
+            ["request", "verification", "response"]
+        );
+        assert_eq!(wf["entryNodeId"], nodes[0]["id"]);
+        assert_eq!(nodes[0]["next"], nodes[1]["id"]);
+        assert_eq!(nodes[1]["next"], nodes[2]["id"]);
+        assert!(nodes[2].get("next").is_none());
+        assert_eq!(
+            nodes[1]["config"],
+            json!({ "channel": "oidc", "claims": ["name", "given_name", "family_name", "birthdate"], "mode": "pii" })
+        );
+        let back: App = serde_json::from_value(v).unwrap();
+        assert_eq!(back, app);
+    }
+
+    #[test]
+    fn a_patch_replaces_merges_and_moves_updated_at() {
+        let app = minted(json!({ "name": "Before" }), 3);
+        let patch: UpdateAppRequest = serde_json::from_value(json!({
+            "name": " After ",
+            "logo": "data:image/png;base64,iVBORw0KGgo=",
+            "redirectUris": ["https://A.example/cb", "https://a.example/cb"],
+            "webhookConfig": { "url": "https://hooks.example/h", "enabled": true },
+            "defaultSuccessRedirectUri": "https://a.example/ok"
+        }))
+        .unwrap();
+        let next = app.patched(&patch, app.created_at).unwrap().unwrap();
+        assert_eq!(next.name, "After");
+        assert_eq!(
+            next.logo.as_deref(),
+            Some("data:image/png;base64,iVBORw0KGgo=")
+        );
+        assert_eq!(next.redirect_uris, ["https://a.example/cb"]);
+        assert!(next.webhook_config.enabled);
+        assert_eq!(next.webhook_config.retry_attempts, 3);
+        assert_eq!(
+            next.default_success_redirect_uri.as_deref(),
+            Some("https://a.example/ok")
+        );
+        assert_eq!(
+            next.updated_at,
+            app.created_at.plus_millis(1),
+            "moves even within the same millisecond"
+        );
+        assert_eq!(next.created_at, app.created_at);
+        assert_eq!(next.client_secret, app.client_secret);
+        let clear: UpdateAppRequest =
+            serde_json::from_value(json!({ "defaultSuccessRedirectUri": null, "logo": null }))
+                .unwrap();
+        let cleared = next
+            .patched(&clear, Timestamp::from_millis(1_800_000_000_000))
+            .unwrap()
+            .unwrap();
+        assert_eq!(cleared.default_success_redirect_uri, None);
+        assert_eq!(cleared.logo, None);
+        assert_eq!(
+            cleared.updated_at,
+            Timestamp::from_millis(1_800_000_000_000)
+        );
+    }
+
+    #[test]
+    fn a_patch_that_changes_nothing_writes_nothing_and_a_bad_one_names_its_field() {
+        let app = minted(json!({ "name": "Before" }), 4);
+        let same: UpdateAppRequest = serde_json::from_value(json!({ "name": "Before" })).unwrap();
+        assert_eq!(
+            app.patched(&same, Timestamp::from_millis(9_000)).unwrap(),
+            None
+        );
+        for (body, parameter) in [
+            (json!({ "name": "" }), "name"),
+            (json!({ "logo": "https://a.example/logo.png" }), "logo"),
+            (
+                json!({ "redirectUris": ["http://x.example/"] }),
+                "redirectUris[0]",
+            ),
+            (
+                json!({ "webhookConfig": { "enabled": true } }),
+                "webhookConfig.url",
+            ),
+            (
+                json!({ "defaultFailureRedirectUri": "ftp://x" }),
+                "defaultFailureRedirectUri",
+            ),
+        ] {
+            let patch: UpdateAppRequest = serde_json::from_value(body).unwrap();
+            assert_eq!(
+                app.patched(&patch, Timestamp::from_millis(9_000))
+                    .unwrap_err()
+                    .parameter,
+                parameter
+            );
+        }
+    }
+
+    #[test]
+    fn the_webhook_route_merges_with_bare_names_and_keeps_the_secret_out_of_sight() {
+        let app = minted(json!({ "name": "Hooks" }), 5);
+        let e = app
+            .with_webhook(
+                &WebhookConfigInput {
+                    retry_attempts: Some(99),
+                    ..Default::default()
+                },
+                Timestamp::from_millis(2),
+            )
+            .unwrap_err();
+        assert_eq!(e.parameter, "retryAttempts");
+        let secret = WebhookSecret::generate(&mut SeededEntropy::new(4));
+        let with = app.with_webhook_secret(secret.clone(), Timestamp::from_millis(2));
+        assert_eq!(with.shown_webhook_config().secret, Some(secret.preview()));
+        let merged = with
+            .with_webhook(
+                &WebhookConfigInput {
+                    timeout_seconds: Some(5),
+                    ..Default::default()
+                },
+                Timestamp::from_millis(3),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            merged.webhook_config.secret,
+            Some(secret.clone()),
+            "a merge keeps it"
+        );
+        assert!(!serde_json::to_string(&merged.show())
+            .unwrap()
+            .contains(secret.expose()));
+    }
+
+    #[test]
+    fn validation_names_fields_under_the_item_path() {
+        let items = Path::Named("items");
+        let item = |body| serde_json::from_value::<BatchItem>(body).unwrap();
+        let e = NewApp::from_item(&item(json!({ "name": "" })), items.index(7)).unwrap_err();
+        assert_eq!(e.parameter, "items[7].name");
+        let e = NewApp::from_item(&item(json!({ "name": "a", "logo": "x" })), items.index(2))
+            .unwrap_err();
+        assert_eq!(e.parameter, "items[2].logo");
+        let e = NewApp::from_create(&create(json!({ "name": "a", "redirectUris": ["ftp://x"] })))
+            .unwrap_err();
+        assert_eq!(e.parameter, "redirectUris[0]");
+    }
+}

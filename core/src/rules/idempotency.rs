@@ -1,0 +1,354 @@
+//! `Idempotency-Key`: one request, however often it is sent.
+//!
+//! The rules, all pure (the clock is passed in):
+//! - The header is 1 to 255 visible ASCII characters; a value in double quotes (the IETF
+//!   draft's structured-field string) means the text inside them. See [`IdempotencyKey`].
+//! - A request's [`Fingerprint`] is SHA-256 over its method, its path and its body in
+//!   canonical JSON, so key order and white space do not make a retry "different".
+//! - [`decide`] tells, from the claim stored under the key, whether to process the
+//!   request, replay the recorded answer, or refuse it as a conflict.
+//!
+//! The claim on a key is written with the request's writes and its recorded answer in
+//! one transaction, so a claim always has its answer: there is no "in progress" state to
+//! decide about. How the answer is recorded is the server's business
+//! (`server::recorded`).
+
+use crate::rules::api_key::sha256_hex;
+use crate::rules::error::FieldError;
+use crate::wire::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt::Write as _;
+
+/// The header's name, as errors name it.
+pub const HEADER: &str = "Idempotency-Key";
+/// Longest key, in characters.
+pub const MAX_KEY_LEN: usize = 255;
+/// How long a key holds its response: 24 hours.
+pub const KEY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A valid `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Reads the header value. `"abc"` means `abc`; inside quotes `"` and `\` are not
+    /// allowed (the structured-field escapes are not worth their ambiguity here).
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let invalid = |why: &str| FieldError::invalid(HEADER, why);
+        let (text, quoted) = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            Some(inner) if raw.len() >= 2 => (inner, true),
+            _ => (raw, false),
+        };
+        if text.is_empty() {
+            return Err(invalid("must not be empty"));
+        }
+        if text.len() > MAX_KEY_LEN {
+            return Err(invalid("must be at most 255 characters").with_max(MAX_KEY_LEN as u64));
+        }
+        let visible = |b: u8| (0x21..=0x7e).contains(&b) && !(quoted && (b == b'"' || b == b'\\'));
+        if !text.bytes().all(visible) {
+            return Err(invalid(
+                "must hold only visible ASCII characters (no spaces or control characters)",
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// SHA-256 hex of the key: how it is stored and looked up (fixed length, whatever the
+    /// caller chose to put in it).
+    pub fn hash(&self) -> String {
+        sha256_hex(self.0.as_bytes())
+    }
+}
+
+/// Canonical JSON: object keys sorted (by their UTF-8 bytes), no insignificant white
+/// space, array order kept, strings and numbers as serde_json writes them.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(k, out);
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_string(s, out),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Null => out.push_str("null"),
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    // serde_json's string escaping is deterministic; reuse it rather than restate it.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+}
+
+/// What identifies a request for idempotency: SHA-256 hex over method, path and
+/// canonical body.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    /// The fingerprint of `method path body`. A request without a body (a rotation) has
+    /// `None`.
+    pub fn of(method: &str, path: &str, body: Option<&Value>) -> Self {
+        let mut text = format!("{}\n{path}\n", method.to_ascii_uppercase());
+        if let Some(body) = body {
+            write_canonical(body, &mut text);
+        }
+        Self(sha256_hex(text.as_bytes()))
+    }
+
+    /// A fingerprint read back from storage.
+    pub fn from_stored(hex: String) -> Self {
+        Self(hex)
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A key's claim as stored: whose request it was, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The fingerprint of the request that claimed the key.
+    pub fingerprint: Fingerprint,
+    /// When the key is free again.
+    pub expires_at: Timestamp,
+}
+
+/// What to do with a request that carries a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// No live claim: process the request, writing its claim and answer with its writes
+    /// (and freeing an expired claim in the same transaction).
+    Process,
+    /// The same request was answered: send the recorded answer again.
+    Replay,
+    /// The key belongs to another request (another body or route): 409
+    /// `IDEMPOTENCY_KEY_CONFLICT`.
+    Conflict,
+}
+
+/// Decides what to do with a request of fingerprint `request` given the claim stored under
+/// its key, if any.
+pub fn decide(stored: Option<&Claim>, request: &Fingerprint, now: Timestamp) -> Decision {
+    match stored {
+        None => Decision::Process,
+        Some(c) if c.expires_at <= now => Decision::Process,
+        Some(c) if c.fingerprint != *request => Decision::Conflict,
+        Some(_) => Decision::Replay,
+    }
+}
+
+/// When a key claimed at `now` is free again.
+pub fn expiry(now: Timestamp) -> Timestamp {
+    now.plus_millis(KEY_TTL_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn header_values() {
+        assert_eq!(
+            IdempotencyKey::parse("7f3c9a1e-2b4d").unwrap().as_str(),
+            "7f3c9a1e-2b4d"
+        );
+        assert_eq!(IdempotencyKey::parse("\"abc\"").unwrap().as_str(), "abc");
+        assert_eq!(IdempotencyKey::parse("\"").unwrap().as_str(), "\"");
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        assert!(IdempotencyKey::parse(&format!("\"{}\"", "k".repeat(255))).is_ok());
+        for bad in [
+            "",
+            "\"\"",
+            "a b",
+            "a\tb",
+            "a\u{1}",
+            "caf\u{e9}",
+            "\"a\"b\"",
+            "\"a\\b\"",
+        ] {
+            let e = IdempotencyKey::parse(bad).unwrap_err();
+            assert_eq!(e.parameter, "Idempotency-Key", "{bad:?}");
+        }
+        assert_eq!(
+            IdempotencyKey::parse(&"k".repeat(256)).unwrap_err().max,
+            Some(255)
+        );
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_and_drops_space() {
+        let v: Value =
+            serde_json::from_str(r#" { "b" : [ 3 , { "z":1, "a" : "x\n" } ], "a": null } "#)
+                .unwrap();
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":null,"b":[3,{"a":"x\n","z":1}]}"#
+        );
+    }
+
+    #[test]
+    fn fingerprint_covers_method_path_and_body() {
+        let body = json!({ "items": [ { "name": "a" } ] });
+        let fp = Fingerprint::of("POST", "/connect/v1/apps/batch", Some(&body));
+        assert_ne!(fp, Fingerprint::of("POST", "/connect/v1/apps", Some(&body)));
+        assert_ne!(
+            fp,
+            Fingerprint::of("PUT", "/connect/v1/apps/batch", Some(&body))
+        );
+        assert_ne!(fp, Fingerprint::of("POST", "/connect/v1/apps/batch", None));
+        assert_eq!(
+            fp,
+            Fingerprint::of("post", "/connect/v1/apps/batch", Some(&body))
+        );
+    }
+
+    #[test]
+    fn decisions() {
+        let now = Timestamp::from_millis(1_000_000);
+        let fp = Fingerprint::of("POST", "/p", Some(&json!({ "a": 1 })));
+        let other = Fingerprint::of("POST", "/p", Some(&json!({ "a": 2 })));
+        let claim = |fingerprint: &Fingerprint, expires: i64| Claim {
+            fingerprint: fingerprint.clone(),
+            expires_at: Timestamp::from_millis(expires),
+        };
+        assert_eq!(decide(None, &fp, now), Decision::Process);
+        assert_eq!(
+            decide(Some(&claim(&fp, 2_000_000)), &fp, now),
+            Decision::Replay
+        );
+        assert_eq!(
+            decide(Some(&claim(&other, 2_000_000)), &fp, now),
+            Decision::Conflict
+        );
+        for expired in [1_000_000, 999_999] {
+            assert_eq!(
+                decide(Some(&claim(&other, expired)), &fp, now),
+                Decision::Process
+            );
+            assert_eq!(
+                decide(Some(&claim(&fp, expired)), &fp, now),
+                Decision::Process
+            );
+        }
+        assert_eq!(expiry(now).millis() - now.millis(), KEY_TTL_MS);
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z\\n\"é ]{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                proptest::collection::btree_map("[a-zA-Z]{1,6}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Re-serializes with keys in reverse order and generous white space.
+    fn scramble(v: &Value) -> String {
+        match v {
+            Value::Object(m) => {
+                let mut entries: Vec<_> = m.iter().collect();
+                entries.reverse();
+                let parts: Vec<String> = entries
+                    .into_iter()
+                    .map(|(k, v)| {
+                        format!(
+                            " {} :\n {} ",
+                            serde_json::to_string(k).unwrap(),
+                            scramble(v)
+                        )
+                    })
+                    .collect();
+                format!("{{ {} }}", parts.join(" ,\t"))
+            }
+            Value::Array(a) => format!(
+                "[ {} ]",
+                a.iter().map(scramble).collect::<Vec<_>>().join(" , ")
+            ),
+            other => other.to_string(),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn reordering_keys_or_spacing_keeps_the_fingerprint(v in json_value()) {
+            let again: Value = serde_json::from_str(&scramble(&v)).unwrap();
+            prop_assert_eq!(
+                Fingerprint::of("POST", "/p", Some(&v)),
+                Fingerprint::of("POST", "/p", Some(&again))
+            );
+        }
+
+        #[test]
+        fn changing_a_value_changes_the_fingerprint(v in json_value(), w in json_value()) {
+            prop_assume!(v != w);
+            prop_assert_ne!(
+                Fingerprint::of("POST", "/p", Some(&v)),
+                Fingerprint::of("POST", "/p", Some(&w))
+            );
+        }
+
+        #[test]
+        fn canonical_json_is_json_of_the_same_value(v in json_value()) {
+            let back: Value = serde_json::from_str(&canonical_json(&v)).unwrap();
+            prop_assert_eq!(back, v);
+        }
+
+        #[test]
+        fn any_visible_ascii_key_up_to_255_parses(k in "[!-~]{1,255}") {
+            let quoted = k.len() >= 2 && k.starts_with('"') && k.ends_with('"');
+            let expected = !quoted || {
+                let inner = &k[1..k.len() - 1];
+                !inner.is_empty() && !inner.bytes().any(|b| b == b'"' || b == b'\\')
+            };
+            prop_assert_eq!(IdempotencyKey::parse(&k).is_ok(), expected);
+        }
+    }
+}

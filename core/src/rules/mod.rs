@@ -1,0 +1,19 @@
+//! The rules (feature `rules`, on by default): request bodies read field by field into
+//! domain types that cannot hold a bad value, each refusal a [`error::FieldError`] naming
+//! its parameter by path; how apps are minted and changed; batch plans and outcomes;
+//! pagination; the idempotency key, fingerprint and decision. Pure functions: time and
+//! randomness are passed in.
+
+pub mod api_key;
+pub mod app;
+pub mod batch;
+pub mod bodies;
+pub mod error;
+pub mod idempotency;
+pub mod input;
+pub mod logo;
+pub mod name;
+pub mod pagination;
+pub mod random;
+pub mod redirect_uri;
+pub mod webhook;

@@ -1,0 +1,106 @@
+//! The `workspaces` and `api_keys` tables.
+
+use super::{s, Store};
+use crate::error::ApiResult;
+use connect_core::wire::ids::{ApiKeyId, WorkspaceId};
+use connect_core::wire::time::Timestamp;
+use serde::Deserialize;
+use worker::D1PreparedStatement;
+
+#[derive(Deserialize)]
+struct WorkspaceIdRow {
+    workspace_id: String,
+}
+
+#[derive(Deserialize)]
+struct WorkspaceRow {
+    created_at: String,
+    apps_count: i64,
+}
+
+#[derive(Deserialize)]
+struct RevokedRow {
+    revoked_at: String,
+}
+
+impl Store {
+    /// The live key with this hash, and its workspace.
+    pub async fn workspace_for_key(&self, key_hash: &str) -> ApiResult<Option<WorkspaceId>> {
+        let row: Option<WorkspaceIdRow> = self
+            .first(self.stmt(
+                "SELECT workspace_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
+                &[s(key_hash)],
+            )?)
+            .await?;
+        Ok(row.and_then(|r| WorkspaceId::parse(&r.workspace_id)))
+    }
+
+    /// The workspace's creation time and app count.
+    pub async fn workspace(&self, workspace: &WorkspaceId) -> ApiResult<Option<(Timestamp, u64)>> {
+        let row: Option<WorkspaceRow> = self
+            .first(self.stmt(
+                "SELECT created_at, apps_count FROM workspaces WHERE id = ?1",
+                &[s(workspace.as_str())],
+            )?)
+            .await?;
+        Ok(row.and_then(|r| {
+            Some((
+                Timestamp::parse_iso(&r.created_at)?,
+                r.apps_count.max(0) as u64,
+            ))
+        }))
+    }
+
+    /// Statements creating a workspace and its first key.
+    pub fn create_workspace(
+        &self,
+        workspace: &WorkspaceId,
+        key_id: &ApiKeyId,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> ApiResult<Vec<D1PreparedStatement>> {
+        let at = now.to_string();
+        Ok(vec![
+            self.stmt(
+                "INSERT INTO workspaces (id, created_at) VALUES (?1, ?2)",
+                &[s(workspace.as_str()), s(&at)],
+            )?,
+            self.insert_key(workspace, key_id, key_hash, now)?,
+        ])
+    }
+
+    /// The statement adding a key to an existing workspace.
+    pub fn insert_key(
+        &self,
+        workspace: &WorkspaceId,
+        key_id: &ApiKeyId,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> ApiResult<D1PreparedStatement> {
+        self.stmt(
+            "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+            &[
+                s(key_id.as_str()),
+                s(workspace.as_str()),
+                s(key_hash),
+                s(&now.to_string()),
+            ],
+        )
+    }
+
+    /// Revokes a key (keeping the first revocation time); `None` if there is no such key.
+    pub async fn revoke_key(
+        &self,
+        key_id: &ApiKeyId,
+        now: Timestamp,
+    ) -> ApiResult<Option<Timestamp>> {
+        let row: Option<RevokedRow> = self
+            .first(self.stmt(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 \
+                 RETURNING revoked_at",
+                &[s(key_id.as_str()), s(&now.to_string())],
+            )?)
+            .await?;
+        Ok(row.and_then(|r| Timestamp::parse_iso(&r.revoked_at)))
+    }
+}
