@@ -16,7 +16,8 @@
 #
 # Without E2E_BASE_URL the script builds the Worker and serves it itself (wrangler dev on a
 # free port, fresh local D1 and KV in a temporary directory, its own ADMIN_TOKEN and
-# SECRETS_KEY, no rate limiter so the run is not throttled to 10 requests a second), creates
+# SECRETS_KEY in a .dev.vars of that directory (never the repository's .dev.vars), no rate
+# limiter so the run is not throttled to 10 requests a second), creates
 # a workspace and key, runs against it with the admin operations included, and stops it.
 #
 #   SCHEMATHESIS_SEED, SCHEMATHESIS_MAX_EXAMPLES  vary the seed (default 20261122) or the
@@ -91,12 +92,18 @@ start_worker() {
   port=$(free_port)
   admin_token=$(random_base62 40)
   secrets_key=$(random_hex 32)
+  # The Worker's variables are the config's [vars] and these two, nothing else. wrangler
+  # reads .dev.vars (without one: .env files) next to the config, here $tmp, never the
+  # repository's .dev.vars (a developer's local settings); and it loads the .env files of
+  # its working directory into its own environment, so that is $tmp too.
+  (umask 077 && printf 'ADMIN_TOKEN=%s\nSECRETS_KEY=%s\n' "$admin_token" "$secrets_key" >"$tmp/.dev.vars")
   say "serving the Worker on http://127.0.0.1:$port (state in $tmp)"
+  cd "$tmp"
   wrangler_quiet d1 migrations apply connect --local --persist-to "$tmp/state" -c "$tmp/wrangler.toml"
   setsid "$WRANGLER" dev -c "$tmp/wrangler.toml" --ip 127.0.0.1 --port "$port" \
-    --persist-to "$tmp/state" --var "ADMIN_TOKEN:$admin_token" --var "SECRETS_KEY:$secrets_key" \
-    </dev/null >"$tmp/wrangler.log" 2>&1 &
+    --persist-to "$tmp/state" </dev/null >"$tmp/wrangler.log" 2>&1 &
   pgid=$!
+  cd "$ROOT"
   E2E_BASE_URL="http://127.0.0.1:$port"
   local ready=0
   for _ in $(seq 1 600); do

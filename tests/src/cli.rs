@@ -140,7 +140,7 @@ pub(crate) fn local_args(cfg: &ServerConfig, state_dir: &Path) -> Vec<OsString> 
 
 impl Server {
     pub(crate) fn local_args(&self) -> Vec<OsString> {
-        local_args(&self.cfg, &self.state_dir)
+        local_args(&self.run_cfg, &self.state_dir)
     }
 
     /// Runs a wrangler CLI command on this server's state, while no request is in flight.
@@ -149,7 +149,7 @@ impl Server {
             .store_lock
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        run_wrangler(&self.cfg.dir(), args)
+        run_wrangler(&self.run_cfg.dir(), args)
     }
 
     pub(crate) fn cli(&self, what: &str, args: Vec<OsString>) -> CliOutput {

@@ -20,7 +20,11 @@ pub struct ServerConfig {
     pub config: PathBuf,
     /// Name of the D1 database whose migrations are applied (`database_name`).
     pub d1_name: String,
-    /// Passed as `--var NAME:VALUE` to `wrangler dev` (they override `[vars]` and `.dev.vars`).
+    /// Passed as `--var NAME:VALUE` to `wrangler dev` (they override `[vars]`). With the
+    /// config's `[vars]` they are all the variables the Worker gets: the `.dev.vars` and
+    /// `.env` files next to the config are never read (see [`Server::run_dir`]).
+    ///
+    /// [`Server::run_dir`]: crate::Server::run_dir
     pub vars: Vec<(String, String)>,
     /// `--env` for every wrangler call, when set.
     pub env: Option<String>,

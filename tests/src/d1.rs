@@ -17,7 +17,7 @@ impl Server {
     /// Values come as JSON: INTEGER and REAL as numbers, NULL as null, TEXT as strings,
     /// BLOB as a string like `"[0, 255]"` (wrangler's rendering).
     pub fn d1_results(&self, sql: &str) -> Vec<Vec<Value>> {
-        let mut args = vec![os("d1"), os("execute"), os(&self.cfg.d1_name)];
+        let mut args = vec![os("d1"), os("execute"), os(&self.config().d1_name)];
         args.extend(self.local_args());
         args.push(os("--json"));
         let mut sql_file = None;

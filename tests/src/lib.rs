@@ -16,7 +16,9 @@
 //!
 //! - [`ServerConfig`]: which `wrangler.toml`, which D1 database, which `--var`s.
 //! - [`Server::start`] / [`Server::shared`]: a `wrangler dev` with its own free port and its
-//!   own fresh state directory (`--persist-to`), migrations applied first.
+//!   own fresh state directory (`--persist-to`), migrations applied first. It runs from its
+//!   own run directory ([`Server::run_dir`]), so the Worker gets the config's `[vars]` and
+//!   the test's `--var`s and nothing else: never a developer's local `.dev.vars` or `.env`.
 //! - [`Server::request`] -> [`RequestBuilder`] -> [`Response`]: a raw HTTP/1.1 client.
 //! - [`Server::d1`], [`Server::d1_exec`], [`Server::kv_keys`], [`Server::kv_get`],
 //!   [`Server::kv_put`], [`Server::kv_delete`]: read and change the stored state while the
@@ -27,7 +29,7 @@
 //! ## Cleanup
 //!
 //! `wrangler dev` runs in its own process group. That group is killed (SIGTERM, SIGKILL
-//! after 3 s) and the state directory removed:
+//! after 3 s) and the state and run directories removed:
 //! - when a non-shared [`Server`] is dropped (also while unwinding from a panic);
 //! - at process exit, by a libc `atexit` handler (the test harness leaves through
 //!   `exit`, which runs it; statics are never dropped), which also covers [`Server::shared`]
@@ -53,6 +55,7 @@ mod paths;
 mod process_group;
 mod random;
 mod response;
+mod run_dir;
 mod server;
 mod state;
 mod watchdog;

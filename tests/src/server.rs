@@ -6,6 +6,7 @@ use crate::cli::{local_args, os, run_wrangler};
 use crate::config::{ServerConfig, SCRATCH_DIRS};
 use crate::paths::fresh_temp_dir;
 use crate::process_group::stop_group;
+use crate::run_dir::prepare_run_dir;
 use crate::watchdog::{spawn_watchdog, write_pgid_file};
 use crate::wrangler_dev::{free_port, spawn_dev, wait_ready, StartError};
 use std::fmt;
@@ -21,7 +22,11 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A running `wrangler dev` with its own port and state directory.
 pub struct Server {
-    pub(crate) cfg: ServerConfig,
+    /// The config the test gave.
+    cfg: ServerConfig,
+    /// `cfg` pointed at the copy of its config in the run directory: what every wrangler
+    /// call of this server is given.
+    pub(crate) run_cfg: ServerConfig,
     port: u16,
     pub(crate) state_dir: PathBuf,
     log_path: PathBuf,
@@ -71,12 +76,13 @@ impl Server {
         let log_path = state_dir.join("wrangler.log");
         // Next to the state directory, not in it: state_files_containing scans that.
         let pgid_file = state_dir.with_extension("pgid");
+        let run_dir = fresh_temp_dir("run");
         let cleanup_id = register(Cleanup {
             id: next_id(),
             pgid: None,
             watchdog: None,
             pgid_file: Some(pgid_file.clone()),
-            dirs: vec![state_dir.clone()],
+            dirs: vec![state_dir.clone(), run_dir.clone()],
         });
         let fail = |msg: String| -> ! {
             if let Some(c) = unregister(cleanup_id) {
@@ -86,7 +92,7 @@ impl Server {
         };
 
         // 0. The watchdog, before anything that could be left behind.
-        let mut watched = vec![state_dir.clone()];
+        let mut watched = vec![state_dir.clone(), run_dir.clone()];
         watched.extend(
             lock(&SCRATCH_DIRS)
                 .iter()
@@ -98,17 +104,23 @@ impl Server {
             Err(e) => fail(format!("spawn watchdog: {e}")),
         }
 
-        // 1. Migrations into the fresh state directory.
+        // 1. The run directory: the Worker's directory without its local settings.
+        let run_cfg = match prepare_run_dir(&cfg, &run_dir) {
+            Ok(run_cfg) => run_cfg,
+            Err(e) => fail(format!("prepare run directory {}: {e}", run_dir.display())),
+        };
+
+        // 2. Migrations into the fresh state directory.
         let mut args = vec![os("d1"), os("migrations"), os("apply"), os(&cfg.d1_name)];
-        args.extend(local_args(&cfg, &state_dir));
-        match run_wrangler(&cfg.dir(), &args) {
+        args.extend(local_args(&run_cfg, &state_dir));
+        match run_wrangler(&run_cfg.dir(), &args) {
             Ok(out) if out.success => {}
             Ok(out) => fail(out.describe("wrangler d1 migrations apply failed")),
             Err(e) => fail(e),
         }
         let migrated = t0.elapsed();
 
-        // 2. wrangler dev, retried on a new port if the free port was taken meanwhile.
+        // 3. wrangler dev, retried on a new port if the free port was taken meanwhile.
         let timeout = std::env::var("E2E_START_TIMEOUT_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -118,7 +130,7 @@ impl Server {
         let (port, pgid) = loop {
             attempt += 1;
             let port = free_port();
-            let pgid = match spawn_dev(&cfg, port, &state_dir, &log_path) {
+            let pgid = match spawn_dev(&run_cfg, port, &state_dir, &log_path) {
                 Ok(pid) => pid,
                 Err(e) => fail(format!("spawn wrangler dev: {e}")),
             };
@@ -145,6 +157,7 @@ impl Server {
         );
         Server {
             cfg,
+            run_cfg,
             port,
             state_dir,
             log_path,
@@ -172,6 +185,13 @@ impl Server {
     /// The `--persist-to` directory (D1 and KV under `v3/`), also holding `wrangler.log`.
     pub fn state_dir(&self) -> &Path {
         &self.state_dir
+    }
+
+    /// The directory wrangler runs this server's Worker from: a copy of its config, a
+    /// `.dev.vars` of the harness's own, and links to the rest of the config's directory
+    /// (never its `.dev.vars` or `.env` files).
+    pub fn run_dir(&self) -> PathBuf {
+        self.run_cfg.dir()
     }
 
     /// The file receiving the stdout and stderr of `wrangler dev`.
