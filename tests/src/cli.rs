@@ -1,16 +1,16 @@
 //! Running wrangler CLI commands (`d1 migrations apply`, `d1 execute`, `kv key ...`) on a
 //! server's local state, with a time limit, retried while the state is busy.
 
+use crate::command::run_command;
 use crate::config::ServerConfig;
 use crate::paths::wrangler_bin;
 use crate::Server;
 use serde_json::Value;
 use std::ffi::{OsStr, OsString};
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::PoisonError;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Time limit of one wrangler CLI call (migrations, `d1 execute`, `kv key ...`).
 const CLI_TIMEOUT: Duration = Duration::from_secs(180);
@@ -41,8 +41,9 @@ impl CliOutput {
     }
 }
 
-/// Runs wrangler with stdin closed (it never prompts: CI=true and no TTY), with a time limit.
-/// Runs a wrangler CLI command. A command that found the local SQLite file locked by the
+/// Runs a wrangler CLI command with stdin closed (it never prompts: CI=true and no TTY), in
+/// a process group of its own with a time limit ([`CLI_TIMEOUT`]): at the limit the whole
+/// group is stopped, `workerd` included (see [`run_command`]). A command that found the local SQLite file locked by the
 /// running `wrangler dev` (`database is locked`, SQLITE_BUSY: nothing was executed) is run
 /// again, up to 10 times with growing pauses, so a busy machine does not fail a test. So is
 /// one whose local KV read failed with a 500 (seen about once in 50 runs while the Worker
@@ -69,45 +70,23 @@ pub(crate) fn run_wrangler(cwd: &Path, args: &[OsString]) -> Result<CliOutput, S
 
 fn run_wrangler_once(cwd: &Path, args: &[OsString]) -> Result<CliOutput, String> {
     let mut cmd = Command::new(wrangler_bin());
-    cmd.args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args(args).current_dir(cwd);
     wrangler_env(&mut cmd);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("spawn {}: {e}", wrangler_bin().display()))?;
-    let mut out = child.stdout.take().expect("piped");
-    let mut err = child.stderr.take().expect("piped");
-    let out_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let t0 = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break st,
-            Ok(None) if t0.elapsed() > CLI_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("wrangler {args:?} timed out after {CLI_TIMEOUT:?}"));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("wait for wrangler: {e}")),
-        }
+    let out = run_command(&mut cmd, CLI_TIMEOUT)
+        .map_err(|e| format!("run {}: {e}", wrangler_bin().display()))?;
+    let Some(status) = out.status else {
+        return Err(format!(
+            "wrangler {args:?} timed out after {CLI_TIMEOUT:?}; its process group {} was stopped\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            out.pgid,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
     };
     Ok(CliOutput {
         success: status.success(),
         status: status.to_string(),
-        stdout: out_t.join().unwrap_or_default(),
-        stderr: err_t.join().unwrap_or_default(),
+        stdout: out.stdout,
+        stderr: out.stderr,
     })
 }
 

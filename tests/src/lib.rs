@@ -25,6 +25,7 @@
 //!   server runs (through `wrangler d1 execute` / `wrangler kv key`, both `--local` on the
 //!   same persist directory; the running Worker sees the changes at once and vice versa).
 //! - [`Server::state_files_containing`]: which stored files hold some bytes in plain text.
+//! - [`run_command`]: an external command in its own process group, with a time limit.
 //!
 //! ## Cleanup
 //!
@@ -38,6 +39,11 @@
 //!   watchdog: a detached `sh` in its own session, one per server, that polls the test
 //!   process every second.
 //!
+//! Every other command the harness runs (the wrangler CLI calls: migrations, `d1 execute`,
+//! `kv key ...`) goes through [`run_command`]: in a process group of its own, with a time
+//! limit. Its whole group (wrangler and the `workerd` it started) is stopped at the limit,
+//! when the command exits leaving some of it behind, and at process exit (`atexit`).
+//!
 //! Set `E2E_KEEP_STATE=1` to keep the state directories (their paths are printed at exit).
 //! `E2E_WRANGLER` overrides the wrangler binary (default: `node_modules/.bin/wrangler` of the
 //! repository); `E2E_START_TIMEOUT_SECS` the start timeout (default 300 s, since `wrangler
@@ -47,6 +53,7 @@ pub mod api;
 mod bytes;
 mod cleanup;
 mod cli;
+mod command;
 mod config;
 mod d1;
 mod http;
@@ -61,6 +68,7 @@ mod state;
 mod watchdog;
 mod wrangler_dev;
 
+pub use command::{run_command, CommandOutput};
 pub use config::{ServerConfig, PEER_TS_API_KEY};
 pub use http::{RequestBuilder, REQUEST_TIMEOUT};
 pub use kv::{KvKey, KV_BINDING};
