@@ -3,6 +3,7 @@
 
 use crate::cleanup::{lock, next_id, register, unregister, Cleanup};
 use crate::process_group::{process_group_exists, stop_group};
+use std::fmt;
 use std::io::{self, Read};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
@@ -14,7 +15,6 @@ use std::time::{Duration, Instant};
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What [`run_command`] saw of a command.
-#[derive(Debug)]
 pub struct CommandOutput {
     /// The process group the command ran in (its pid).
     pub pgid: i32,
@@ -37,6 +37,19 @@ impl CommandOutput {
     /// Whether it ended by itself with exit code 0.
     pub fn success(&self) -> bool {
         self.status.is_some_and(|s| s.success())
+    }
+}
+
+impl fmt::Debug for CommandOutput {
+    /// The output as text (invalid UTF-8 replaced), for failure messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommandOutput")
+            .field("pgid", &self.pgid)
+            .field("status", &self.status)
+            .field("elapsed", &self.elapsed)
+            .field("stdout", &String::from_utf8_lossy(&self.stdout))
+            .field("stderr", &String::from_utf8_lossy(&self.stderr))
+            .finish()
     }
 }
 

@@ -620,8 +620,20 @@ fn start_child(mode: &str) -> (ChildGuard, i32, std::path::PathBuf, Output) {
     }
 }
 
+/// Waits for the child to exit, for at most 5 minutes (then the test fails and the guard
+/// kills it; its watchdog stops its server).
 fn wait_exit(child: &mut ChildGuard) -> std::process::ExitStatus {
-    child.0.wait().unwrap()
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the child test process did not exit within 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A child's output: the lines read before its server's marker (stderr and stdout are read
