@@ -222,7 +222,7 @@ WASM=$(find "$OUT" -name '*.wasm' | head -n1)
 WASM_GZ=$(gzip -9c "$WASM" | wc -c); BUNDLE_GZ=$(tar -C "$OUT" -cf - . | gzip -9 | wc -c)
 
 say "core (criterion, natively)"
-cargo bench -q -p connect-core --bench core -- --warm-up-time 1 --measurement-time 3 2>/dev/null |
+cargo bench -q -p connect-core --all-features --bench core -- --warm-up-time 1 --measurement-time 3 2>/dev/null |
   awk '/^batch|^idempotency|^list/ {name=$0} /time:/ {printf "  %-70s %s %s\n", name, $4, $5}' | tee "$WORK/criterion"
 
 python3 - "$WORK/results" "$RT_BATCH" "$RT_LIST" "$RT_GET" "$WASM_GZ" "$BUNDLE_GZ" <<'PY'

@@ -16,13 +16,17 @@
 #
 # Without E2E_BASE_URL the script builds the Worker and serves it itself (wrangler dev on a
 # free port, fresh local D1 and KV in a temporary directory, its own ADMIN_TOKEN and
-# SECRETS_KEYS, no rate limiter so the run is not throttled to 10 requests a second), creates
+# SECRETS_KEYS in a .dev.vars of that directory (never the repository's .dev.vars), no rate
+# limiter so the run is not throttled to 10 requests a second), creates
 # a workspace and key, runs against it with the admin operations included, and stops it.
 #
 #   SCHEMATHESIS_SEED, SCHEMATHESIS_MAX_EXAMPLES  vary the seed (default 20261122) or the
 #                   cases per operation and phase (default 25).
 #   SCHEMATHESIS_RATE_LIMIT  requests per second, e.g. 9/s (default: none for the server
 #                   this script starts; `auto` otherwise: on a 429 it waits Retry-After).
+#   SCHEMATHESIS_TIMEOUT  time limit of the schemathesis run in seconds (default 600). Past
+#                   it schemathesis is stopped (SIGTERM, SIGKILL 10 s later) and the script
+#                   exits with status 124 (137 when it took the SIGKILL).
 #
 # Arguments are passed on to `schemathesis run`, e.g. `--report junit` or `--include-operation-id
 # createApp`.
@@ -91,16 +95,22 @@ start_worker() {
   port=$(free_port)
   admin_token=$(random_base62 40)
   secrets_key=$(random_hex 32)
+  # The Worker's variables are the config's [vars] and these two, nothing else. wrangler
+  # reads .dev.vars (without one: .env files) next to the config, here $tmp, never the
+  # repository's .dev.vars (a developer's local settings); and it loads the .env files of
+  # its working directory into its own environment, so that is $tmp too.
+  (umask 077 && printf 'ADMIN_TOKEN=%s\nSECRETS_KEYS=schemathesis:%s\n' "$admin_token" "$secrets_key" >"$tmp/.dev.vars")
   say "serving the Worker on http://127.0.0.1:$port (state in $tmp)"
+  cd "$tmp"
   wrangler_quiet d1 migrations apply connect --local --persist-to "$tmp/state" -c "$tmp/wrangler.toml"
   setsid "$WRANGLER" dev -c "$tmp/wrangler.toml" --ip 127.0.0.1 --port "$port" \
-    --persist-to "$tmp/state" --var "ADMIN_TOKEN:$admin_token" --var "SECRETS_KEYS:schemathesis:$secrets_key" \
-    </dev/null >"$tmp/wrangler.log" 2>&1 &
+    --persist-to "$tmp/state" </dev/null >"$tmp/wrangler.log" 2>&1 &
   pgid=$!
+  cd "$ROOT"
   E2E_BASE_URL="http://127.0.0.1:$port"
   local ready=0
   for _ in $(seq 1 600); do
-    if curl -s -o /dev/null "$E2E_BASE_URL/connect/v1/openapi.json"; then
+    if curl -s --max-time 10 -o /dev/null "$E2E_BASE_URL/connect/v1/openapi.json"; then
       ready=1
       break
     fi
@@ -112,7 +122,7 @@ start_worker() {
     die "wrangler dev did not answer on port $port"
   fi
   local created
-  created=$(curl -sS -X POST "$E2E_BASE_URL/admin/v1/workspaces" -H "Authorization: Bearer $admin_token")
+  created=$(curl -sS --max-time 30 -X POST "$E2E_BASE_URL/admin/v1/workspaces" -H "Authorization: Bearer $admin_token")
   E2E_API_KEY=$("$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["apiKey"]["key"])' <<<"$created") ||
     die "creating a workspace failed: $created"
   E2E_ADMIN_TOKEN="$admin_token"
@@ -132,7 +142,7 @@ export E2E_ADMIN_TOKEN="${E2E_ADMIN_TOKEN:-}"
 # --- the run ----------------------------------------------------------------------------
 if [ -z "${E2E_OPENAPI:-}" ]; then
   E2E_OPENAPI="$ROOT/openapi.json"
-  served=$(curl -sS "$E2E_BASE_URL/connect/v1/openapi.json" || true)
+  served=$(curl -sS --max-time 30 "$E2E_BASE_URL/connect/v1/openapi.json" || true)
   if ! "$PYTHON" -c 'import json, sys; sys.exit(json.load(sys.stdin) != json.load(open(sys.argv[1])))' \
     "$E2E_OPENAPI" <<<"$served" 2>/dev/null; then
     say "warning: $E2E_BASE_URL does not serve this openapi.json (a stale build?); testing against the file"
@@ -157,9 +167,17 @@ if [ -z "$E2E_ADMIN_TOKEN" ]; then
   args+=(--exclude-path-regex '^/admin/')
 fi
 
-say "schemathesis against $E2E_BASE_URL"
+limit="${SCHEMATHESIS_TIMEOUT:-600}"
+say "schemathesis against $E2E_BASE_URL (time limit $limit s)"
 started=$(date +%s)
 status=0
-"$VENV/bin/schemathesis" --config-file "$CONFIG" "${args[@]}" "$@" || status=$?
+# --foreground: timeout and schemathesis stay in this script's process group (without it
+# timeout makes a group of its own), so stopping that group (the e2e test's time limit)
+# stops them too.
+timeout --foreground --kill-after=10 "$limit" \
+  "$VENV/bin/schemathesis" --config-file "$CONFIG" "${args[@]}" "$@" || status=$?
 say "schemathesis finished in $(($(date +%s) - started)) s (exit status $status)"
+if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+  say "schemathesis did not finish within $limit s (SCHEMATHESIS_TIMEOUT) and was stopped"
+fi
 exit "$status"

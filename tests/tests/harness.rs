@@ -1,6 +1,7 @@
 //! Proves the e2e harness (connect_e2e) against the peer baseline TypeScript Worker
 //! (`../shared/bench/peer-ts`): server start and cleanup, the raw HTTP client, and the D1,
-//! KV and state-file helpers while `wrangler dev` runs.
+//! KV and state-file helpers while `wrangler dev` runs; and, with a probe Worker written
+//! by the test, that a server's Worker gets only the variables of its config and test.
 //!
 //! Every test that stores data works in its own workspace (an API key inserted with
 //! `d1_exec`), except `peer_key_batch_create_and_list`, the only user of the seeded key.
@@ -10,6 +11,7 @@ use connect_e2e::{random_base62, random_hex, Response, Server, ServerConfig, PEE
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::OnceLock;
@@ -407,6 +409,84 @@ fn state_scan_finds_secrets_the_peer_stores_in_plain_text() {
         .is_empty());
 }
 
+/// A Worker that answers every request with its string variables, written into a fresh
+/// directory together with `local` (name, contents): the local settings a developer may
+/// keep next to a config (`.dev.vars`, `.env`).
+fn vars_probe_worker(local: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "connect-e2e-{}-vars-probe-{}",
+        std::process::id(),
+        random_hex(8)
+    ));
+    std::fs::create_dir_all(dir.join("migrations")).unwrap();
+    let config = r#"
+name = "vars-probe"
+main = "index.js"
+compatibility_date = "2026-04-01"
+
+[vars]
+FROM_CONFIG = "config"
+
+[[d1_databases]]
+binding = "DB"
+database_name = "probe"
+database_id = "00000000-0000-0000-0000-000000000002"
+migrations_dir = "migrations"
+"#;
+    let worker = r#"
+export default {
+  async fetch(request, env) {
+    const vars = {};
+    for (const [name, value] of Object.entries(env)) {
+      if (typeof value === "string") vars[name] = value;
+    }
+    return Response.json(vars);
+  },
+};
+"#;
+    std::fs::write(dir.join("wrangler.toml"), config).unwrap();
+    std::fs::write(dir.join("index.js"), worker).unwrap();
+    std::fs::write(
+        dir.join("migrations/0001_probe.sql"),
+        "CREATE TABLE probe (x);\n",
+    )
+    .unwrap();
+    for (name, contents) in local {
+        std::fs::write(dir.join(name), contents).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_server_gets_the_vars_of_its_config_and_test_and_no_local_settings() {
+    let layouts: [&[(&str, &str)]; 2] = [
+        // .dev.vars overrides [vars] and adds to them; .env is read only without it.
+        &[(
+            ".dev.vars",
+            "FROM_CONFIG=dev-vars\nFROM_TEST=dev-vars\nFROM_DEV_VARS=leaked\n",
+        )],
+        &[
+            (".env", "FROM_CONFIG=env\nFROM_DOT_ENV=leaked\n"),
+            (".env.local", "FROM_DOT_ENV_LOCAL=leaked\n"),
+        ],
+    ];
+    for local in layouts {
+        let dir = vars_probe_worker(local);
+        let server = Server::start(
+            ServerConfig::new(dir.join("wrangler.toml"), "probe").with_var("FROM_TEST", "test"),
+        );
+        let res = server.get("/").send();
+        assert_eq!(res.status, 200, "{res:?}");
+        assert_eq!(
+            res.json_value(),
+            json!({ "FROM_CONFIG": "config", "FROM_TEST": "test" }),
+            "with {local:?} next to the config"
+        );
+        drop(server);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
 fn group_gone(pgid: i32) -> bool {
     // SAFETY: signal 0 only checks for existence.
     let rc = unsafe { libc::kill(-pgid, 0) };
@@ -421,9 +501,10 @@ fn keep_state() -> bool {
 fn dropping_a_server_kills_its_process_group_and_removes_its_state() {
     let server = Server::start(ServerConfig::peer_ts());
     assert_error(&server.get(LIST).send(), 401, "AUTH_INVALID_CREDENTIALS");
-    let (pgid, state, addr) = (
+    let (pgid, state, run_dir, addr) = (
         server.pgid(),
         server.state_dir().to_path_buf(),
+        server.run_dir(),
         server.addr(),
     );
     assert!(!group_gone(pgid));
@@ -438,6 +519,7 @@ fn dropping_a_server_kills_its_process_group_and_removes_its_state() {
     assert!(std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err());
     if !keep_state() {
         assert!(!state.exists(), "{} still exists", state.display());
+        assert!(!run_dir.exists(), "{} still exists", run_dir.display());
     }
 }
 
@@ -538,8 +620,20 @@ fn start_child(mode: &str) -> (ChildGuard, i32, std::path::PathBuf, Output) {
     }
 }
 
+/// Waits for the child to exit, for at most 5 minutes (then the test fails and the guard
+/// kills it; its watchdog stops its server).
 fn wait_exit(child: &mut ChildGuard) -> std::process::ExitStatus {
-    child.0.wait().unwrap()
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the child test process did not exit within 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A child's output: the lines read before its server's marker (stderr and stdout are read
