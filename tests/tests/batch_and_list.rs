@@ -556,6 +556,88 @@ fn every_connect_route_needs_a_live_key() {
 }
 
 #[test]
+fn operators_retry_admin_posts_safely_with_an_idempotency_key() {
+    let server = Server::shared();
+    let admin = server.var("ADMIN_TOKEN");
+    let workspaces = || {
+        server.d1("SELECT count(*) AS n FROM workspaces")[0]["n"]
+            .as_i64()
+            .unwrap()
+    };
+    let before = workspaces();
+    let create = |key: &str| {
+        server
+            .post("/admin/v1/workspaces")
+            .bearer(admin)
+            .header("idempotency-key", key)
+            .send()
+    };
+    // Concurrent retries of one creation: one workspace, one key, the same answer to all.
+    let answers: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6).map(|_| s.spawn(|| create("ops-create-1"))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for res in &answers {
+        assert_eq!(res.status, 201, "{}", res.text());
+        assert_eq!(res.body, answers[0].body);
+    }
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|r| r.header("idempotency-replayed").is_none())
+            .count(),
+        1,
+        "exactly one original"
+    );
+    assert_eq!(workspaces(), before + 1);
+    let created = answers[0].json_value();
+    let key = created["apiKey"]["key"].as_str().unwrap();
+    assert_eq!(
+        server.get("/connect/v1/apps").bearer(key).send().status,
+        200
+    );
+    assert_not_stored(server, key);
+    let rows = server.d1("SELECT scope FROM idempotency_keys WHERE scope = 'operators'");
+    assert!(!rows.is_empty());
+
+    // A new key for the workspace, retried: one key.
+    let ws = created["workspace"]["id"].as_str().unwrap();
+    let add = |key: &str| {
+        server
+            .post(format!("/admin/v1/workspaces/{ws}/api-keys"))
+            .bearer(admin)
+            .header("idempotency-key", key)
+            .send()
+    };
+    let first = add("ops-add-1");
+    assert_eq!(first.status, 201, "{}", first.text());
+    let again = add("ops-add-1");
+    assert_eq!(
+        (again.header("idempotency-replayed"), &again.body),
+        (Some("true"), &first.body)
+    );
+    let keys = server.d1(&format!(
+        "SELECT count(*) AS n FROM api_keys WHERE workspace_id = '{ws}'"
+    ));
+    assert_eq!(keys[0]["n"], 2);
+
+    // The same key on another route is a conflict; a malformed key is refused by name.
+    assert_error(
+        &add("ops-create-1"),
+        409,
+        ErrorCode::IdempotencyKeyConflict,
+        None,
+    );
+    assert_error(
+        &create("has space"),
+        400,
+        ErrorCode::ValidationInvalidParameter,
+        Some("Idempotency-Key"),
+    );
+    assert_eq!(workspaces(), before + 1);
+}
+
+#[test]
 fn operators_add_and_revoke_keys() {
     let server = Server::shared();
     let t = server.tenant();
