@@ -26,18 +26,20 @@
 //! ```
 //! use connect_core::rules::app::NewApp;
 //! use connect_core::rules::input::Path;
-//! use connect_core::{BatchCreateRequest, BatchCreateResponse, BatchItem};
+//! use connect_core::{BatchCreateRequest, BatchCreateResponse, BatchItem, CreateAppRequest};
 //!
 //! let item = BatchItem {
-//!     name: "Acme Corp".into(),
-//!     logo: None,
-//!     redirect_uris: Some(vec!["http://acme.example.com/callback".into()]),
-//!     webhook_config: None,
+//!     app: CreateAppRequest {
+//!         name: "Acme Corp".into(),
+//!         logo: None,
+//!         redirect_uris: Some(vec!["http://acme.example.com/callback".into()]),
+//!         webhook_config: None,
+//!     },
 //!     idempotency_key: Some("customer-001".into()),
 //! };
 //! // Caught before any request, with the parameter the server would name.
 //! let items = Path::Named("items");
-//! let refused = NewApp::from_item(&item, items.index(0)).unwrap_err();
+//! let refused = NewApp::validate(&item.app, items.index(0)).unwrap_err();
 //! assert_eq!(refused.parameter, "items[0].redirectUris[0]");
 //!
 //! let body = BatchCreateRequest { items: vec![item], continue_on_error: Some(true) };

@@ -12,7 +12,7 @@ use connect_core::rules::batch::{self, MAX_BATCH_ITEMS};
 use connect_core::rules::bodies::MAX_ITEM_KEY_CHARS;
 use connect_core::rules::error::{FieldError, FieldErrorKind};
 use connect_core::rules::idempotency::{canonical_json, Fingerprint, IdempotencyKey, MAX_KEY_LEN};
-use connect_core::rules::input::{parse_body, FromJson};
+use connect_core::rules::input::{parse_body, FromJson, Path};
 use connect_core::rules::logo::Logo;
 use connect_core::rules::name::AppName;
 use connect_core::rules::pagination::{PageRequest, MAX_LIMIT, MAX_OFFSET};
@@ -272,7 +272,7 @@ pub fn app(data: &[u8]) {
     let Some(request) = read_request::<CreateAppRequest>(&body) else {
         return;
     };
-    let new = match NewApp::from_create(&request) {
+    let new = match NewApp::validate(&request, Path::Root) {
         Ok(new) => new,
         Err(e) => {
             check_field_error(&e);
@@ -292,7 +292,7 @@ pub fn app(data: &[u8]) {
         redirect_uris: Some(app.redirect_uris.clone()),
         webhook_config: Some(input_of(&app.webhook_config)),
     };
-    let again = NewApp::from_create(&stored).expect("what was stored re-validates");
+    let again = NewApp::validate(&stored, Path::Root).expect("what was stored re-validates");
     assert_eq!(again, new, "validation is idempotent");
 }
 
@@ -328,7 +328,7 @@ fn base_app(seed: u64) -> App<Held> {
             ..WebhookConfigInput::default()
         }),
     };
-    NewApp::from_create(&request)
+    NewApp::validate(&request, Path::Root)
         .expect("the base app is valid")
         .mint(&workspace(), now(), &mut SeededEntropy::new(seed))
 }

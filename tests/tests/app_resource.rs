@@ -512,10 +512,12 @@ fn apps_count_follows_batches_creates_and_deletes() {
     let batch = |n: usize| BatchCreateRequest {
         items: (0..n)
             .map(|i| BatchItem {
-                name: format!("n{i}"),
-                logo: None,
-                redirect_uris: None,
-                webhook_config: None,
+                app: CreateAppRequest {
+                    name: format!("n{i}"),
+                    logo: None,
+                    redirect_uris: None,
+                    webhook_config: None,
+                },
                 idempotency_key: None,
             })
             .collect(),

@@ -3,7 +3,7 @@
 //! the transport rules, and no secret stored in plain text.
 
 use connect_core::wire::error::ErrorCode;
-use connect_core::wire::request::{BatchCreateRequest, BatchItem};
+use connect_core::wire::request::{BatchCreateRequest, BatchItem, CreateAppRequest};
 use connect_core::wire::response::BatchCreateResponse;
 use connect_core::wire::response::ListAppsResponse;
 use connect_e2e::api::{assert_error, assert_not_stored, assert_uuid};
@@ -12,12 +12,18 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 
 fn item(name: &str) -> BatchItem {
+    item_with(name, None, None)
+}
+
+fn item_with(name: &str, redirect_uri: Option<&str>, key: Option<&str>) -> BatchItem {
     BatchItem {
-        name: name.into(),
-        logo: None,
-        redirect_uris: None,
-        webhook_config: None,
-        idempotency_key: None,
+        app: CreateAppRequest {
+            name: name.into(),
+            logo: None,
+            redirect_uris: redirect_uri.map(|u| vec![u.to_owned()]),
+            webhook_config: None,
+        },
+        idempotency_key: key.map(str::to_owned),
     }
 }
 
@@ -31,20 +37,17 @@ fn items(n: usize, prefix: &str) -> BatchCreateRequest {
 fn seed_request() -> BatchCreateRequest {
     BatchCreateRequest {
         items: vec![
-            BatchItem {
-                redirect_uris: Some(vec!["https://acme.example.com/callback".into()]),
-                idempotency_key: Some("customer-001".into()),
-                ..item("Acme Corp")
-            },
-            BatchItem {
-                redirect_uris: Some(vec!["https://beta.example.com/callback".into()]),
-                idempotency_key: Some("customer-002".into()),
-                ..item("Beta Ltd")
-            },
-            BatchItem {
-                idempotency_key: Some("customer-003".into()),
-                ..item("Gamma Inc")
-            },
+            item_with(
+                "Acme Corp",
+                Some("https://acme.example.com/callback"),
+                Some("customer-001"),
+            ),
+            item_with(
+                "Beta Ltd",
+                Some("https://beta.example.com/callback"),
+                Some("customer-002"),
+            ),
+            item_with("Gamma Inc", None, Some("customer-003")),
         ],
         continue_on_error: Some(true),
     }

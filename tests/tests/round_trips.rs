@@ -3,7 +3,7 @@
 //! any size, idempotent or not, one for a list page and one for a read, once the API key
 //! is in the isolate's cache; a cold key costs exactly one more.
 
-use connect_core::wire::request::{BatchCreateRequest, BatchItem};
+use connect_core::wire::request::{BatchCreateRequest, BatchItem, CreateAppRequest};
 use connect_e2e::api::Tenant;
 use connect_e2e::{Response, Server};
 
@@ -26,10 +26,12 @@ fn batch_of(n: usize) -> BatchCreateRequest {
     BatchCreateRequest {
         items: (0..n)
             .map(|i| BatchItem {
-                name: format!("Round trip {i}"),
-                logo: None,
-                redirect_uris: Some(vec![format!("https://c{i}.example.com/callback")]),
-                webhook_config: None,
+                app: CreateAppRequest {
+                    name: format!("Round trip {i}"),
+                    logo: None,
+                    redirect_uris: Some(vec![format!("https://c{i}.example.com/callback")]),
+                    webhook_config: None,
+                },
                 idempotency_key: Some(format!("customer-{i}")),
             })
             .collect(),

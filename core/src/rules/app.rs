@@ -18,7 +18,7 @@ use crate::wire::app::{
     WebhookConfig, Workflow, WorkflowNode,
 };
 use crate::wire::ids::{ClientId, NodeId, WorkflowId, WorkspaceId};
-use crate::wire::request::{BatchItem, CreateAppRequest, UpdateAppRequest, WebhookConfigInput};
+use crate::wire::request::{CreateAppRequest, UpdateAppRequest, WebhookConfigInput};
 use crate::wire::secrets::{ClientSecret, WebhookSecret};
 use crate::wire::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -271,45 +271,21 @@ pub struct NewApp {
 }
 
 impl NewApp {
-    /// Judges the body of `POST /apps`.
-    pub fn from_create(request: &CreateAppRequest) -> Result<Self, FieldError> {
-        Self::validate(
-            &request.name,
-            request.logo.as_deref(),
-            request.redirect_uris.as_deref(),
-            request.webhook_config.as_ref(),
-            Path::Root,
-        )
-    }
-
-    /// Judges a batch item, found at `path` (`items[3]`).
-    pub fn from_item(item: &BatchItem, path: Path<'_>) -> Result<Self, FieldError> {
-        Self::validate(
-            &item.name,
-            item.logo.as_deref(),
-            item.redirect_uris.as_deref(),
-            item.webhook_config.as_ref(),
-            path,
-        )
-    }
-
-    fn validate(
-        name: &str,
-        logo: Option<&str>,
-        redirect_uris: Option<&[String]>,
-        webhook: Option<&WebhookConfigInput>,
-        path: Path<'_>,
-    ) -> Result<Self, FieldError> {
+    /// Judges a new app: the body of `POST /apps` (`path` is [`Path::Root`]) or a batch
+    /// item's app (`path` is where the item sits, `items[3]`).
+    pub fn validate(request: &CreateAppRequest, path: Path<'_>) -> Result<Self, FieldError> {
         Ok(Self {
-            name: AppName::parse(name, path.field("name"))?,
-            logo: logo
+            name: AppName::parse(&request.name, path.field("name"))?,
+            logo: request
+                .logo
+                .as_deref()
                 .map(|l| Logo::parse(l, path.field("logo")))
                 .transpose()?,
             redirect_uris: RedirectUris::parse(
-                redirect_uris.unwrap_or_default(),
+                request.redirect_uris.as_deref().unwrap_or_default(),
                 path.field("redirectUris"),
             )?,
-            webhook: match webhook {
+            webhook: match &request.webhook_config {
                 None => WebhookSettings::default(),
                 Some(w) => WebhookSettings::default().merge(w, path.field("webhookConfig"))?,
             },
@@ -359,7 +335,7 @@ mod tests {
     }
 
     fn minted(body: serde_json::Value, seed: u64) -> App<Held> {
-        NewApp::from_create(&create(body)).unwrap().mint(
+        NewApp::validate(&create(body), Path::Root).unwrap().mint(
             &WorkspaceId::parse("org_test").unwrap(),
             Timestamp::from_millis(1_774_599_771_272),
             &mut SeededEntropy::new(seed),
@@ -523,14 +499,16 @@ mod tests {
     #[test]
     fn validation_names_fields_under_the_item_path() {
         let items = Path::Named("items");
-        let item = |body| serde_json::from_value::<BatchItem>(body).unwrap();
-        let e = NewApp::from_item(&item(json!({ "name": "" })), items.index(7)).unwrap_err();
+        let e = NewApp::validate(&create(json!({ "name": "" })), items.index(7)).unwrap_err();
         assert_eq!(e.parameter, "items[7].name");
-        let e = NewApp::from_item(&item(json!({ "name": "a", "logo": "x" })), items.index(2))
+        let e = NewApp::validate(&create(json!({ "name": "a", "logo": "x" })), items.index(2))
             .unwrap_err();
         assert_eq!(e.parameter, "items[2].logo");
-        let e = NewApp::from_create(&create(json!({ "name": "a", "redirectUris": ["ftp://x"] })))
-            .unwrap_err();
+        let e = NewApp::validate(
+            &create(json!({ "name": "a", "redirectUris": ["ftp://x"] })),
+            Path::Root,
+        )
+        .unwrap_err();
         assert_eq!(e.parameter, "redirectUris[0]");
     }
 }

@@ -88,7 +88,7 @@ fn plan_item(raw: &Value, index: usize) -> PlannedItem {
     let path = items.index(index);
     match BatchItem::read(raw, path) {
         Ok(item) => PlannedItem {
-            app: NewApp::from_item(&item, path).map_err(|e| e.at_index(index)),
+            app: NewApp::validate(&item.app, path).map_err(|e| e.at_index(index)),
             idempotency_key: item.idempotency_key,
         },
         Err(e) => PlannedItem {
@@ -196,7 +196,7 @@ mod tests {
     use super::*;
     use crate::test_util::SeededEntropy;
     use crate::wire::error::ErrorCode;
-    use crate::wire::request::{BatchCreateRequest, BatchItem};
+    use crate::wire::request::{BatchCreateRequest, BatchItem, CreateAppRequest};
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -325,10 +325,12 @@ mod tests {
             proptest::option::of("[ -~]{0,20}"),
         )
             .prop_map(|(name, redirect_uris, idempotency_key)| BatchItem {
-                name,
-                logo: None,
-                redirect_uris,
-                webhook_config: None,
+                app: CreateAppRequest {
+                    name,
+                    logo: None,
+                    redirect_uris,
+                    webhook_config: None,
+                },
                 idempotency_key,
             })
     }
@@ -336,7 +338,7 @@ mod tests {
     proptest! {
         #[test]
         fn any_valid_item_list_round_trips(items in proptest::collection::vec(item_strategy(), 1..20), seed in any::<u64>()) {
-            prop_assume!(items.iter().all(|i| !i.name.trim().is_empty()));
+            prop_assume!(items.iter().all(|i| !i.app.name.trim().is_empty()));
             let request = BatchCreateRequest { items: items.clone(), continue_on_error: None };
             let body = serde_json::to_value(&request).unwrap();
             let out = plan(&body).unwrap().execute(&ws(), now(), &mut SeededEntropy::new(seed));
@@ -347,7 +349,7 @@ mod tests {
             prop_assert_eq!(back.results.len(), items.len());
             for (item, result) in items.iter().zip(&back.results) {
                 let app = result.app.as_ref().unwrap();
-                prop_assert_eq!(&app.name, item.name.trim());
+                prop_assert_eq!(&app.name, item.app.name.trim());
                 prop_assert_eq!(&result.idempotency_key, &item.idempotency_key);
             }
         }

@@ -42,29 +42,32 @@ impl FromJson for WebhookConfigInput {
     }
 }
 
+/// The fields of a new app, in `POST /apps` and in each batch item.
+const NEW_APP_FIELDS: [&str; 4] = ["name", "logo", "redirectUris", "webhookConfig"];
+
+/// The fields of a new app from `o`, whose other fields were checked already.
+fn new_app_fields(o: &Object<'_>) -> Result<CreateAppRequest, FieldError> {
+    Ok(CreateAppRequest {
+        name: o.required("name")?,
+        logo: o.optional("logo")?,
+        redirect_uris: o.optional_array("redirectUris", MAX_REDIRECT_URIS)?,
+        webhook_config: o.optional("webhookConfig")?,
+    })
+}
+
 impl FromJson for CreateAppRequest {
     fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
         let o = Object::new(value, path)?;
-        o.only(&["name", "logo", "redirectUris", "webhookConfig"])?;
-        Ok(Self {
-            name: o.required("name")?,
-            logo: o.optional("logo")?,
-            redirect_uris: o.optional_array("redirectUris", MAX_REDIRECT_URIS)?,
-            webhook_config: o.optional("webhookConfig")?,
-        })
+        o.only(&NEW_APP_FIELDS)?;
+        new_app_fields(&o)
     }
 }
 
 impl FromJson for BatchItem {
     fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
         let o = Object::new(value, path)?;
-        o.only(&[
-            "name",
-            "logo",
-            "redirectUris",
-            "webhookConfig",
-            "idempotencyKey",
-        ])?;
+        let [name, logo, uris, webhook] = NEW_APP_FIELDS;
+        o.only(&[name, logo, uris, webhook, "idempotencyKey"])?;
         let idempotency_key: Option<String> = o.optional("idempotencyKey")?;
         if let Some(key) = &idempotency_key {
             if key.chars().count() > MAX_ITEM_KEY_CHARS {
@@ -76,10 +79,7 @@ impl FromJson for BatchItem {
             }
         }
         Ok(Self {
-            name: o.required("name")?,
-            logo: o.optional("logo")?,
-            redirect_uris: o.optional_array("redirectUris", MAX_REDIRECT_URIS)?,
-            webhook_config: o.optional("webhookConfig")?,
+            app: new_app_fields(&o)?,
             idempotency_key,
         })
     }
@@ -149,6 +149,14 @@ mod tests {
         assert_eq!(by_serde, by_server);
         assert_eq!(by_serde.webhook_config.as_ref().unwrap().url, Some(None));
         assert_eq!(serde_json::to_value(&by_serde).unwrap(), v);
+
+        let mut item = v.clone();
+        item["idempotencyKey"] = json!("customer-001");
+        let by_serde: BatchItem = serde_json::from_value(item.clone()).unwrap();
+        let by_server = BatchItem::from_json(&item, "items[0]").unwrap();
+        assert_eq!(by_serde, by_server);
+        assert_eq!(by_serde.app, CreateAppRequest::from_json(&v, "").unwrap());
+        assert_eq!(serde_json::to_value(&by_serde).unwrap(), item);
     }
 
     #[test]

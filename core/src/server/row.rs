@@ -162,6 +162,7 @@ impl NewRow {
 mod tests {
     use super::*;
     use crate::rules::app::NewApp;
+    use crate::rules::input::Path;
     use crate::server::seal::tests::ring;
     use crate::test_util::SeededEntropy;
     use crate::wire::ids::WorkspaceId;
@@ -176,7 +177,7 @@ mod tests {
             redirect_uris: Some(vec!["https://a.example/cb?x=%22q%22".into()]),
             webhook_config: None,
         };
-        NewApp::from_create(&request).unwrap().mint(
+        NewApp::validate(&request, Path::Root).unwrap().mint(
             &WorkspaceId::parse("org_rows").unwrap(),
             Timestamp::from_millis(1_700_000_000_123),
             &mut SeededEntropy::new(seed),

@@ -66,21 +66,14 @@ pub struct CreateAppRequest {
     pub webhook_config: Option<WebhookConfigInput>,
 }
 
-/// One item of `POST /apps/batch`.
+/// One item of `POST /apps/batch`: the fields of `POST /apps`, and the caller's own
+/// reference for the item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchItem {
-    /// Display name, 1 to 100 characters.
-    pub name: String,
-    /// Brand logo: a base64 `data:` URL of a PNG or SVG image.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logo: Option<String>,
-    /// Allowed OAuth redirect URIs (at most 20).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_uris: Option<Vec<String>>,
-    /// Webhook settings, merged onto the defaults.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_config: Option<WebhookConfigInput>,
+    /// The app, as `POST /apps` takes it.
+    #[serde(flatten)]
+    pub app: CreateAppRequest,
     /// The caller's own reference for this item (at most 255 characters), echoed on its
     /// result. Not the HTTP `Idempotency-Key`, which covers the whole batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,7 +10,7 @@ use crate::store::apps::Listing;
 use crate::store::Store;
 use connect_core::rules::app::NewApp;
 use connect_core::rules::batch::{self, BatchPlan};
-use connect_core::rules::input::FromJson;
+use connect_core::rules::input::{FromJson, Path};
 use connect_core::rules::pagination::PageRequest;
 use connect_core::server::page_cache::{CachedPage, PageKey};
 use connect_core::server::row::NewRow;
@@ -34,7 +34,7 @@ pub fn create(workspace: &WorkspaceId, body: &Value) -> ApiResult<CreateApp> {
     let request = CreateAppRequest::from_json(body, "")?;
     Ok(CreateApp {
         workspace: workspace.clone(),
-        new: NewApp::from_create(&request)?,
+        new: NewApp::validate(&request, Path::Root)?,
     })
 }
 
