@@ -14,6 +14,10 @@ CREATE TABLE workspaces (
   -- Kept in the same transaction as every insert and delete of apps, so `total` and
   -- `apps_count` never cost a count of the workspace's apps.
   apps_count  INTEGER NOT NULL DEFAULT 0 CHECK (apps_count >= 0),
+  -- The position the next app created in the workspace gets: positions give the list its
+  -- creation order and are never reused. While no app was ever deleted, apps_count equals
+  -- next_position and the offset-th app sits at position offset.
+  next_position INTEGER NOT NULL DEFAULT 0 CHECK (next_position <= 4294967296),
   -- Moves with every change to the workspace's apps, in the same transaction: inserts and
   -- deletes move it in the statements that keep apps_count (worker/src/store/apps.rs),
   -- updates through the trigger below. A Worker isolate serves a kept list page only while
@@ -29,19 +33,34 @@ CREATE TABLE api_keys (
   revoked_at    TEXT                            -- NULL while the key is live
 );
 
+-- Apps, by workspace in creation order: the table's key is (workspace_id, position), so a
+-- list page reads its rows in key order from where it starts, and a batch's new rows are
+-- appended at the end of its workspace's range.
 CREATE TABLE apps (
-  client_id     TEXT PRIMARY KEY,               -- 8 base62, globally unique
   workspace_id  TEXT NOT NULL REFERENCES workspaces (id),
-  created_at    TEXT NOT NULL,                  -- the list's order (also in doc)
+  position      INTEGER NOT NULL,               -- creation order in the workspace; a batch's items in input order
+  client_id     TEXT NOT NULL UNIQUE,           -- 8 base62, globally unique: reads, updates, deletes
   version       INTEGER NOT NULL DEFAULT 1,     -- an update applies only to the version it read
   -- The App object as JSON (connect_core::server::row): the API's own field names, the
   -- client and webhook secrets sealed, the Default workflow as its three node ids.
-  doc           TEXT NOT NULL
-);
+  doc           TEXT NOT NULL,
+  PRIMARY KEY (workspace_id, position)
+) WITHOUT ROWID;
 
--- List: WHERE workspace_id = ? ORDER BY created_at, client_id LIMIT ? OFFSET ?
--- Covers the page's key walk so a deep offset skips index entries, not rows.
-CREATE INDEX apps_by_workspace ON apps (workspace_id, created_at, client_id);
+-- Deleted positions of each workspace, as a Fenwick tree (a binary indexed tree) over the
+-- positions 0 to 2^32 - 1: node n holds how many of the positions n - (n & -n) to n - 1
+-- were deleted; a node never written holds 0. A delete adds one to the at most 33 nodes
+-- above its position, in the same transaction (worker/src/store/sql.rs, APP_DELETIONS_ADD);
+-- an insert writes nothing here. A list page finds the position of its offset-th live app
+-- by descending the tree: 33 probes by primary key whatever the offset or the workspace's
+-- size (LIST_PAGE). While no app of a workspace was ever deleted, the page skips the
+-- descent: the offset-th app is at position offset.
+CREATE TABLE app_deletions (
+  workspace_id  TEXT NOT NULL,
+  node          INTEGER NOT NULL CHECK (node BETWEEN 1 AND 4294967296),
+  dead          INTEGER NOT NULL CHECK (dead >= 1),
+  PRIMARY KEY (workspace_id, node)
+) WITHOUT ROWID;
 
 CREATE TRIGGER apps_update_moves_generation AFTER UPDATE ON apps
 BEGIN

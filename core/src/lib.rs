@@ -78,7 +78,7 @@
 //! let answer = outcome.response();
 //! assert_eq!(answer.success_count, 1);
 //! let secret = answer.results[0].app.as_ref().unwrap().client_secret.expose();
-//! assert!(!rows[0].doc.contains(secret));
+//! assert!(!rows[0].1.contains(secret));
 //! # }
 //! ```
 

@@ -155,3 +155,39 @@ pub fn assert_no_secret_shapes(server: &Server) {
         );
     }
 }
+
+/// What a request cost D1, as its `Server-Timing` header reports it:
+/// `d1;desc="round-trips=N rows-read=R rows-written=W"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct D1Costs {
+    /// D1 calls made.
+    pub round_trips: u64,
+    /// Rows D1 read (its `meta.rows_read`, summed).
+    pub rows_read: u64,
+    /// Rows D1 wrote (its `meta.rows_written`, summed).
+    pub rows_written: u64,
+}
+
+/// The D1 costs `res` reports; panics without a well-formed `d1` metric.
+pub fn d1_costs(res: &Response) -> D1Costs {
+    let timing = res
+        .header("server-timing")
+        .unwrap_or_else(|| panic!("no Server-Timing header: {}", res.text()));
+    let desc = timing
+        .split(',')
+        .map(str::trim)
+        .find_map(|metric| metric.strip_prefix("d1;desc=\""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("no d1 metric in Server-Timing: {timing}"));
+    let figure = |name: &str| -> u64 {
+        desc.split(' ')
+            .find_map(|part| part.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in Server-Timing: {timing}"))
+    };
+    D1Costs {
+        round_trips: figure("round-trips"),
+        rows_read: figure("rows-read"),
+        rows_written: figure("rows-written"),
+    }
+}

@@ -77,6 +77,50 @@ impl ServerConfig {
         self
     }
 
+    /// The same Worker with the per-key rate limit lifted, for tests that make thousands of
+    /// requests with one key: a copy of the config (its relative paths made absolute, its
+    /// build step skipped, so the Worker the harness built is what runs) whose
+    /// `[[ratelimits]]` allow ten million requests a period. The limiter is still called.
+    pub fn with_rate_limit_lifted(mut self) -> Self {
+        let dir = self.dir().canonicalize().expect("the config's directory");
+        let text = fs::read_to_string(&self.config)
+            .unwrap_or_else(|e| panic!("read {}: {e}", self.config.display()));
+        let absolute = |key: &str, line: &str| -> Option<String> {
+            let value = line
+                .strip_prefix(key)?
+                .trim()
+                .strip_prefix('"')?
+                .strip_suffix('"')?;
+            Some(format!("{key}\"{}\"", dir.join(value).display()))
+        };
+        let edited: Vec<String> = text
+            .lines()
+            .filter(|line| !line.starts_with("watch_dir"))
+            .map(|line| {
+                if line.starts_with("command = ") {
+                    return "command = \"true\"".to_owned();
+                }
+                let lifted = line.replace("limit = 100,", "limit = 10000000,");
+                absolute("main = ", &lifted)
+                    .or_else(|| absolute("migrations_dir = ", &lifted))
+                    .unwrap_or(lifted)
+            })
+            .collect();
+        let dst = fresh_temp_dir("project");
+        fs::write(dst.join("wrangler.toml"), edited.join("\n") + "\n")
+            .unwrap_or_else(|e| panic!("write {}: {e}", dst.display()));
+        lock(&SCRATCH_DIRS).push(dst.clone());
+        register(Cleanup {
+            id: next_id(),
+            pgid: None,
+            watchdog: None,
+            pgid_file: None,
+            dirs: vec![dst.clone()],
+        });
+        self.config = dst.join("wrangler.toml");
+        self
+    }
+
     /// Copies the directory holding the config (without `.wrangler`, `node_modules`,
     /// `target`, `.git`) to a fresh temp directory and points `config` at the copy.
     /// `wrangler dev` writes `.wrangler/tmp` next to its config; this keeps it out of
@@ -181,5 +225,16 @@ mod tests {
         assert!(cfg.config.ends_with("wrangler.toml") && cfg.config.is_file());
         let names: Vec<&str> = cfg.vars.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["ADMIN_TOKEN", "SECRETS_KEYS"]);
+    }
+
+    #[test]
+    fn a_lifted_rate_limit_keeps_the_worker_and_its_migrations() {
+        let cfg = ServerConfig::project().with_rate_limit_lifted();
+        let text = fs::read_to_string(&cfg.config).unwrap();
+        let root = workspace_root().canonicalize().unwrap();
+        assert!(text.contains("limit = 10000000,") && !text.contains("limit = 100,"));
+        assert!(text.contains(&format!("main = \"{}", root.join("worker/build").display())));
+        assert!(text.contains(&format!("\"{}\"", root.join("migrations").display())));
+        assert!(text.contains("command = \"true\"") && !text.contains("watch_dir"));
     }
 }

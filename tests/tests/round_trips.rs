@@ -4,22 +4,12 @@
 //! is in the isolate's cache; a cold key costs exactly one more.
 
 use connect_core::wire::request::{BatchCreateRequest, BatchItem, CreateAppRequest};
-use connect_e2e::api::Tenant;
+use connect_e2e::api::{d1_costs, Tenant};
 use connect_e2e::{Response, Server};
 
 /// The D1 round trips a response reports.
-fn round_trips(res: &Response) -> u32 {
-    let timing = res
-        .header("server-timing")
-        .unwrap_or_else(|| panic!("no Server-Timing header: {}", res.text()));
-    let (_, rest) = timing
-        .split_once("round-trips=")
-        .unwrap_or_else(|| panic!("no round-trips in Server-Timing: {timing}"));
-    rest.chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .unwrap_or_else(|e| panic!("round-trips in {timing}: {e}"))
+fn round_trips(res: &Response) -> u64 {
+    d1_costs(res).round_trips
 }
 
 fn batch_of(n: usize) -> BatchCreateRequest {

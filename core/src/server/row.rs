@@ -135,26 +135,16 @@ impl App<Stored> {
     }
 }
 
-/// A new row of `apps`, as the store's insert reads it (one JSON object per row): the
-/// columns its indexes need, and the document.
+/// A new row of `apps`, as the store inserts it: the client id its unique index needs,
+/// and the document. (The store gives it its workspace and position.) Serialized as the
+/// JSON array `[clientId, doc]`, one element of the insert's parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NewRow {
-    /// The primary key.
-    pub client_id: ClientId,
-    /// The creation time (ISO-8601), the list's order.
-    pub created_at: String,
-    /// The stored document ([`App::doc`]).
-    pub doc: String,
-}
+pub struct NewRow(pub ClientId, pub String);
 
 impl NewRow {
     /// The row of `app`.
     pub fn of(app: &App<Stored>) -> Self {
-        Self {
-            client_id: app.client_id,
-            created_at: app.created_at.to_string(),
-            doc: app.doc(),
-        }
+        Self(app.client_id, app.doc())
     }
 }
 
@@ -257,9 +247,8 @@ mod tests {
             let r = ring(&format!("k1:{}", "03".repeat(32)));
             let app = minted(&name, seed);
             let row = NewRow::of(&app.seal(&r, &mut e));
-            prop_assert_eq!(row.client_id, app.client_id);
-            prop_assert_eq!(&row.created_at, &app.created_at.to_string());
-            let back: App<Stored> = serde_json::from_str(&row.doc).unwrap();
+            prop_assert_eq!(row.0, app.client_id);
+            let back: App<Stored> = serde_json::from_str(&row.1).unwrap();
             prop_assert_eq!(back.open(&r).unwrap(), app);
         }
     }

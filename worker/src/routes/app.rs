@@ -140,7 +140,7 @@ impl Operation for DeleteApp {
         let current = read(store, &self.workspace, &self.id).await?;
         let client_id = current.app.client_id;
         Ok(Attempt::Write {
-            statements: store.delete_app(&self.workspace, &client_id, current.version)?,
+            statements: store.delete_app(&self.workspace, &current)?,
             answer: http::recorded(
                 200,
                 &DeletedApp {

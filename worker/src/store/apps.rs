@@ -1,5 +1,7 @@
-//! The `apps` table: inserts, reads, guarded updates and deletes, list pages.
+//! The `apps` table and its counts: inserts, reads, guarded updates and deletes, list
+//! pages. The statements are in [`super::sql`].
 
+use super::sql;
 use super::{n, s, Store};
 use crate::error::ApiResult;
 use connect_core::rules::pagination::PageRequest;
@@ -12,8 +14,10 @@ use worker::D1PreparedStatement;
 /// What a failing guard statement's error says (the name of the `write_guards` check).
 pub const GUARD_FAILED: &str = "write_guard_state_moved";
 
-/// A stored app and the version an update of it must find.
+/// A stored app, where it sits and the version an update of it must find.
 pub struct VersionedApp {
+    /// Its place in the workspace's creation order.
+    pub position: i64,
     /// Bumped by every update; an update applies only to the version it read.
     pub version: i64,
     /// The app as stored.
@@ -22,12 +26,13 @@ pub struct VersionedApp {
 
 #[derive(Deserialize)]
 struct VersionedRow {
+    position: i64,
     version: i64,
     doc: String,
 }
 
-/// A list page as [`Store::list_apps`] reads it: the workspace's generation and count, and
-/// the page's documents as one JSON array (none when the generation is the one the caller
+/// A list page as `LIST_PAGE` reads it: the workspace's generation and count, and the
+/// page's documents as one JSON array (none when the generation is the one the caller
 /// knew).
 #[derive(Deserialize)]
 struct PageRow {
@@ -46,24 +51,14 @@ pub enum Listing {
         generation: Option<i64>,
         /// The workspace's app count.
         total: u64,
-        /// The page, in list order.
+        /// The page, in creation order.
         apps: Vec<App<Stored>>,
     },
 }
 
-/// The statement that fails the whole transaction (rolling it back) when the statement
-/// just before it changed no row: an update or delete of a version that is no longer
-/// current. It inserts nothing otherwise. Every guarded write is built here, the guard
-/// right after its statement, so no other statement can come between them.
-fn guard(store: &Store) -> ApiResult<D1PreparedStatement> {
-    store.stmt(
-        "INSERT INTO write_guards (ok) SELECT 0 WHERE changes() = 0",
-        &[],
-    )
-}
-
 impl Store {
-    /// Statements inserting `rows`, new apps of `workspace`, and moving its count.
+    /// Statements inserting `rows`, new apps of `workspace` in this order, at the end of
+    /// its creation order, and counting them.
     pub fn insert_apps(
         &self,
         workspace: &WorkspaceId,
@@ -72,24 +67,20 @@ impl Store {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
+        let ws = s(workspace.as_str());
         // One statement for all the rows, as one JSON parameter: a statement per row
         // costs a prepare, a bind and a conversion of each value into JavaScript, and D1
         // binds at most 100 values a statement.
-        let insert = self.stmt(
-            "INSERT INTO apps (client_id, workspace_id, created_at, doc) \
-             SELECT value ->> 'client_id', ?2, value ->> 'created_at', value ->> 'doc' \
-             FROM json_each(?1)",
-            &[s(&serde_json::to_string(rows)?), s(workspace.as_str())],
-        )?;
-        let count = self.stmt(
-            "UPDATE workspaces SET apps_count = apps_count + ?2, generation = generation + 1 \
-             WHERE id = ?1",
-            &[s(workspace.as_str()), n(rows.len() as i64)],
-        )?;
-        Ok(vec![insert, count])
+        Ok(vec![
+            self.stmt(
+                sql::APPS_INSERT,
+                &[s(&serde_json::to_string(rows)?), ws.clone()],
+            )?,
+            self.stmt(sql::WORKSPACE_ADD_APPS, &[ws, n(rows.len() as i64)])?,
+        ])
     }
 
-    /// One app of `workspace`, with its version.
+    /// One app of `workspace`, with its position and version.
     pub async fn get_app(
         &self,
         workspace: &WorkspaceId,
@@ -97,12 +88,13 @@ impl Store {
     ) -> ApiResult<Option<VersionedApp>> {
         let row: Option<VersionedRow> = self
             .first(self.stmt(
-                "SELECT version, doc FROM apps WHERE client_id = ?1 AND workspace_id = ?2",
+                sql::APP_GET,
                 &[s(client_id.as_str()), s(workspace.as_str())],
             )?)
             .await?;
         row.map(|r| {
             Ok(VersionedApp {
+                position: r.position,
                 version: r.version,
                 app: serde_json::from_str(&r.doc)?,
             })
@@ -120,8 +112,7 @@ impl Store {
         version: i64,
     ) -> ApiResult<Vec<D1PreparedStatement>> {
         let update = self.stmt(
-            "UPDATE apps SET doc = ?3, version = version + 1 \
-             WHERE client_id = ?1 AND workspace_id = ?2 AND version = ?4",
+            sql::APP_UPDATE,
             &[
                 s(app.client_id.as_str()),
                 s(workspace.as_str()),
@@ -129,41 +120,34 @@ impl Store {
                 n(version),
             ],
         )?;
-        Ok(vec![update, guard(self)?])
+        Ok(vec![update, self.stmt(sql::GUARD, &[])?])
     }
 
-    /// Statements deleting the app if it is still at `version`, and moving the count; the
-    /// transaction fails as [`super::Refused::StateMoved`] when it changed or went away.
+    /// Statements deleting `app` if it is still at its version, counting it out, and
+    /// counting its position as deleted (for the list's descent); the transaction fails as
+    /// [`super::Refused::StateMoved`] when the app changed or went away.
     pub fn delete_app(
         &self,
         workspace: &WorkspaceId,
-        client_id: &ClientId,
-        version: i64,
+        app: &VersionedApp,
     ) -> ApiResult<Vec<D1PreparedStatement>> {
+        let (ws, position) = (s(workspace.as_str()), n(app.position));
         Ok(vec![
             self.stmt(
-                "DELETE FROM apps WHERE client_id = ?1 AND workspace_id = ?2 AND version = ?3",
-                &[s(client_id.as_str()), s(workspace.as_str()), n(version)],
+                sql::APP_DELETE,
+                &[ws.clone(), position.clone(), n(app.version)],
             )?,
-            guard(self)?,
-            self.stmt(
-                "UPDATE workspaces SET apps_count = apps_count - 1, generation = generation + 1 \
-                 WHERE id = ?1",
-                &[s(workspace.as_str())],
-            )?,
+            self.stmt(sql::GUARD, &[])?,
+            self.stmt(sql::APP_DELETIONS_ADD, &[ws.clone(), position])?,
+            self.stmt(sql::WORKSPACE_REMOVE_ONE, &[ws])?,
         ])
     }
 
-    /// One page of `workspace`'s apps, oldest first (ties by client id), with the total and
-    /// the workspace's generation; or only [`Listing::Unchanged`] when the generation is
-    /// still `known_generation` (the caller holds that page already).
-    ///
-    /// One statement, so the generation, the count and the page are one consistent
-    /// snapshot. The total is the maintained counter, not a count; the page walks the
-    /// covering index `apps_by_workspace` to skip `offset` entries before touching any
-    /// row, and is not built at all when the generation has not moved (SQLite evaluates
-    /// only the branch of the CASE it takes). The page comes back as one JSON text built
-    /// by SQLite, which the Worker parses with serde instead of converting each value.
+    /// One page of `workspace`'s apps in creation order, with the total and the
+    /// workspace's generation; or only [`Listing::Unchanged`] when the generation is still
+    /// `known_generation` (the caller holds that page already). One statement, so the
+    /// generation, the count and the page are one consistent snapshot; what it reads does
+    /// not grow with the offset or the workspace (see `LIST_PAGE`).
     pub async fn list_apps(
         &self,
         workspace: &WorkspaceId,
@@ -172,13 +156,7 @@ impl Store {
     ) -> ApiResult<Listing> {
         let row: Option<PageRow> = self
             .first(self.stmt(
-                "SELECT w.generation AS generation, w.apps_count AS total, \
-                        CASE WHEN w.generation = ?4 THEN NULL ELSE \
-                        (SELECT json_group_array(json(a.doc) ORDER BY a.created_at, a.client_id) \
-                         FROM (SELECT client_id FROM apps WHERE workspace_id = ?1 \
-                               ORDER BY created_at, client_id LIMIT ?2 OFFSET ?3) AS p \
-                         JOIN apps AS a ON a.client_id = p.client_id) END AS page \
-                 FROM workspaces AS w WHERE w.id = ?1",
+                sql::LIST_PAGE,
                 &[
                     s(workspace.as_str()),
                     n(page.limit().into()),

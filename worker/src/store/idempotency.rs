@@ -1,6 +1,7 @@
 //! The `idempotency_keys` table: each key's claim, with its fingerprint and the sealed
 //! recorded answer, written in the same transaction as the request's writes.
 
+use super::sql;
 use super::{n, s, Store};
 use crate::error::ApiResult;
 use connect_core::rules::idempotency::{Claim, Fingerprint};
@@ -34,7 +35,7 @@ impl Store {
         now: Timestamp,
     ) -> ApiResult<D1PreparedStatement> {
         self.stmt(
-            "DELETE FROM idempotency_keys WHERE scope = ?1 AND key_hash = ?2 AND expires_at <= ?3",
+            sql::CLAIM_RELEASE_EXPIRED,
             &[s(scope), s(key_hash), n(now.millis())],
         )
     }
@@ -52,8 +53,7 @@ impl Store {
         expires_at: Timestamp,
     ) -> ApiResult<D1PreparedStatement> {
         self.stmt(
-            "INSERT INTO idempotency_keys (scope, key_hash, fingerprint, response, created_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            sql::CLAIM_INSERT,
             &[
                 s(scope),
                 s(key_hash),
@@ -68,11 +68,7 @@ impl Store {
     /// The claim on a key, expired or not.
     pub async fn find_claim(&self, scope: &str, key_hash: &str) -> ApiResult<Option<ClaimRecord>> {
         let row: Option<ClaimRow> = self
-            .first(self.stmt(
-                "SELECT fingerprint, response, expires_at FROM idempotency_keys \
-                 WHERE scope = ?1 AND key_hash = ?2",
-                &[s(scope), s(key_hash)],
-            )?)
+            .first(self.stmt(sql::CLAIM_GET, &[s(scope), s(key_hash)])?)
             .await?;
         Ok(row.map(|r| ClaimRecord {
             claim: Claim {
@@ -85,10 +81,7 @@ impl Store {
 
     /// Removes every claim expired at `now`; returns how many.
     pub async fn purge_expired_claims(&self, now: Timestamp) -> ApiResult<usize> {
-        self.run(self.stmt(
-            "DELETE FROM idempotency_keys WHERE expires_at <= ?1",
-            &[n(now.millis())],
-        )?)
-        .await
+        self.run(self.stmt(sql::CLAIMS_PURGE_EXPIRED, &[n(now.millis())])?)
+            .await
     }
 }

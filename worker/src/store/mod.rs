@@ -8,6 +8,7 @@
 pub mod apps;
 pub mod idempotency;
 pub mod kv;
+pub mod sql;
 pub mod workspaces;
 
 use crate::error::{ApiError, ApiResult};

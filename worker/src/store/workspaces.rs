@@ -1,5 +1,6 @@
 //! The `workspaces` and `api_keys` tables.
 
+use super::sql;
 use super::{s, Store};
 use crate::error::ApiResult;
 use connect_core::wire::ids::{ApiKeyId, WorkspaceId};
@@ -27,10 +28,7 @@ impl Store {
     /// The live key with this hash, and its workspace.
     pub async fn workspace_for_key(&self, key_hash: &str) -> ApiResult<Option<WorkspaceId>> {
         let row: Option<WorkspaceIdRow> = self
-            .first(self.stmt(
-                "SELECT workspace_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
-                &[s(key_hash)],
-            )?)
+            .first(self.stmt(sql::API_KEY_WORKSPACE, &[s(key_hash)])?)
             .await?;
         Ok(row.and_then(|r| WorkspaceId::parse(&r.workspace_id)))
     }
@@ -38,10 +36,7 @@ impl Store {
     /// The workspace's creation time and app count.
     pub async fn workspace(&self, workspace: &WorkspaceId) -> ApiResult<Option<(Timestamp, u64)>> {
         let row: Option<WorkspaceRow> = self
-            .first(self.stmt(
-                "SELECT created_at, apps_count FROM workspaces WHERE id = ?1",
-                &[s(workspace.as_str())],
-            )?)
+            .first(self.stmt(sql::WORKSPACE_GET, &[s(workspace.as_str())])?)
             .await?;
         Ok(row.and_then(|r| {
             Some((
@@ -61,10 +56,7 @@ impl Store {
     ) -> ApiResult<Vec<D1PreparedStatement>> {
         let at = now.to_string();
         Ok(vec![
-            self.stmt(
-                "INSERT INTO workspaces (id, created_at) VALUES (?1, ?2)",
-                &[s(workspace.as_str()), s(&at)],
-            )?,
+            self.stmt(sql::WORKSPACE_INSERT, &[s(workspace.as_str()), s(&at)])?,
             self.insert_key(workspace, key_id, key_hash, now)?,
         ])
     }
@@ -78,7 +70,7 @@ impl Store {
         now: Timestamp,
     ) -> ApiResult<D1PreparedStatement> {
         self.stmt(
-            "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+            sql::API_KEY_INSERT,
             &[
                 s(key_id.as_str()),
                 s(workspace.as_str()),
@@ -96,8 +88,7 @@ impl Store {
     ) -> ApiResult<Option<Timestamp>> {
         let row: Option<RevokedRow> = self
             .first(self.stmt(
-                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 \
-                 RETURNING revoked_at",
+                sql::API_KEY_REVOKE,
                 &[s(key_id.as_str()), s(&now.to_string())],
             )?)
             .await?;

@@ -1,0 +1,120 @@
+//! Every SQL statement of the Worker, by table. The schema is in `migrations/`; each
+//! statement's comment names the index it uses, and `tests/tests/query_plans.rs` holds
+//! that to SQLite's own `EXPLAIN QUERY PLAN` (the tests include this file as it is).
+//!
+//! Parameters are numbered (`?1`); the functions of `store::*` bind them.
+
+//! Deleted positions are counted in a Fenwick tree over positions 0 to 2^32 - 1 (see
+//! `app_deletions` in `migrations/0001_baseline.sql`); 4294967296 below is 2^32.
+
+/// New apps of workspace ?2 from the JSON array ?1 of `[client_id, doc]`, at the
+/// workspace's next positions in array order (`json_each`'s key is the array index).
+/// `WORKSPACE_ADD_APPS` runs after it in the same transaction, so both read the same
+/// `next_position`.
+pub const APPS_INSERT: &str = "INSERT INTO apps (workspace_id, position, client_id, doc) \
+     SELECT ?2, w.next_position + j.key, j.value ->> 0, j.value ->> 1 \
+     FROM json_each(?1) AS j, workspaces AS w WHERE w.id = ?2";
+
+/// App ?1 of workspace ?2: its position, version and document (the `client_id` index).
+pub const APP_GET: &str =
+    "SELECT position, version, doc FROM apps WHERE client_id = ?1 AND workspace_id = ?2";
+
+/// Writes document ?3 over app ?1 of workspace ?2 if it is still at version ?4 (the
+/// `client_id` index); followed by `GUARD`.
+pub const APP_UPDATE: &str = "UPDATE apps SET doc = ?3, version = version + 1 \
+     WHERE client_id = ?1 AND workspace_id = ?2 AND version = ?4";
+
+/// Deletes the app at position ?2 of workspace ?1 if it is still at version ?3 (the
+/// primary key); followed by `GUARD` and the counts.
+pub const APP_DELETE: &str =
+    "DELETE FROM apps WHERE workspace_id = ?1 AND position = ?2 AND version = ?3";
+
+/// Counts position ?2 of workspace ?1 as deleted: one more in each Fenwick node above it
+/// (`node + (node & -node)` is the next), by primary key.
+pub const APP_DELETIONS_ADD: &str = "WITH RECURSIVE up(node) AS ( \
+       SELECT ?2 + 1 UNION ALL \
+       SELECT node + (node & -node) FROM up WHERE node + (node & -node) <= 4294967296) \
+     INSERT INTO app_deletions (workspace_id, node, dead) SELECT ?1, node, 1 FROM up WHERE true \
+     ON CONFLICT (workspace_id, node) DO UPDATE SET dead = dead + 1";
+
+/// Fails the transaction when the statement before it changed no row (see
+/// `write_guards` in the schema).
+pub const GUARD: &str = "INSERT INTO write_guards (ok) SELECT 0 WHERE changes() = 0";
+
+/// A list page of workspace ?1: ?2 apps from the ?3-th (from 0) in creation order, as one
+/// JSON array text; with the workspace's generation and app count. When the generation is
+/// ?4 (the caller holds the page already) the page is not read at all (SQLite evaluates
+/// only the CASE branch it takes).
+///
+/// Where the page starts (`start`): while no app of the workspace was ever deleted, the
+/// ?3-th app is at position ?3. Otherwise `descent` walks the Fenwick tree of deletions
+/// from the top, 33 steps of one primary-key probe each: at each step it moves past the
+/// node's range (of `k` positions) if the live apps in it, the range's positions below
+/// `next_position` (`n`) less the node's deletions, are no more than the ?3-th app still
+/// to skip (`t`). It ends at the position of the ?3-th live app, or past every app. The
+/// page then reads ?2 apps from there by primary key: what it reads does not grow with
+/// the offset or the workspace's size.
+pub const LIST_PAGE: &str = "WITH RECURSIVE \
+     w AS (SELECT apps_count, next_position, generation FROM workspaces WHERE id = ?1), \
+     descent(pos, k, t, n) AS ( \
+       SELECT 0, 4294967296, ?3, next_position FROM w \
+       UNION ALL \
+       SELECT d.pos + iif(max(0, min(d.pos + d.k, d.n) - d.pos) - coalesce(f.dead, 0) <= d.t, d.k, 0), \
+              d.k / 2, \
+              d.t - iif(max(0, min(d.pos + d.k, d.n) - d.pos) - coalesce(f.dead, 0) <= d.t, \
+                        max(0, min(d.pos + d.k, d.n) - d.pos) - coalesce(f.dead, 0), 0), \
+              d.n \
+       FROM descent AS d \
+       LEFT JOIN app_deletions AS f ON f.workspace_id = ?1 AND f.node = d.pos + d.k \
+       WHERE d.k >= 1), \
+     start AS (SELECT CASE WHEN apps_count = next_position THEN ?3 \
+                      ELSE (SELECT pos FROM descent WHERE k = 0) END AS position FROM w) \
+     SELECT w.generation AS generation, w.apps_count AS total, \
+       CASE WHEN w.generation = ?4 THEN NULL ELSE ( \
+         SELECT '[' || coalesce(group_concat(doc, ',' ORDER BY position), '') || ']' FROM ( \
+           SELECT a.position, a.doc FROM apps AS a, start \
+           WHERE a.workspace_id = ?1 AND a.position >= start.position \
+           ORDER BY a.position LIMIT ?2)) END AS page \
+     FROM w";
+
+/// ?2 more apps in workspace ?1: the last of the insert's statements.
+pub const WORKSPACE_ADD_APPS: &str = "UPDATE workspaces SET next_position = next_position + ?2, \
+     apps_count = apps_count + ?2, generation = generation + 1 WHERE id = ?1";
+
+/// One app less in workspace ?1.
+pub const WORKSPACE_REMOVE_ONE: &str =
+    "UPDATE workspaces SET apps_count = apps_count - 1, generation = generation + 1 WHERE id = ?1";
+
+/// Workspace ?1's creation time and app count.
+pub const WORKSPACE_GET: &str = "SELECT created_at, apps_count FROM workspaces WHERE id = ?1";
+
+/// A new workspace ?1 created at ?2.
+pub const WORKSPACE_INSERT: &str = "INSERT INTO workspaces (id, created_at) VALUES (?1, ?2)";
+
+/// The workspace of the live key with hash ?1 (the `key_hash` index).
+pub const API_KEY_WORKSPACE: &str =
+    "SELECT workspace_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL";
+
+/// Key ?1 of workspace ?2, with hash ?3, created at ?4.
+pub const API_KEY_INSERT: &str =
+    "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)";
+
+/// Revokes key ?1 at ?2, keeping the first revocation time.
+pub const API_KEY_REVOKE: &str = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) \
+     WHERE id = ?1 RETURNING revoked_at";
+
+/// Frees key ?2 of scope ?1 if its claim expired at ?3 (the primary key).
+pub const CLAIM_RELEASE_EXPIRED: &str =
+    "DELETE FROM idempotency_keys WHERE scope = ?1 AND key_hash = ?2 AND expires_at <= ?3";
+
+/// Claims key ?2 of scope ?1 with fingerprint ?3 and the sealed answer ?4.
+pub const CLAIM_INSERT: &str = "INSERT INTO idempotency_keys \
+     (scope, key_hash, fingerprint, response, created_at, expires_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// The claim on key ?2 of scope ?1 (the primary key).
+pub const CLAIM_GET: &str = "SELECT fingerprint, response, expires_at FROM idempotency_keys \
+     WHERE scope = ?1 AND key_hash = ?2";
+
+/// Removes every claim expired at ?1 (the `expires_at` index).
+pub const CLAIMS_PURGE_EXPIRED: &str = "DELETE FROM idempotency_keys WHERE expires_at <= ?1";
