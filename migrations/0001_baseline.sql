@@ -33,9 +33,7 @@ CREATE TABLE api_keys (
   revoked_at    TEXT                            -- NULL while the key is live
 );
 
--- Apps, by workspace in creation order: the table's key is (workspace_id, position), so a
--- list page reads its rows in key order from where it starts, and a batch's new rows are
--- appended at the end of its workspace's range.
+-- Apps, by workspace in creation order.
 CREATE TABLE apps (
   workspace_id  TEXT NOT NULL REFERENCES workspaces (id),
   position      INTEGER NOT NULL,               -- creation order in the workspace; a batch's items in input order
@@ -43,9 +41,15 @@ CREATE TABLE apps (
   version       INTEGER NOT NULL DEFAULT 1,     -- an update applies only to the version it read
   -- The App object as JSON (connect_core::server::row): the API's own field names, the
   -- client and webhook secrets sealed, the Default workflow as its three node ids.
-  doc           TEXT NOT NULL,
-  PRIMARY KEY (workspace_id, position)
-) WITHOUT ROWID;
+  doc           TEXT NOT NULL
+);
+
+-- List pages, from a position on: WHERE workspace_id = ? AND position >= ? ORDER BY position
+-- LIMIT ?; deletes by position. A batch's new entries are appended at the end of its
+-- workspace's range. (An ordinary table with this index, rather than a WITHOUT ROWID table
+-- keyed by it: with rows of about 600 bytes a batch create of 100 apps ran 6 % faster,
+-- 138 against 130 req/s in four alternating rounds of wrk.)
+CREATE UNIQUE INDEX apps_by_position ON apps (workspace_id, position);
 
 -- Deleted positions of each workspace, as a Fenwick tree (a binary indexed tree) over the
 -- positions 0 to 2^32 - 1: node n holds how many of the positions n - (n & -n) to n - 1

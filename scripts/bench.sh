@@ -16,6 +16,12 @@
 # Both servers keep their local state on tmpfs (/dev/shm) when the machine has one: the
 # figures measure the Workers and their local D1 and KV, not this machine's disk flushes.
 #
+# Lists are also measured as a client walks them (scripts/bench/walk.lua: distinct pages in
+# turn, none from a cache). Last, the scale scenario (scripts/bench/scale.py): a workspace
+# of BENCH_SCALE apps (default 1,000,000; 0 skips it) made through the API on each side,
+# the p50 and the rows read (Server-Timing) of 40 pages at its start and 40 at its end,
+# and the same on the project after deleting 10 % of the apps at random through the API.
+#
 # BENCH_SECONDS (default 15) per scenario, BENCH_CONNECTIONS (default 8), BENCH_TMP (the
 # directory for state, default /dev/shm if writable, else /tmp).
 set -euo pipefail
@@ -23,6 +29,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 SECONDS_PER=${BENCH_SECONDS:-15}
+SCALE=${BENCH_SCALE:-1000000}
 CONNS=${BENCH_CONNECTIONS:-8}
 PEER_SRC="$ROOT/../shared/bench/peer-ts"
 
@@ -202,6 +209,11 @@ SERVE_ARGS[project]="${SERVE_ARGS[project]} --var PAGE_CACHE:off"
 BENCH_KEY=$PK_LIST BENCH_PATH="/connect/v1/apps?limit=100" measure "project read list (limit=100)" "$P" get.lua
 BENCH_KEY=$PK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=0" measure "project read list 20k offset=0" "$P" get.lua
 BENCH_KEY=$PK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=19900" measure "project read list 20k offset=19900" "$P" get.lua
+SERVE_ARGS[project]="${SERVE_ARGS[project]% --var PAGE_CACHE:off}"
+
+say "walks: every page of the 20,000-app workspace in turn, as a client syncing its list"
+BENCH_KEY=$PK_BIG BENCH_TOTAL=20000 measure "project walk 20k" "$P" walk.lua
+BENCH_KEY=$QK_BIG BENCH_TOTAL=20000 measure "peer walk 20k" "$Q" walk.lua
 
 # round_trips KEY CURL_ARGS...: the D1 round trips of one request with a warm key. The key
 # cache lives 30 s and the load above took longer, so a GET first puts the key back in it.
@@ -225,6 +237,31 @@ say "core (criterion, natively)"
 cargo bench -q -p connect-core --all-features --bench core -- --warm-up-time 1 --measurement-time 3 2>/dev/null |
   awk '/^batch|^idempotency|^list/ {name=$0} /time:/ {printf "  %-70s %s %s\n", name, $4, $5}' | tee "$WORK/criterion"
 
+SCALE_TABLE=""
+if [ "$SCALE" -gt 0 ]; then
+  say "scale: $SCALE apps in one workspace on each side (minutes; servers restarted between steps)"
+  S="python3 scripts/bench/scale.py"
+  PK_SCALE=$(new_project_key); QK_SCALE=$(new_peer_key)
+  CHUNK=100000
+  for _ in $(seq 1 $(( (SCALE + CHUNK - 1) / CHUNK ))); do
+    restart project; restart peer
+    $S fill "$P" "$PK_SCALE" "$WORK/batch.json" "$CHUNK" & $S fill "$Q" "$QK_SCALE" "$WORK/batch.json" "$CHUNK"; wait
+  done
+  restart project; restart peer
+  $S pages "$P" "$PK_SCALE" "$SCALE" project "$WORK/scale"
+  $S pages "$Q" "$QK_SCALE" "$SCALE" peer "$WORK/scale"
+  restart project
+  $S ids "$P" "$PK_SCALE" "$SCALE" "$WORK/ids.json"
+  DEAD=$((SCALE / 10))
+  for lo in $(seq 0 20000 $((DEAD - 1))); do
+    restart project
+    $S delete "$P" "$PK_SCALE" "$WORK/ids.json" "$lo" $((lo + 20000))
+  done
+  restart project
+  $S pages "$P" "$PK_SCALE" $((SCALE - DEAD)) "project, 10 % deleted at random" "$WORK/scale"
+  SCALE_TABLE=$($S table "$WORK/scale" "$SCALE")
+fi
+
 python3 - "$WORK/results" "$RT_BATCH" "$RT_LIST" "$RT_GET" "$WASM_GZ" "$BUNDLE_GZ" <<'PY'
 import sys
 rows = {}
@@ -242,7 +279,8 @@ for label, p, q in [("batch create, 100 items", "project batch create (100 items
                     ("list, 20,000 apps, offset=19,900", "project list 20k offset=19900", "peer list 20k offset=19900"),
                     ("list, limit=100, page cache off", "project read list (limit=100)", "peer list (limit=100)"),
                     ("list, 20,000 apps, offset=0, page cache off", "project read list 20k offset=0", "peer list 20k offset=0"),
-                    ("list, 20,000 apps, offset=19,900, page cache off", "project read list 20k offset=19900", "peer list 20k offset=19900")]:
+                    ("list, 20,000 apps, offset=19,900, page cache off", "project read list 20k offset=19900", "peer list 20k offset=19900"),
+                    ("list walked page by page, 20,000 apps", "project walk 20k", "peer walk 20k")]:
     a, b = row(p), row(q)
     print(f"| {label} | {a[0]:.0f} | {b[0]:.0f} | {a[0]/b[0]:.2f}x | {a[1]:.1f} / {a[2]:.1f} | {b[1]:.1f} / {b[2]:.1f} |")
 g = row("project get app")
@@ -270,3 +308,4 @@ bad = {k: v[3] for k, v in rows.items() if v[3]}
 if bad:
     print(f"non-2xx responses: {bad}")
 PY
+printf '%s\n' "$SCALE_TABLE"

@@ -9,7 +9,7 @@ use connect_core::rules::idempotency::Fingerprint;
 use connect_core::rules::input::parse_body;
 use connect_core::rules::pagination::PageRequest;
 use connect_core::server::recorded::RecordedResponse;
-use connect_core::server::row::{NewRow, Stored};
+use connect_core::server::row::Stored;
 use connect_core::server::seal::{KeyRing, SealContext};
 use connect_core::test_util::SeededEntropy;
 use connect_core::wire::app::App;
@@ -71,9 +71,9 @@ fn benches(c: &mut Criterion) {
                 b.iter(|| {
                     let plan = batch::plan(&parse_body(black_box(body)).unwrap()).unwrap();
                     let outcome = plan.execute(&workspace, now, &mut entropy);
-                    let rows: Vec<NewRow> = outcome
+                    let rows: Vec<App<Stored>> = outcome
                         .apps()
-                        .map(|app| NewRow::of(&app.seal(&ring, &mut entropy)))
+                        .map(|app| app.seal(&ring, &mut entropy))
                         .collect();
                     let rows_json = serde_json::to_string(&rows).unwrap();
                     let answer = RecordedResponse {
@@ -99,7 +99,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             black_box(&outcome)
                 .apps()
-                .map(|app| NewRow::of(&app.seal(&ring, &mut entropy)))
+                .map(|app| app.seal(&ring, &mut entropy))
                 .collect::<Vec<_>>()
         })
     });

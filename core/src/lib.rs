@@ -60,7 +60,8 @@
 //! ```
 //! # #[cfg(all(feature = "server", feature = "test-util"))] {
 //! use connect_core::rules::{batch, input::parse_body};
-//! use connect_core::server::{row::NewRow, seal::KeyRing};
+//! use connect_core::server::{row::Stored, seal::KeyRing};
+//! use connect_core::wire::app::App;
 //! use connect_core::test_util::SeededEntropy;
 //! use connect_core::wire::{ids::WorkspaceId, time::Timestamp};
 //!
@@ -74,11 +75,11 @@
 //! let outcome = batch::plan(&body).unwrap().execute(&workspace, now, &mut entropy);
 //!
 //! let ring = KeyRing::parse(&format!("k1:{}", "ab".repeat(32))).unwrap();
-//! let rows: Vec<NewRow> = outcome.apps().map(|app| NewRow::of(&app.seal(&ring, &mut entropy))).collect();
+//! let stored: Vec<App<Stored>> = outcome.apps().map(|app| app.seal(&ring, &mut entropy)).collect();
 //! let answer = outcome.response();
 //! assert_eq!(answer.success_count, 1);
 //! let secret = answer.results[0].app.as_ref().unwrap().client_secret.expose();
-//! assert!(!rows[0].1.contains(secret));
+//! assert!(!stored[0].doc().contains(secret));
 //! # }
 //! ```
 

@@ -244,7 +244,10 @@ fn a_walk_over_45_apps_returns_each_once_in_order_with_total_and_links() {
         .flat_map(|(n, prefix)| (0..n).map(move |i| format!("{prefix} {i}")))
         .collect();
     let names: Vec<String> = seen.iter().map(|a| a.name.clone()).collect();
-    assert_eq!(names, expected, "creation order, batch items in input order");
+    assert_eq!(
+        names, expected,
+        "creation order, batch items in input order"
+    );
     // Past the end: no data, the true total, a way back.
     let res = t.get("/connect/v1/apps?limit=20&offset=100");
     let page: ListAppsResponse = res.json();

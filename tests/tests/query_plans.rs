@@ -73,7 +73,7 @@ fn every_statement_searches_by_an_index_and_scans_no_table() {
             "APP_DELETE",
             sql::APP_DELETE,
             vec![ws, "5", "1"],
-            "PRIMARY KEY (workspace_id=? AND position=?)",
+            "apps_by_position (workspace_id=? AND position=?)",
         ),
         ("GUARD", sql::GUARD, vec![], ""),
         (
@@ -87,7 +87,7 @@ fn every_statement_searches_by_an_index_and_scans_no_table() {
             "LIST_PAGE",
             sql::LIST_PAGE,
             vec![ws, "100", "5000", "-1"],
-            "SEARCH a USING PRIMARY KEY (workspace_id=? AND position>?)",
+            "SEARCH a USING INDEX apps_by_position (workspace_id=? AND position>?)",
         ),
         (
             "LIST_PAGE with deletions",

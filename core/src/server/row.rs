@@ -12,7 +12,6 @@ use crate::server::seal::{KeyRing, SealError, Sealed};
 use crate::wire::app::{App, AppForm, FormChange};
 use crate::wire::ids::ClientId;
 use crate::wire::secrets::{ClientSecret, WebhookSecret};
-use serde::Serialize;
 use std::convert::Infallible;
 use std::fmt;
 
@@ -135,19 +134,6 @@ impl App<Stored> {
     }
 }
 
-/// A new row of `apps`, as the store inserts it: the client id its unique index needs,
-/// and the document. (The store gives it its workspace and position.) Serialized as the
-/// JSON array `[clientId, doc]`, one element of the insert's parameter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NewRow(pub ClientId, pub String);
-
-impl NewRow {
-    /// The row of `app`.
-    pub fn of(app: &App<Stored>) -> Self {
-        Self(app.client_id, app.doc())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,9 +232,8 @@ mod tests {
             let mut e = SeededEntropy::new(seed);
             let r = ring(&format!("k1:{}", "03".repeat(32)));
             let app = minted(&name, seed);
-            let row = NewRow::of(&app.seal(&r, &mut e));
-            prop_assert_eq!(row.0, app.client_id);
-            let back: App<Stored> = serde_json::from_str(&row.1).unwrap();
+            let doc = app.seal(&r, &mut e).doc();
+            let back: App<Stored> = serde_json::from_str(&doc).unwrap();
             prop_assert_eq!(back.open(&r).unwrap(), app);
         }
     }

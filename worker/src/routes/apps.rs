@@ -13,7 +13,7 @@ use connect_core::rules::batch::{self, BatchPlan};
 use connect_core::rules::input::{FromJson, Path};
 use connect_core::rules::pagination::PageRequest;
 use connect_core::server::page_cache::{CachedPage, PageKey};
-use connect_core::server::row::NewRow;
+use connect_core::server::row::Stored;
 use connect_core::wire::app::App;
 use connect_core::wire::ids::WorkspaceId;
 use connect_core::wire::request::CreateAppRequest;
@@ -42,11 +42,11 @@ impl Operation for CreateApp {
     async fn attempt(&mut self, cx: &mut Cx, store: &Store) -> ApiResult<Attempt> {
         let ring = config::key_ring(&cx.env)?;
         let app = self.new.mint(&self.workspace, cx.now, &mut cx.random);
-        let row = NewRow::of(&app.seal(&ring, &mut cx.random));
+        let stored = app.seal(&ring, &mut cx.random);
         let shown = app.show();
         let location = format!("{APPS_PATH}/{}", shown.client_id);
         Ok(Attempt::Write {
-            statements: store.insert_apps(&self.workspace, &[row])?,
+            statements: store.insert_apps(&self.workspace, &[stored])?,
             answer: http::recorded(201, &shown, vec![("location".to_owned(), location)])?,
         })
     }
@@ -70,12 +70,12 @@ impl Operation for BatchCreate {
     async fn attempt(&mut self, cx: &mut Cx, store: &Store) -> ApiResult<Attempt> {
         let ring = config::key_ring(&cx.env)?;
         let outcome = self.plan.execute(&self.workspace, cx.now, &mut cx.random);
-        let rows: Vec<NewRow> = outcome
+        let stored: Vec<App<Stored>> = outcome
             .apps()
-            .map(|app| NewRow::of(&app.seal(&ring, &mut cx.random)))
+            .map(|app| app.seal(&ring, &mut cx.random))
             .collect();
         Ok(Attempt::Write {
-            statements: store.insert_apps(&self.workspace, &rows)?,
+            statements: store.insert_apps(&self.workspace, &stored)?,
             answer: http::recorded(201, &outcome.response(), Vec::new())?,
         })
     }

@@ -5,7 +5,7 @@ use super::sql;
 use super::{n, s, Store};
 use crate::error::ApiResult;
 use connect_core::rules::pagination::PageRequest;
-use connect_core::server::row::{NewRow, Stored};
+use connect_core::server::row::Stored;
 use connect_core::wire::app::App;
 use connect_core::wire::ids::{ClientId, WorkspaceId};
 use serde::Deserialize;
@@ -57,26 +57,26 @@ pub enum Listing {
 }
 
 impl Store {
-    /// Statements inserting `rows`, new apps of `workspace` in this order, at the end of
+    /// Statements inserting `apps`, new apps of `workspace` in this order, at the end of
     /// its creation order, and counting them.
     pub fn insert_apps(
         &self,
         workspace: &WorkspaceId,
-        rows: &[NewRow],
+        apps: &[App<Stored>],
     ) -> ApiResult<Vec<D1PreparedStatement>> {
-        if rows.is_empty() {
+        if apps.is_empty() {
             return Ok(Vec::new());
         }
         let ws = s(workspace.as_str());
-        // One statement for all the rows, as one JSON parameter: a statement per row
-        // costs a prepare, a bind and a conversion of each value into JavaScript, and D1
-        // binds at most 100 values a statement.
+        // One statement for all the apps, their documents as one JSON array parameter: a
+        // statement per app costs a prepare, a bind and a conversion of each value into
+        // JavaScript, and D1 binds at most 100 values a statement.
         Ok(vec![
             self.stmt(
                 sql::APPS_INSERT,
-                &[s(&serde_json::to_string(rows)?), ws.clone()],
+                &[s(&serde_json::to_string(apps)?), ws.clone()],
             )?,
-            self.stmt(sql::WORKSPACE_ADD_APPS, &[ws, n(rows.len() as i64)])?,
+            self.stmt(sql::WORKSPACE_ADD_APPS, &[ws, n(apps.len() as i64)])?,
         ])
     }
 

@@ -7,12 +7,12 @@
 //! Deleted positions are counted in a Fenwick tree over positions 0 to 2^32 - 1 (see
 //! `app_deletions` in `migrations/0001_baseline.sql`); 4294967296 below is 2^32.
 
-/// New apps of workspace ?2 from the JSON array ?1 of `[client_id, doc]`, at the
-/// workspace's next positions in array order (`json_each`'s key is the array index).
+/// New apps of workspace ?2 from the JSON array ?1 of their documents, at the workspace's
+/// next positions in array order (`json_each`'s key is the array index).
 /// `WORKSPACE_ADD_APPS` runs after it in the same transaction, so both read the same
 /// `next_position`.
 pub const APPS_INSERT: &str = "INSERT INTO apps (workspace_id, position, client_id, doc) \
-     SELECT ?2, w.next_position + j.key, j.value ->> 0, j.value ->> 1 \
+     SELECT ?2, w.next_position + j.key, j.value ->> '$.clientId', j.value \
      FROM json_each(?1) AS j, workspaces AS w WHERE w.id = ?2";
 
 /// App ?1 of workspace ?2: its position, version and document (the `client_id` index).
@@ -25,7 +25,7 @@ pub const APP_UPDATE: &str = "UPDATE apps SET doc = ?3, version = version + 1 \
      WHERE client_id = ?1 AND workspace_id = ?2 AND version = ?4";
 
 /// Deletes the app at position ?2 of workspace ?1 if it is still at version ?3 (the
-/// primary key); followed by `GUARD` and the counts.
+/// `apps_by_position` index); followed by `GUARD` and the counts.
 pub const APP_DELETE: &str =
     "DELETE FROM apps WHERE workspace_id = ?1 AND position = ?2 AND version = ?3";
 
@@ -52,7 +52,7 @@ pub const GUARD: &str = "INSERT INTO write_guards (ok) SELECT 0 WHERE changes() 
 /// node's range (of `k` positions) if the live apps in it, the range's positions below
 /// `next_position` (`n`) less the node's deletions, are no more than the ?3-th app still
 /// to skip (`t`). It ends at the position of the ?3-th live app, or past every app. The
-/// page then reads ?2 apps from there by primary key: what it reads does not grow with
+/// page then reads ?2 apps from there by `apps_by_position`: what it reads does not grow with
 /// the offset or the workspace's size.
 pub const LIST_PAGE: &str = "WITH RECURSIVE \
      w AS (SELECT apps_count, next_position, generation FROM workspaces WHERE id = ?1), \
