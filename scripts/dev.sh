@@ -31,6 +31,11 @@ wrangler_quiet() {
 d1() { wrangler_quiet d1 execute connect --local "${persist[@]}" --json --command "$1"; }
 
 say "applying D1 migrations to the local database"
+# A local database made before the schema became one baseline (its first migration was
+# 0001_init.sql) cannot take it: say so rather than fail inside wrangler.
+if d1 "SELECT name FROM d1_migrations" 2>/dev/null | grep -q '0001_init.sql'; then
+  die "the local database predates migrations/0001_baseline.sql: remove .wrangler/state and run again"
+fi
 wrangler_quiet d1 migrations apply connect --local "${persist[@]}" >/dev/null
 
 key=$(head -n1 .dev-api-key 2>/dev/null || true)
