@@ -79,7 +79,7 @@ fn benches(c: &mut Criterion) {
                     let answer = RecordedResponse {
                         status: 201,
                         headers: Vec::new(),
-                        body: serde_json::to_string(&outcome.response()).unwrap(),
+                        body: serde_json::to_string(&outcome.response().unwrap()).unwrap(),
                     };
                     let context = SealContext::RecordedResponse {
                         scope: "org_bench",
@@ -104,7 +104,7 @@ fn benches(c: &mut Criterion) {
         })
     });
     c.bench_function("batch/100 heavy items: the 201 body", |b| {
-        b.iter(|| serde_json::to_string(&black_box(&outcome).response()).unwrap())
+        b.iter(|| serde_json::to_string(&black_box(&outcome).response().unwrap()).unwrap())
     });
     let docs = format!(
         "[{}]",
@@ -120,7 +120,7 @@ fn benches(c: &mut Criterion) {
             let stored: Vec<App<Stored>> = serde_json::from_str(black_box(&docs)).unwrap();
             let apps = stored
                 .iter()
-                .map(|app| app.open(&ring).map(|app| app.show()))
+                .map(|app| app.open(&ring).show())
                 .collect::<Result<Vec<App>, _>>()
                 .unwrap();
             serde_json::to_string(&page.response(apps, 1000)).unwrap()

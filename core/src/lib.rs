@@ -76,7 +76,7 @@
 //!
 //! let ring = KeyRing::parse(&format!("k1:{}", "ab".repeat(32))).unwrap();
 //! let stored: Vec<App<Stored>> = outcome.apps().map(|app| app.seal(&ring, &mut entropy)).collect();
-//! let answer = outcome.response();
+//! let answer = outcome.response().unwrap(); // new apps' secrets are always open
 //! assert_eq!(answer.success_count, 1);
 //! let secret = answer.results[0].app.as_ref().unwrap().client_secret.expose();
 //! assert!(!stored[0].doc().contains(secret));

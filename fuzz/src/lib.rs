@@ -191,7 +191,7 @@ pub fn batch(data: &[u8]) {
     for app in created.apps() {
         check_stored(app);
     }
-    let r = &created.response();
+    let r = &created.response().expect("new apps' secrets are open");
     assert_eq!(r.results.len(), plan.len(), "one result per item");
     assert_eq!(r.success_count + r.error_count, r.results.len());
     assert_eq!(r.success_count, created.apps().count());
@@ -281,7 +281,7 @@ pub fn app(data: &[u8]) {
     };
     let held = new.mint(&workspace(), now(), &mut SeededEntropy::new(seed_of(data)));
     check_stored(&held);
-    let app = held.show();
+    let app = held.show().expect("a new app's secret is open");
     check_app(&app);
     assert_eq!(app.name, request.name.trim());
     assert!(app.redirect_uris.len() <= request.redirect_uris.as_ref().map_or(0, Vec::len));
@@ -307,12 +307,10 @@ fn ring() -> KeyRing {
 fn check_stored(app: &App<Held>) {
     let ring = ring();
     let doc = app.seal(&ring, &mut SeededEntropy::new(1)).doc();
-    assert!(
-        !doc.contains(app.client_secret.hex_digits()),
-        "no secret in a doc"
-    );
+    let secret = app.client_secret.open().expect("the secret is open");
+    assert!(!doc.contains(secret.hex_digits()), "no secret in a doc");
     let back: App<Stored> = serde_json::from_str(&doc).expect("a stored doc reads back");
-    assert_eq!(&back.open(&ring).expect("a stored app opens"), app);
+    assert_eq!(&back.open(&ring), app, "a stored app opens to itself");
 }
 
 /// The app every patch is applied to: one redirect URI and a webhook URL; webhooks
@@ -432,7 +430,7 @@ pub fn patch(data: &[u8]) {
         Ok(None),
         "the stored webhook config reads back unchanged"
     );
-    check_app(&new.show());
+    check_app(&new.show().expect("the patched app's secret is open"));
     check_stored(&new);
 }
 

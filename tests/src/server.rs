@@ -169,6 +169,32 @@ impl Server {
         }
     }
 
+    /// Stops `wrangler dev` and starts it again on the same state (D1 and KV as they are)
+    /// with the `--var` `name` set to `value`, as an operator redeploys with a changed
+    /// secret. The server answers on a new port afterwards. Panics, with the end of the
+    /// wrangler log, when it does not come back.
+    pub fn restart_with_var(&mut self, name: &str, value: &str) {
+        let _turn = self.store_lock.write();
+        stop_group(self.pgid);
+        update(self.cleanup_id, |c| c.pgid = None);
+        self.cfg = self.cfg.clone().with_var(name, value);
+        self.run_cfg = self.run_cfg.clone().with_var(name, value);
+        let port = free_port();
+        let pgid = spawn_dev(&self.run_cfg, port, &self.state_dir, &self.log_path)
+            .unwrap_or_else(|e| panic!("spawn wrangler dev: {e}"));
+        update(self.cleanup_id, |c| c.pgid = Some(pgid));
+        let pgid_file = self.state_dir.with_extension("pgid");
+        write_pgid_file(&pgid_file, pgid)
+            .unwrap_or_else(|e| panic!("write {}: {e}", pgid_file.display()));
+        if let Err(StartError::PortInUse(msg) | StartError::Fatal(msg)) =
+            wait_ready(port, pgid, &self.log_path, START_TIMEOUT)
+        {
+            panic!("wrangler dev did not come back: {msg}");
+        }
+        self.port = port;
+        self.pgid = pgid;
+    }
+
     /// `http://127.0.0.1:PORT`
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)

@@ -1,10 +1,12 @@
 //! Every failure of a request, and the one place where it becomes an HTTP status and the
 //! contract's error envelope.
 
+use connect_core::rules::app::NotOpened;
 use connect_core::rules::error::FieldError;
 use connect_core::server::recorded::RecordError;
-use connect_core::server::row::OpenError;
-use connect_core::wire::error::{ErrorCode, ErrorEnvelope, ErrorObject};
+use connect_core::server::seal::SealError;
+use connect_core::wire::error::{ErrorCode, ErrorDetails, ErrorEnvelope, ErrorObject};
+use connect_core::wire::ids::ClientId;
 
 /// A request that ends in an error response.
 #[derive(Debug)]
@@ -27,6 +29,15 @@ pub enum ApiError {
     IdempotencyConflict,
     /// Too many requests for this API key (429).
     RateLimited,
+    /// A stored secret that must be shown could not be opened: its key is gone from the
+    /// ring, or it was tampered with (500). The apps are named to the caller (none for a
+    /// recorded answer); the keys their values name go to the log.
+    NotOpened {
+        /// The apps whose client secret could not be opened.
+        client_ids: Vec<ClientId>,
+        /// The keys the unopened values name.
+        key_ids: Vec<String>,
+    },
     /// Anything unexpected (500). The text goes to the log, never to the caller.
     Internal(String),
 }
@@ -43,7 +54,7 @@ impl ApiError {
             Self::UnsupportedMediaType => 415,
             Self::Conflict(_) | Self::IdempotencyConflict => 409,
             Self::RateLimited => 429,
-            Self::Internal(_) => 500,
+            Self::NotOpened { .. } | Self::Internal(_) => 500,
         }
     }
 
@@ -71,6 +82,14 @@ impl ApiError {
                 ErrorCode::RateLimited,
                 "too many requests for this API key; retry after the number of seconds in Retry-After",
             ),
+            Self::NotOpened { client_ids, .. } => ErrorObject::new(
+                ErrorCode::SystemInternalError,
+                "a stored secret could not be opened: the key it was sealed with is not in the secrets key ring; nothing was changed (an operator restores the key, or rotate-client-secret replaces the secret)",
+            )
+            .with_details(ErrorDetails {
+                client_ids: (!client_ids.is_empty()).then(|| client_ids.clone()),
+                ..ErrorDetails::default()
+            }),
             Self::Internal(_) => ErrorObject::new(
                 ErrorCode::SystemInternalError,
                 "an unexpected error occurred and nothing was changed; retry with back-off and give support the request_id",
@@ -105,15 +124,36 @@ impl From<worker::kv::KvError> for ApiError {
     }
 }
 
-impl From<OpenError> for ApiError {
-    fn from(e: OpenError) -> Self {
-        Self::Internal(e.to_string())
+impl From<NotOpened> for ApiError {
+    fn from(e: NotOpened) -> Self {
+        Self::from_not_opened(vec![e])
     }
 }
 
 impl From<RecordError> for ApiError {
+    /// A recorded answer that names a key the ring does not hold is a stored secret that
+    /// could not be opened; any other failure is unexpected.
     fn from(e: RecordError) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            RecordError::Seal(SealError::UnknownKey(key_id)) => Self::NotOpened {
+                client_ids: Vec::new(),
+                key_ids: vec![key_id],
+            },
+            e => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl ApiError {
+    /// The error for apps whose client secret could not be opened.
+    pub fn from_not_opened(lost: Vec<NotOpened>) -> Self {
+        let mut key_ids: Vec<String> = lost.iter().map(|l| l.key_id.clone()).collect();
+        key_ids.sort();
+        key_ids.dedup();
+        Self::NotOpened {
+            client_ids: lost.into_iter().map(|l| l.client_id).collect(),
+            key_ids,
+        }
     }
 }
 

@@ -41,8 +41,17 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let mut response = match routes::handle(&mut cx, req).await {
         Ok(response) => response,
         Err(err) => {
-            if let ApiError::Internal(detail) = &err {
-                console_error!("request_id={request_id} internal error: {detail}");
+            match &err {
+                ApiError::Internal(detail) => {
+                    console_error!("request_id={request_id} internal error: {detail}")
+                }
+                ApiError::NotOpened {
+                    client_ids,
+                    key_ids,
+                } => console_error!(
+                    "request_id={request_id} stored secrets did not open: sealed under key(s) {key_ids:?} (in the ring or not: see GET /admin/v1/secrets-keys), apps {client_ids:?}"
+                ),
+                _ => {}
             }
             error_response(&err, &request_id)
         }

@@ -24,18 +24,71 @@ use crate::wire::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 
-/// The form in which the server holds an app in memory: secrets in plain text, the
-/// workflows as the node ids of the `Default` workflow.
+/// The form in which the server holds an app in memory: secrets in plain text (or kept
+/// sealed when they could not be opened), the workflows as the node ids of the `Default`
+/// workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Held {}
 
 impl AppForm for Held {
-    type ClientSecret = ClientSecret;
+    type ClientSecret = Kept<ClientSecret>;
     type Workflows = DefaultWorkflowNodes;
-    type WebhookSecret = WebhookSecret;
+    type WebhookSecret = Kept<WebhookSecret>;
 }
+
+/// A secret as the server holds it: opened, or kept as it was stored because it could not
+/// be opened (its key is gone from the key ring, or the value was tampered with). A kept
+/// secret is written back unchanged; an answer that must show it cannot be given
+/// ([`NotOpened`]), and only a rotation, which replaces it, repairs the app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kept<S> {
+    /// The secret in plain text.
+    Open(S),
+    /// The secret as stored, unopened.
+    Sealed(SealedText),
+}
+
+/// A stored secret's sealed text, and the id of the key it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedText {
+    /// The sealed value, as stored.
+    pub text: String,
+    /// The key it names (empty when the text has no key id).
+    pub key_id: String,
+}
+
+impl<S> Kept<S> {
+    /// The secret, if it was opened.
+    pub fn open(&self) -> Option<&S> {
+        match self {
+            Kept::Open(secret) => Some(secret),
+            Kept::Sealed(_) => None,
+        }
+    }
+}
+
+/// An answer that must show a secret that could not be opened: which app, and the key its
+/// sealed value names (for the log; never the value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotOpened {
+    /// The app.
+    pub client_id: ClientId,
+    /// The key the secret's sealed value names.
+    pub key_id: String,
+}
+
+impl std::fmt::Display for NotOpened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the client secret of app {} (sealed under key {:?}) could not be opened",
+            self.client_id, self.key_id
+        )
+    }
+}
+
+impl std::error::Error for NotOpened {}
 
 /// The node ids of an app's `Default` workflow: request, verification, response. Written
 /// as a JSON array of the three ids.
@@ -99,44 +152,50 @@ impl DefaultWorkflowNodes {
 struct Show;
 
 impl FormChange<Held, Shown> for Show {
-    type Error = Infallible;
+    type Error = NotOpened;
 
-    fn client_secret(&mut self, app: &App<Held>) -> Result<ClientSecret, Infallible> {
-        Ok(app.client_secret.clone())
+    fn client_secret(&mut self, app: &App<Held>) -> Result<ClientSecret, NotOpened> {
+        match &app.client_secret {
+            Kept::Open(secret) => Ok(secret.clone()),
+            Kept::Sealed(sealed) => Err(NotOpened {
+                client_id: app.client_id,
+                key_id: sealed.key_id.clone(),
+            }),
+        }
     }
 
-    fn workflows(&mut self, app: &App<Held>) -> Result<Vec<Workflow>, Infallible> {
+    fn workflows(&mut self, app: &App<Held>) -> Result<Vec<Workflow>, NotOpened> {
         Ok(vec![app
             .workflows
             .workflow(app.default_workflow_id, app.created_at)])
     }
 
-    fn webhook_secret(&mut self, app: &App<Held>) -> Result<Option<String>, Infallible> {
-        Ok(app
-            .webhook_config
-            .secret
-            .as_ref()
-            .map(WebhookSecret::preview))
+    fn webhook_secret(&mut self, app: &App<Held>) -> Result<Option<String>, NotOpened> {
+        Ok(webhook_preview(app))
     }
 }
 
+/// What the API shows of an app's webhook signing secret: a preview, if there is one and
+/// it could be opened.
+fn webhook_preview(app: &App<Held>) -> Option<String> {
+    app.webhook_config
+        .secret
+        .as_ref()
+        .and_then(Kept::open)
+        .map(WebhookSecret::preview)
+}
+
 impl App<Held> {
-    /// The App object the API shows for this app.
-    pub fn show(&self) -> App {
-        match self.to_form(&mut Show) {
-            Ok(app) => app,
-            Err(never) => match never {},
-        }
+    /// The App object the API shows for this app; [`NotOpened`] if its client secret could
+    /// not be opened.
+    pub fn show(&self) -> Result<App, NotOpened> {
+        self.to_form(&mut Show)
     }
 
-    /// The webhook config as its own route shows it, the secret as a preview.
+    /// The webhook config as its own route shows it, the secret as a preview (left out if
+    /// it could not be opened).
     pub fn shown_webhook_config(&self) -> WebhookConfig {
-        self.webhook_config.with_secret(
-            self.webhook_config
-                .secret
-                .as_ref()
-                .map(WebhookSecret::preview),
-        )
+        self.webhook_config.with_secret(webhook_preview(self))
     }
 
     /// The app after `PATCH /apps/{clientId}`: `name` and `logo` replaced (`logo: null`
@@ -208,10 +267,11 @@ impl App<Held> {
         Ok(self.changed_to(next, now))
     }
 
-    /// The app with a new client secret.
+    /// The app with a new client secret (which also repairs an app whose secret could not
+    /// be opened).
     pub fn with_client_secret(&self, secret: ClientSecret, now: Timestamp) -> Self {
         let mut next = self.clone();
-        next.client_secret = secret;
+        next.client_secret = Kept::Open(secret);
         next.updated_at = self.change_time(now);
         next
     }
@@ -219,7 +279,7 @@ impl App<Held> {
     /// The app with a new webhook signing secret.
     pub fn with_webhook_secret(&self, secret: WebhookSecret, now: Timestamp) -> Self {
         let mut next = self.clone();
-        next.webhook_config.secret = Some(secret);
+        next.webhook_config.secret = Some(Kept::Open(secret));
         next.updated_at = self.change_time(now);
         next
     }
@@ -301,7 +361,7 @@ impl NewApp {
     ) -> App<Held> {
         App {
             client_id: ClientId::generate(entropy),
-            client_secret: ClientSecret::generate(entropy),
+            client_secret: Kept::Open(ClientSecret::generate(entropy)),
             name: self.name.as_str().to_owned(),
             logo: self.logo.as_ref().map(|l| l.as_str().to_owned()),
             redirect_uris: self.redirect_uris.to_strings(),
@@ -344,7 +404,7 @@ mod tests {
 
     #[test]
     fn a_new_app_has_the_contract_defaults() {
-        let app = minted(json!({ "name": " Acme Corp " }), 11).show();
+        let app = minted(json!({ "name": " Acme Corp " }), 11).show().unwrap();
         let v = serde_json::to_value(&app).unwrap();
         assert_eq!(v["name"], "Acme Corp");
         assert_eq!(v["redirectUris"], json!([]));
@@ -488,10 +548,10 @@ mod tests {
             .unwrap();
         assert_eq!(
             merged.webhook_config.secret,
-            Some(secret.clone()),
+            Some(Kept::Open(secret.clone())),
             "a merge keeps it"
         );
-        assert!(!serde_json::to_string(&merged.show())
+        assert!(!serde_json::to_string(&merged.show().unwrap())
             .unwrap()
             .contains(secret.expose()));
     }

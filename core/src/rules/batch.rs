@@ -12,7 +12,7 @@
 //! 201 with `successCount: 0`: the request was understood and every outcome is reported
 //! item by item, as the caller asked.
 
-use crate::rules::app::{Held, NewApp};
+use crate::rules::app::{Held, NewApp, NotOpened};
 use crate::rules::bodies::MAX_ITEM_KEY_CHARS;
 use crate::rules::error::FieldError;
 use crate::rules::input::{FromJson, Object, Path};
@@ -165,29 +165,29 @@ impl BatchOutcome {
         self.items.iter().filter_map(|i| i.app.as_ref().ok())
     }
 
-    /// The 201 body.
-    pub fn response(&self) -> BatchCreateResponse {
-        let results: Vec<BatchResult> = self
+    /// The 201 body. (A new app's secret is always open: [`NotOpened`] cannot happen.)
+    pub fn response(&self) -> Result<BatchCreateResponse, NotOpened> {
+        let results = self
             .items
             .iter()
             .map(|item| {
                 let (app, error) = match &item.app {
-                    Ok(app) => (Some(app.show()), None),
+                    Ok(app) => (Some(app.show()?), None),
                     Err(e) => (None, Some(e.clone())),
                 };
-                BatchResult {
+                Ok(BatchResult {
                     app,
                     error,
                     idempotency_key: item.idempotency_key.clone(),
-                }
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, NotOpened>>()?;
         let success_count = results.iter().filter(|r| r.app.is_some()).count();
-        BatchCreateResponse {
+        Ok(BatchCreateResponse {
             error_count: results.len() - success_count,
             success_count,
             results,
-        }
+        })
     }
 }
 
@@ -221,7 +221,7 @@ mod tests {
         let out = plan(&body)
             .unwrap()
             .execute(&ws(), now(), &mut SeededEntropy::new(1));
-        let r = &out.response();
+        let r = &out.response().unwrap();
         assert_eq!((r.success_count, r.error_count, r.results.len()), (3, 0, 3));
         assert_eq!(
             r.results[2].idempotency_key.as_deref(),
@@ -260,7 +260,7 @@ mod tests {
         let out = plan(&body)
             .unwrap()
             .execute(&ws(), now(), &mut SeededEntropy::new(2));
-        let r = &out.response();
+        let r = &out.response().unwrap();
         assert_eq!((r.success_count, r.error_count), (2, 3));
         let err = |i: usize| r.results[i].error.as_ref().unwrap();
         assert_eq!(
@@ -342,7 +342,7 @@ mod tests {
             let request = BatchCreateRequest { items: items.clone(), continue_on_error: None };
             let body = serde_json::to_value(&request).unwrap();
             let out = plan(&body).unwrap().execute(&ws(), now(), &mut SeededEntropy::new(seed));
-            let response = out.response();
+            let response = out.response().unwrap();
             let wire = serde_json::to_string(&response).unwrap();
             let back: BatchCreateResponse = serde_json::from_str(&wire).unwrap();
             prop_assert_eq!(&back, &response);
@@ -367,7 +367,7 @@ mod tests {
         ) {
             let body = json!({ "items": items, "continueOnError": true });
             let out = plan(&body).unwrap().execute(&ws(), now(), &mut SeededEntropy::new(seed));
-            let r = &out.response();
+            let r = &out.response().unwrap();
             prop_assert_eq!(r.results.len(), items.len());
             prop_assert_eq!(r.success_count + r.error_count, items.len());
             prop_assert_eq!(r.success_count, out.apps().count());

@@ -79,6 +79,7 @@ impl FieldError {
             parameter: Some(self.parameter.clone()),
             index: self.index,
             max: self.max,
+            client_ids: None,
         })
     }
 }

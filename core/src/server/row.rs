@@ -6,14 +6,13 @@
 //! writes for an `App<Stored>`: the same field names as the API, so a query of D1 by hand
 //! reads like the API. The store keeps beside it only what its indexes need.
 
-use crate::rules::app::{DefaultWorkflowNodes, Held};
+use crate::rules::app::{DefaultWorkflowNodes, Held, Kept, SealedText};
 use crate::rules::random::Entropy;
-use crate::server::seal::{KeyRing, SealError, Sealed};
+use crate::server::seal::{KeyRing, SealableSecret, Sealed};
 use crate::wire::app::{App, AppForm, FormChange};
 use crate::wire::ids::ClientId;
 use crate::wire::secrets::{ClientSecret, WebhookSecret};
 use std::convert::Infallible;
-use std::fmt;
 
 /// The form in which an app is stored: its secrets sealed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,40 +24,27 @@ impl AppForm for Stored {
     type WebhookSecret = Sealed;
 }
 
-/// A stored app whose secrets could not be opened: which app, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenError {
-    /// The app.
-    pub client_id: ClientId,
-    /// Why a secret did not open (a key gone from the ring, tampering, a bug).
-    pub error: SealError,
-}
-
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "a stored secret of app {}: {}",
-            self.client_id, self.error
-        )
-    }
-}
-
-impl std::error::Error for OpenError {}
-
-/// [`Held`] to [`Stored`]: seals the secrets under the ring's primary key.
+/// [`Held`] to [`Stored`]: seals the opened secrets under the ring's primary key, and keeps
+/// a secret that could not be opened as it was stored.
 struct Seal<'a> {
     ring: &'a KeyRing,
     entropy: &'a mut dyn Entropy,
+}
+
+impl Seal<'_> {
+    fn seal<S: SealableSecret>(&mut self, secret: &Kept<S>, id: &ClientId) -> Sealed {
+        match secret {
+            Kept::Open(secret) => self.ring.seal_secret(secret, id, self.entropy),
+            Kept::Sealed(kept) => Sealed::from_stored(kept.text.clone()),
+        }
+    }
 }
 
 impl FormChange<Held, Stored> for Seal<'_> {
     type Error = Infallible;
 
     fn client_secret(&mut self, app: &App<Held>) -> Result<Sealed, Infallible> {
-        Ok(self
-            .ring
-            .seal_secret(&app.client_secret, &app.client_id, self.entropy))
+        Ok(self.seal(&app.client_secret, &app.client_id))
     }
 
     fn workflows(&mut self, app: &App<Held>) -> Result<DefaultWorkflowNodes, Infallible> {
@@ -70,44 +56,48 @@ impl FormChange<Held, Stored> for Seal<'_> {
             .webhook_config
             .secret
             .as_ref()
-            .map(|s| self.ring.seal_secret(s, &app.client_id, self.entropy)))
+            .map(|s| self.seal(s, &app.client_id)))
     }
 }
 
-/// [`Stored`] to [`Held`]: opens the secrets with the key each names.
+/// [`Stored`] to [`Held`]: opens the secrets with the key each names; a secret that does
+/// not open (its key is gone from the ring, or it was tampered with) is kept sealed.
 struct Open<'a> {
     ring: &'a KeyRing,
 }
 
 impl Open<'_> {
-    fn error(app: &App<Stored>, error: SealError) -> OpenError {
-        OpenError {
-            client_id: app.client_id,
-            error,
+    fn open<S: SealableSecret>(&self, sealed: &Sealed, id: &ClientId) -> Kept<S> {
+        match self.ring.open_secret(sealed, id) {
+            Ok(secret) => Kept::Open(secret),
+            Err(_) => Kept::Sealed(SealedText {
+                text: sealed.as_str().to_owned(),
+                key_id: sealed.key_id().unwrap_or_default().to_owned(),
+            }),
         }
     }
 }
 
 impl FormChange<Stored, Held> for Open<'_> {
-    type Error = OpenError;
+    type Error = Infallible;
 
-    fn client_secret(&mut self, app: &App<Stored>) -> Result<ClientSecret, OpenError> {
-        self.ring
-            .open_secret(&app.client_secret, &app.client_id)
-            .map_err(|e| Self::error(app, e))
+    fn client_secret(&mut self, app: &App<Stored>) -> Result<Kept<ClientSecret>, Infallible> {
+        Ok(self.open(&app.client_secret, &app.client_id))
     }
 
-    fn workflows(&mut self, app: &App<Stored>) -> Result<DefaultWorkflowNodes, OpenError> {
+    fn workflows(&mut self, app: &App<Stored>) -> Result<DefaultWorkflowNodes, Infallible> {
         Ok(app.workflows)
     }
 
-    fn webhook_secret(&mut self, app: &App<Stored>) -> Result<Option<WebhookSecret>, OpenError> {
-        app.webhook_config
+    fn webhook_secret(
+        &mut self,
+        app: &App<Stored>,
+    ) -> Result<Option<Kept<WebhookSecret>>, Infallible> {
+        Ok(app
+            .webhook_config
             .secret
             .as_ref()
-            .map(|s| self.ring.open_secret(s, &app.client_id))
-            .transpose()
-            .map_err(|e| Self::error(app, e))
+            .map(|s| self.open(s, &app.client_id)))
     }
 }
 
@@ -122,9 +112,12 @@ impl App<Held> {
 }
 
 impl App<Stored> {
-    /// The app this stored app holds, its secrets opened.
-    pub fn open(&self, ring: &KeyRing) -> Result<App<Held>, OpenError> {
-        self.to_form(&mut Open { ring })
+    /// The app this stored app holds, its secrets opened where they open.
+    pub fn open(&self, ring: &KeyRing) -> App<Held> {
+        match self.to_form(&mut Open { ring }) {
+            Ok(app) => app,
+            Err(never) => match never {},
+        }
     }
 
     /// The stored document: this app as JSON.
@@ -169,7 +162,8 @@ mod tests {
             .with_webhook_secret(secret.clone(), Timestamp::from_millis(1_700_000_000_124));
         let stored = app.seal(&r, &mut e);
         let doc = stored.doc();
-        assert!(!doc.contains(app.client_secret.hex_digits()), "{doc}");
+        let client_secret = app.client_secret.open().unwrap();
+        assert!(!doc.contains(client_secret.hex_digits()), "{doc}");
         assert!(
             !doc.contains(secret.hex_digits())
                 && !doc.contains("sh_app_")
@@ -177,7 +171,7 @@ mod tests {
         );
         let back: App<Stored> = serde_json::from_str(&doc).unwrap();
         assert_eq!(back, stored);
-        assert_eq!(back.open(&r).unwrap(), app);
+        assert_eq!(back.open(&r), app);
     }
 
     #[test]
@@ -196,30 +190,56 @@ mod tests {
     }
 
     #[test]
-    fn a_secret_moved_to_another_app_does_not_open() {
+    fn a_secret_moved_to_another_app_does_not_open_and_is_kept_as_stored() {
         let mut e = SeededEntropy::new(23);
         let r = ring(&format!("k1:{}", "ef".repeat(32)));
         let a = minted("A", 3).seal(&r, &mut e);
         let mut b = minted("B", 4).seal(&r, &mut e);
         b.client_secret = a.client_secret.clone();
+        let held = b.open(&r);
         assert_eq!(
-            b.open(&r),
-            Err(OpenError {
-                client_id: b.client_id,
-                error: SealError::Unauthentic
+            held.client_secret,
+            Kept::Sealed(SealedText {
+                text: a.client_secret.as_str().to_owned(),
+                key_id: "k1".into()
             })
         );
+        assert_eq!(held.show().unwrap_err().client_id, b.client_id);
+        // Written back, it is the value that was stored, not a new one.
+        assert_eq!(held.seal(&r, &mut e).client_secret, a.client_secret);
     }
 
     #[test]
-    fn an_app_whose_key_left_the_ring_names_the_app_and_the_key() {
+    fn an_app_whose_key_left_the_ring_is_kept_sealed_until_a_rotation_repairs_it() {
         let mut e = SeededEntropy::new(24);
         let old = ring(&format!("old:{}", "01".repeat(32)));
         let new = ring(&format!("new:{}", "02".repeat(32)));
-        let stored = minted("Lost", 5).seal(&old, &mut e);
-        let err = stored.open(&new).unwrap_err();
-        assert_eq!(err.client_id, stored.client_id);
-        assert_eq!(err.error, SealError::UnknownKey("old".into()));
+        let hook = WebhookSecret::generate(&mut e);
+        let app =
+            minted("Lost", 5).with_webhook_secret(hook, Timestamp::from_millis(1_700_000_000_200));
+        let stored = app.seal(&old, &mut e);
+        let held = stored.open(&new);
+        let lost = held.show().unwrap_err();
+        assert_eq!(
+            (lost.client_id, lost.key_id.as_str()),
+            (stored.client_id, "old")
+        );
+        assert_eq!(
+            held.shown_webhook_config().secret,
+            None,
+            "no preview of what does not open"
+        );
+        // A change that keeps the secrets writes them back as they were, under `old`.
+        let renamed = held.seal(&new, &mut e);
+        assert_eq!(renamed.client_secret, stored.client_secret);
+        assert_eq!(renamed.webhook_config.secret, stored.webhook_config.secret);
+        // A rotation replaces the client secret: sealed under `new`, it shows again.
+        let secret = ClientSecret::generate(&mut e);
+        let repaired =
+            held.with_client_secret(secret.clone(), Timestamp::from_millis(1_800_000_000_000));
+        let stored = repaired.seal(&new, &mut e);
+        assert_eq!(stored.client_secret.key_id(), Some("new"));
+        assert_eq!(stored.open(&new).show().unwrap().client_secret, secret);
     }
 
     proptest! {
@@ -234,7 +254,7 @@ mod tests {
             let app = minted(&name, seed);
             let doc = app.seal(&r, &mut e).doc();
             let back: App<Stored> = serde_json::from_str(&doc).unwrap();
-            prop_assert_eq!(back.open(&r).unwrap(), app);
+            prop_assert_eq!(back.open(&r), app);
         }
     }
 }

@@ -10,6 +10,7 @@
 //! The HTTP status of each code is the transport's business: the Worker maps codes to
 //! statuses in one place.
 
+use crate::wire::ids::ClientId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -89,6 +90,9 @@ pub struct ErrorDetails {
     /// The limit that was exceeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u64>,
+    /// The apps whose stored secret could not be opened (a 500 that names them).
+    #[serde(default, rename = "clientIds", skip_serializing_if = "Option::is_none")]
+    pub client_ids: Option<Vec<ClientId>>,
 }
 
 impl ErrorDetails {

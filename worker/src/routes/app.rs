@@ -28,7 +28,7 @@ use worker::Response;
 /// `GET /apps/{clientId}`.
 pub async fn get(cx: &Cx, store: &Store, workspace: &WorkspaceId, id: &str) -> ApiResult<Response> {
     let app = open(cx, &read(store, workspace, id).await?)?;
-    http::json_of(200, &app.show())
+    http::json_of(200, &app.show()?)
 }
 
 /// `GET /apps/{clientId}/redirect-uris`: no secret is opened for it.
@@ -62,7 +62,7 @@ pub fn update(workspace: &WorkspaceId, id: &str, body: &Value) -> ApiResult<impl
     let patch = UpdateAppRequest::from_json(body, "")?;
     Ok(ChangeApp::new(workspace, id, move |current, cx| {
         let next = current.patched(&patch, cx.now)?;
-        let shown = next.as_ref().unwrap_or(current).show();
+        let shown = next.as_ref().unwrap_or(current).show()?;
         Ok((next, http::recorded(200, &shown, Vec::new())?))
     }))
 }
@@ -213,8 +213,8 @@ async fn read(store: &Store, workspace: &WorkspaceId, id: &str) -> ApiResult<Ver
         .ok_or_else(|| not_found(id))
 }
 
-/// The app a stored app holds, its secrets opened.
+/// The app a stored app holds, its secrets opened where they open (see `Kept`).
 fn open(cx: &Cx, stored: &VersionedApp) -> ApiResult<App<Held>> {
     let ring = config::key_ring(&cx.env)?;
-    Ok(stored.app.open(&ring)?)
+    Ok(stored.app.open(&ring))
 }

@@ -2,7 +2,7 @@
 
 use crate::config;
 use crate::context::Cx;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::http;
 use crate::idempotency::{Attempt, Operation};
 use crate::isolate;
@@ -43,7 +43,7 @@ impl Operation for CreateApp {
         let ring = config::key_ring(&cx.env)?;
         let app = self.new.mint(&self.workspace, cx.now, &mut cx.random);
         let stored = app.seal(&ring, &mut cx.random);
-        let shown = app.show();
+        let shown = app.show()?;
         let location = format!("{APPS_PATH}/{}", shown.client_id);
         Ok(Attempt::Write {
             statements: store.insert_apps(&self.workspace, &[stored])?,
@@ -76,7 +76,7 @@ impl Operation for BatchCreate {
             .collect();
         Ok(Attempt::Write {
             statements: store.insert_apps(&self.workspace, &stored)?,
-            answer: http::recorded(201, &outcome.response(), Vec::new())?,
+            answer: http::recorded(201, &outcome.response()?, Vec::new())?,
         })
     }
 }
@@ -103,7 +103,7 @@ pub async fn list(
         // D1 answers unchanged only to the generation sent, which came from `kept`.
         (Listing::Unchanged, Some(kept)) => (kept.total, kept.body, "kept"),
         (Listing::Unchanged, None) => {
-            return Err(crate::error::ApiError::Internal(
+            return Err(ApiError::Internal(
                 "D1 answered unchanged without a known generation".into(),
             ))
         }
@@ -116,10 +116,17 @@ pub async fn list(
             _,
         ) => {
             let ring = config::key_ring(&cx.env)?;
-            let apps = apps
+            let (shown, lost): (Vec<_>, Vec<_>) = apps
                 .iter()
-                .map(|app| app.open(&ring).map(|app| app.show()))
-                .collect::<Result<Vec<App>, _>>()?;
+                .map(|app| app.open(&ring).show())
+                .partition(Result::is_ok);
+            if !lost.is_empty() {
+                // The page must show every app's secret: name each that did not open.
+                return Err(ApiError::from_not_opened(
+                    lost.into_iter().filter_map(Result::err).collect(),
+                ));
+            }
+            let apps: Vec<App> = shown.into_iter().filter_map(Result::ok).collect();
             let body = serde_json::to_string(&page.response(apps, total))?;
             if let Some(generation) = generation.filter(|_| cache) {
                 let rendered = CachedPage {
