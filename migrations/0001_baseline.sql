@@ -90,11 +90,13 @@ CREATE TABLE idempotency_keys (
 -- The hourly purge: DELETE ... WHERE expires_at <= ?
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
 
--- Never holds a row. A guarded write (an update or delete of the version it read) is
--- followed in its transaction by INSERT INTO write_guards SELECT 0 WHERE changes() = 0:
--- when the write changed no row, the check fails and rolls back the whole transaction,
--- claim included (worker/src/store/apps.rs).
+-- Never holds a row: every insert into it fails one of its checks and rolls back the whole
+-- transaction, claim included (worker/src/store/sql.rs). A guarded write (an update or
+-- delete of the version it read) is followed by INSERT ... SELECT 0 WHERE changes() = 0:
+-- the state moved since it was read. A write of a request whose API key came from an
+-- isolate's cache starts with INSERT ... SELECT 2 WHERE the key is no longer live.
 CREATE TABLE write_guards (
   ok INTEGER NOT NULL,
-  CONSTRAINT write_guard_state_moved CHECK (ok = 1)
+  CONSTRAINT write_guard_state_moved CHECK (ok <> 0),
+  CONSTRAINT write_guard_key_revoked CHECK (ok <> 2)
 );

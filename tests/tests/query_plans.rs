@@ -44,7 +44,7 @@ fn plan(server: &Server, statement: &str) -> Vec<String> {
 fn every_statement_searches_by_an_index_and_scans_no_table() {
     let server = Server::shared();
     let ws = "'org_plans'";
-    let statements: [(&str, &str, Vec<&str>, &str); 19] = [
+    let statements: [(&str, &str, Vec<&str>, &str); 21] = [
         (
             "APPS_INSERT",
             sql::APPS_INSERT,
@@ -116,6 +116,18 @@ fn every_statement_searches_by_an_index_and_scans_no_table() {
         (
             "API_KEY_WORKSPACE",
             sql::API_KEY_WORKSPACE,
+            vec!["'hash'"],
+            "(key_hash=?)",
+        ),
+        (
+            "API_KEY_LIVE",
+            sql::API_KEY_LIVE,
+            vec!["'hash'"],
+            "(key_hash=?)",
+        ),
+        (
+            "API_KEY_GUARD",
+            sql::API_KEY_GUARD,
             vec!["'hash'"],
             "(key_hash=?)",
         ),

@@ -43,11 +43,13 @@ pub fn api_key(req: &Request, env: KeyEnvironment) -> ApiResult<ApiKey> {
     }))
 }
 
-/// The workspace of a live key: from this isolate's cache while fresh, else from D1.
+/// The workspace of a live key: from this isolate's cache (to be confirmed live by the
+/// request's first D1 call, see `Store::confirm_key`), else looked up in D1.
 pub async fn workspace(key: &ApiKey, store: &Store, now: Timestamp) -> ApiResult<WorkspaceId> {
     let hash = key.hash();
     let now = now.millis();
     if let Some(ws) = isolate::workspace_of_key(&hash, now) {
+        store.confirm_key(hash);
         return Ok(ws);
     }
     let ws = store

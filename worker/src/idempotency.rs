@@ -139,6 +139,8 @@ async fn refuse(guard: Option<&Guard>, cx: &Cx, store: &Store, err: ApiError) ->
         {
             ApiError::IdempotencyConflict
         }
+        // The read confirmed the request's API key and found it revoked.
+        Err(revoked @ ApiError::Unauthorized(_)) => revoked,
         _ => err,
     }
 }

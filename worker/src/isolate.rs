@@ -11,9 +11,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// How long an isolate trusts a key it has looked up: a revoked key stops working within
-/// this bound, and a warm request pays no D1 read for authentication.
-pub const KEY_CACHE_MS: i64 = 30_000;
+/// How long an isolate keeps a key it has looked up. A kept key is still confirmed live by
+/// the request's first D1 call (`Store::confirm_key`), so the bound is about memory, not
+/// about revocation: a revoked key is refused on its next request.
+pub const KEY_CACHE_MS: i64 = 10 * 60_000;
 /// Entries kept per isolate before the key cache starts afresh.
 const KEY_CACHE_MAX: usize = 10_000;
 
@@ -55,6 +56,11 @@ pub fn remember_key(key_hash: String, workspace: WorkspaceId, now_ms: i64) {
         }
         c.insert(key_hash, (workspace, now_ms));
     });
+}
+
+/// Forgets the key with this hash (found revoked).
+pub fn forget_key(key_hash: &str) {
+    API_KEYS.with(|c| c.borrow_mut().remove(key_hash));
 }
 
 /// The ring of `text`, parsed once per text: the text is compared on every use, so a ring

@@ -16,6 +16,7 @@ use crate::http;
 use crate::idempotency::{self, Operation, WriteRequest};
 use crate::rate_limit;
 use crate::store::Store;
+use connect_core::wire::ids::WorkspaceId;
 use connect_core::wire::routes::{self, Matched, RouteName, RouteSpec};
 use serde_json::Value;
 use worker::{Request, Response};
@@ -44,51 +45,68 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     rate_limit::check(&cx.env, &key).await?;
     let store = cx.store()?;
     let ws = auth::workspace(&key, &store, cx.now).await?;
-    let req = &mut req;
+    let answer = dispatch(cx, &store, &mut req, &ws, route, id).await;
+    // A request with a cached key that reached no D1 call (refused before, or replayed
+    // from KV) confirms its key now: a revoked key gets 401, whatever it was answered.
+    store.finish_key_check().await?;
+    answer
+}
+
+/// Runs the handler of a workspace route.
+async fn dispatch(
+    cx: &mut Cx,
+    store: &Store,
+    req: &mut Request,
+    ws: &WorkspaceId,
+    route: &RouteSpec,
+    id: &str,
+) -> ApiResult<Response> {
+    let url = req.url()?;
+    let method = req.inner().method();
     match (route.name, method.as_str()) {
-        (RouteName::Workspace, _) => workspace::get(&store, &ws).await,
-        (RouteName::Apps, "GET") => apps::list(cx, &store, &ws, url.query().unwrap_or("")).await,
-        (RouteName::App, "GET") => app::get(cx, &store, &ws, id).await,
-        (RouteName::RedirectUris, "GET") => app::get_redirect_uris(&store, &ws, id).await,
-        (RouteName::WebhookConfig, "GET") => app::get_webhook_config(cx, &store, &ws, id).await,
+        (RouteName::Workspace, _) => workspace::get(store, ws).await,
+        (RouteName::Apps, "GET") => apps::list(cx, store, ws, url.query().unwrap_or("")).await,
+        (RouteName::App, "GET") => app::get(cx, store, ws, id).await,
+        (RouteName::RedirectUris, "GET") => app::get_redirect_uris(store, ws, id).await,
+        (RouteName::WebhookConfig, "GET") => app::get_webhook_config(cx, store, ws, id).await,
         (RouteName::Apps, _) => {
             let body = http::read_json(req).await?;
-            let op = apps::create(&ws, &body);
-            write(cx, &store, req, ws.as_str(), Some(&body), op).await
+            let op = apps::create(ws, &body);
+            write(cx, store, req, ws.as_str(), Some(&body), op).await
         }
         (RouteName::AppsBatch, _) => {
             let body = http::read_json(req).await?;
-            let op = apps::batch_create(&ws, &body);
-            write(cx, &store, req, ws.as_str(), Some(&body), op).await
+            let op = apps::batch_create(ws, &body);
+            write(cx, store, req, ws.as_str(), Some(&body), op).await
         }
         (RouteName::App, "PATCH") => {
             let body = http::read_json(req).await?;
-            let op = app::update(&ws, id, &body);
-            write(cx, &store, req, ws.as_str(), Some(&body), op).await
+            let op = app::update(ws, id, &body);
+            write(cx, store, req, ws.as_str(), Some(&body), op).await
         }
         (RouteName::App, _) => {
             http::read_no_fields(req).await?;
-            write(cx, &store, req, ws.as_str(), None, Ok(app::delete(&ws, id))).await
+            write(cx, store, req, ws.as_str(), None, Ok(app::delete(ws, id))).await
         }
         (RouteName::RotateClientSecret, _) => {
             http::read_no_fields(req).await?;
-            let op = Ok(app::rotate_client_secret(&ws, id));
-            write(cx, &store, req, ws.as_str(), None, op).await
+            let op = Ok(app::rotate_client_secret(ws, id));
+            write(cx, store, req, ws.as_str(), None, op).await
         }
         (RouteName::RedirectUris, _) => {
             let body = http::read_json(req).await?;
-            let op = app::replace_redirect_uris(&ws, id, &body);
-            write(cx, &store, req, ws.as_str(), Some(&body), op).await
+            let op = app::replace_redirect_uris(ws, id, &body);
+            write(cx, store, req, ws.as_str(), Some(&body), op).await
         }
         (RouteName::WebhookConfig, _) => {
             let body = http::read_json(req).await?;
-            let op = app::update_webhook_config(&ws, id, &body);
-            write(cx, &store, req, ws.as_str(), Some(&body), op).await
+            let op = app::update_webhook_config(ws, id, &body);
+            write(cx, store, req, ws.as_str(), Some(&body), op).await
         }
         (RouteName::RotateWebhookSecret, _) => {
             http::read_no_fields(req).await?;
-            let op = Ok(app::rotate_webhook_secret(&ws, id));
-            write(cx, &store, req, ws.as_str(), None, op).await
+            let op = Ok(app::rotate_webhook_secret(ws, id));
+            write(cx, store, req, ws.as_str(), None, op).await
         }
         (
             RouteName::OpenApi

@@ -12,8 +12,10 @@ pub mod sql;
 pub mod workspaces;
 
 use crate::error::{ApiError, ApiResult};
+use crate::isolate;
 use serde::de::DeserializeOwned;
-use std::cell::Cell;
+use serde::Deserialize;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env};
@@ -68,10 +70,26 @@ pub enum Refused {
     StateMoved,
 }
 
-/// The D1 database, counting what each call costs.
+/// The D1 database, counting what each call costs, and confirming the request's API key
+/// in the first call it makes (see [`Store::confirm_key`]).
 pub struct Store {
     db: D1Database,
     costs: Rc<Costs>,
+    /// The hash of an API key the isolate had cached, still to be confirmed live.
+    key_to_confirm: RefCell<Option<String>>,
+}
+
+/// A row of `API_KEY_LIVE`: the key is live.
+#[derive(Deserialize)]
+struct Live {}
+
+/// What a failing `API_KEY_GUARD` statement's error says.
+const KEY_REVOKED: &str = "write_guard_key_revoked";
+
+/// The refusal of a key found revoked, which the isolate forgets.
+fn key_revoked(key_hash: &str) -> ApiError {
+    isolate::forget_key(key_hash);
+    ApiError::Unauthorized("the API key is unknown or revoked")
 }
 
 /// A string parameter.
@@ -91,7 +109,34 @@ impl Store {
         Ok(Self {
             db: env.d1("DB")?,
             costs,
+            key_to_confirm: RefCell::new(None),
         })
+    }
+
+    /// Has this request's first D1 call confirm that the API key with hash `key_hash`
+    /// (found in the isolate's cache) is still live, in the same round trip: a read runs
+    /// in one batch with the check, a write's transaction fails on it. So a key revoked a
+    /// moment ago is refused on its next request, and a warm request still makes one round
+    /// trip. [`Store::finish_key_check`] confirms it for a request that made no D1 call.
+    pub fn confirm_key(&self, key_hash: String) {
+        *self.key_to_confirm.borrow_mut() = Some(key_hash);
+    }
+
+    /// Confirms the API key now if no D1 call of the request has (a request refused
+    /// before it reached D1, or a replay from KV).
+    pub async fn finish_key_check(&self) -> ApiResult<()> {
+        let Some(hash) = self.key_to_confirm.borrow_mut().take() else {
+            return Ok(());
+        };
+        let result = match self.stmt(sql::API_KEY_LIVE, &[s(&hash)])?.all().await {
+            Ok(result) => result,
+            Err(e) => return Err(self.read_failed(e)),
+        };
+        self.costs.add(std::slice::from_ref(&result));
+        if result.results::<Live>()?.is_empty() {
+            return Err(key_revoked(&hash));
+        }
+        Ok(())
     }
 
     /// A prepared statement of `sql` with `args` bound.
@@ -99,20 +144,39 @@ impl Store {
         Ok(self.db.prepare(sql).bind(args)?)
     }
 
-    /// Runs one statement: its rows, each read as a `T`.
+    /// Runs one statement: its rows, each read as a `T`. With a key to confirm, the check
+    /// runs first in the same batch (one round trip).
     pub(crate) async fn rows<T: DeserializeOwned>(
         &self,
         stmt: D1PreparedStatement,
     ) -> ApiResult<Vec<T>> {
-        let result = match stmt.all().await {
-            Ok(result) => result,
-            Err(e) => {
-                self.costs.add_failed_round_trip();
-                return Err(ApiError::Internal(format!("D1 read: {e}")));
-            }
+        let key = self.key_to_confirm.borrow_mut().take();
+        let Some(hash) = key else {
+            let result = match stmt.all().await {
+                Ok(result) => result,
+                Err(e) => return Err(self.read_failed(e)),
+            };
+            self.costs.add(std::slice::from_ref(&result));
+            return Ok(result.results()?);
         };
-        self.costs.add(std::slice::from_ref(&result));
-        Ok(result.results()?)
+        let check = self.stmt(sql::API_KEY_LIVE, &[s(&hash)])?;
+        let results = match self.db.batch(vec![check, stmt]).await {
+            Ok(results) => results,
+            Err(e) => return Err(self.read_failed(e)),
+        };
+        self.costs.add(&results);
+        match results.as_slice() {
+            [live, _] if live.results::<Live>()?.is_empty() => Err(key_revoked(&hash)),
+            [_, rows] => Ok(rows.results()?),
+            _ => Err(ApiError::Internal(
+                "D1 answered two reads with another count".into(),
+            )),
+        }
+    }
+
+    fn read_failed(&self, e: worker::Error) -> ApiError {
+        self.costs.add_failed_round_trip();
+        ApiError::Internal(format!("D1 read: {e}"))
     }
 
     /// Runs one statement that writes: the rows it changed.
@@ -137,13 +201,18 @@ impl Store {
     }
 
     /// Runs `statements` as one transaction. A uniqueness or guard refusal is
-    /// [`Refused`]; any other failure is an internal error.
+    /// [`Refused`]; with a key to confirm, the transaction fails on a revoked key (401);
+    /// any other failure is an internal error.
     pub async fn commit(
         &self,
-        statements: Vec<D1PreparedStatement>,
+        mut statements: Vec<D1PreparedStatement>,
     ) -> ApiResult<Result<(), Refused>> {
         if statements.is_empty() {
             return Ok(Ok(()));
+        }
+        let key = self.key_to_confirm.borrow_mut().take();
+        if let Some(hash) = &key {
+            statements.insert(0, self.stmt(sql::API_KEY_GUARD, &[s(hash)])?);
         }
         match self.db.batch(statements).await {
             Ok(results) => {
@@ -159,6 +228,8 @@ impl Store {
                     Ok(Err(Refused::KeyTaken))
                 } else if text.contains(apps::GUARD_FAILED) {
                     Ok(Err(Refused::StateMoved))
+                } else if let Some(hash) = key.filter(|_| text.contains(KEY_REVOKED)) {
+                    Err(key_revoked(&hash))
                 } else {
                     Err(ApiError::Internal(format!("D1 write: {text}")))
                 }

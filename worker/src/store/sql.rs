@@ -95,6 +95,16 @@ pub const WORKSPACE_INSERT: &str = "INSERT INTO workspaces (id, created_at) VALU
 pub const API_KEY_WORKSPACE: &str =
     "SELECT workspace_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL";
 
+/// A row if the key with hash ?1 is live: the confirmation of a key an isolate had cached,
+/// read in one batch with the request's first read (the `key_hash` index).
+pub const API_KEY_LIVE: &str =
+    "SELECT 1 AS live FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL";
+
+/// Fails the transaction it starts if the key with hash ?1 is not live: the confirmation
+/// of a key an isolate had cached, in the request's write (see `write_guards`).
+pub const API_KEY_GUARD: &str = "INSERT INTO write_guards (ok) SELECT 2 \
+     WHERE NOT EXISTS (SELECT 1 FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL)";
+
 /// Key ?1 of workspace ?2, with hash ?3, created at ?4.
 pub const API_KEY_INSERT: &str =
     "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)";
