@@ -41,7 +41,10 @@ CREATE TABLE apps (
   version       INTEGER NOT NULL DEFAULT 1,     -- an update applies only to the version it read
   -- The App object as JSON (connect_core::server::row): the API's own field names, the
   -- client and webhook secrets sealed, the Default workflow as its three node ids.
-  doc           TEXT NOT NULL
+  doc           TEXT NOT NULL,
+  -- The ids of the keys its sealed values name, as a JSON array: the re-seal moves apps
+  -- under older keys to the primary; sealed_counts counts them.
+  key_ids       TEXT NOT NULL
 );
 
 -- List pages, from a position on: WHERE workspace_id = ? AND position >= ? ORDER BY position
@@ -82,6 +85,7 @@ CREATE TABLE idempotency_keys (
   key_hash      TEXT NOT NULL,               -- SHA-256 hex of the Idempotency-Key
   fingerprint   TEXT NOT NULL,               -- SHA-256 hex of method, path, canonical body
   response      TEXT NOT NULL,               -- the answer, compressed and sealed
+  key_id        TEXT NOT NULL,               -- the key that sealed it
   created_at    INTEGER NOT NULL,            -- ms since the epoch
   expires_at    INTEGER NOT NULL,            -- ms since the epoch; 24 h after created_at
   PRIMARY KEY (scope, key_hash)
@@ -89,6 +93,63 @@ CREATE TABLE idempotency_keys (
 
 -- The hourly purge: DELETE ... WHERE expires_at <= ?
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+
+-- How many apps and idempotency records each key of the secrets key ring seals, so that
+-- an operator knows when an old key can go (GET /admin/v1/secrets-keys) without a count
+-- of the apps. An app counts once under each key its values name. Kept in the same
+-- transaction as every write: a batch insert adds its apps in the statement beside it
+-- (worker/src/store/sql.rs, SEALED_COUNTS_ADD_APPS); the triggers below count what
+-- updates, deletes and idempotency records change.
+CREATE TABLE sealed_counts (
+  kind    TEXT NOT NULL CHECK (kind IN ('apps', 'idempotency_records')),
+  key_id  TEXT NOT NULL,
+  sealed  INTEGER NOT NULL CHECK (sealed >= 0),
+  PRIMARY KEY (kind, key_id)
+) WITHOUT ROWID;
+
+CREATE TRIGGER apps_key_ids_counted AFTER UPDATE OF key_ids ON apps
+WHEN OLD.key_ids IS NOT NEW.key_ids
+BEGIN
+  UPDATE sealed_counts SET sealed = sealed - 1
+    WHERE kind = 'apps' AND key_id IN (SELECT value FROM json_each(OLD.key_ids));
+  INSERT INTO sealed_counts (kind, key_id, sealed)
+    SELECT 'apps', value, 1 FROM json_each(NEW.key_ids) WHERE true
+    ON CONFLICT (kind, key_id) DO UPDATE SET sealed = sealed + 1;
+END;
+
+CREATE TRIGGER apps_delete_counted AFTER DELETE ON apps
+BEGIN
+  UPDATE sealed_counts SET sealed = sealed - 1
+    WHERE kind = 'apps' AND key_id IN (SELECT value FROM json_each(OLD.key_ids));
+END;
+
+CREATE TRIGGER idempotency_keys_insert_counted AFTER INSERT ON idempotency_keys
+BEGIN
+  INSERT INTO sealed_counts (kind, key_id, sealed) VALUES ('idempotency_records', NEW.key_id, 1)
+    ON CONFLICT (kind, key_id) DO UPDATE SET sealed = sealed + 1;
+END;
+
+CREATE TRIGGER idempotency_keys_update_counted AFTER UPDATE OF key_id ON idempotency_keys
+WHEN OLD.key_id IS NOT NEW.key_id
+BEGIN
+  UPDATE sealed_counts SET sealed = sealed - 1
+    WHERE kind = 'idempotency_records' AND key_id = OLD.key_id;
+  INSERT INTO sealed_counts (kind, key_id, sealed) VALUES ('idempotency_records', NEW.key_id, 1)
+    ON CONFLICT (kind, key_id) DO UPDATE SET sealed = sealed + 1;
+END;
+
+CREATE TRIGGER idempotency_keys_delete_counted AFTER DELETE ON idempotency_keys
+BEGIN
+  UPDATE sealed_counts SET sealed = sealed - 1
+    WHERE kind = 'idempotency_records' AND key_id = OLD.key_id;
+END;
+
+-- Where the re-seal goes on, per table: it walks each by rowid, a bounded chunk a call, and
+-- starts again from the beginning while values under older keys remain.
+CREATE TABLE reseal_cursors (
+  kind   TEXT PRIMARY KEY CHECK (kind IN ('apps', 'idempotency_records')),
+  after  INTEGER NOT NULL
+);
 
 -- Never holds a row: every insert into it fails one of its checks and rolls back the whole
 -- transaction, claim included (worker/src/store/sql.rs). A guarded write (an update or

@@ -45,15 +45,21 @@ PYTHON="${PYTHON:-python3}"
 # --- the venv ---------------------------------------------------------------------------
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found: schemathesis needs Python 3.10 or newer"
 want=$({ sha256sum <"$REQUIREMENTS"; "$PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)
+# Two runs at once (the e2e tests start two) must not build the venv over each other: the
+# second waits for the first's, then finds it ready.
+mkdir -p "$(dirname "$VENV")"
+exec 9>"$VENV.lock"
+flock 9
 if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$want" ]; then
   say "installing schemathesis into $VENV"
   rm -rf "$VENV"
-  mkdir -p "$(dirname "$VENV")"
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
     --requirement "$REQUIREMENTS"
   echo "$want" >"$VENV/.stamp"
 fi
+flock -u 9
+exec 9>&-
 
 say "validating openapi.json (openapi-spec-validator)"
 "$VENV/bin/openapi-spec-validator" "$ROOT/openapi.json"

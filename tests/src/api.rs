@@ -21,6 +21,30 @@ pub struct Tenant<'a> {
     pub key_id: String,
 }
 
+/// A tenant's workspace and key without the server: kept across restarts, which need the
+/// server to themselves.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    /// The workspace.
+    pub workspace: WorkspaceId,
+    /// Its API key.
+    pub key: String,
+    /// The id of that key.
+    pub key_id: String,
+}
+
+impl Credentials {
+    /// The tenant these are the credentials of, on `server`.
+    pub fn on<'a>(&self, server: &'a Server) -> Tenant<'a> {
+        Tenant {
+            server,
+            workspace: self.workspace.clone(),
+            key: self.key.clone(),
+            key_id: self.key_id.clone(),
+        }
+    }
+}
+
 impl Server {
     /// A fresh workspace with its first key, through `POST /admin/v1/workspaces`.
     pub fn tenant(&self) -> Tenant<'_> {
@@ -40,6 +64,15 @@ impl Server {
 }
 
 impl Tenant<'_> {
+    /// Its workspace and key, to use again after a restart.
+    pub fn credentials(&self) -> Credentials {
+        Credentials {
+            workspace: self.workspace.clone(),
+            key: self.key.clone(),
+            key_id: self.key_id.clone(),
+        }
+    }
+
     /// A request with this tenant's key.
     pub fn request(&self, method: &str, path: &str) -> RequestBuilder {
         self.server.request(method, path).bearer(&self.key)

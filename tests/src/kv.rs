@@ -102,4 +102,51 @@ impl Server {
         args.extend(self.local_args());
         self.cli("wrangler kv key delete", args);
     }
+
+    /// Every entry of the [`KV_BINDING`] namespace with its value as text, in one
+    /// `wrangler kv bulk get` (one CLI run, however many entries).
+    pub fn kv_values(&self) -> Vec<(String, String)> {
+        let names = self.kv_keys();
+        if names.is_empty() {
+            return Vec::new();
+        }
+        let path = std::env::temp_dir().join(format!(
+            "connect-e2e-{}-{}.keys.json",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::write(&path, serde_json::to_vec(&names).unwrap()).expect("write KV names file");
+        let mut args = vec![
+            os("kv"),
+            os("bulk"),
+            os("get"),
+            os(&path),
+            os("--binding"),
+            os(KV_BINDING),
+        ];
+        args.extend(self.local_args());
+        let out = self.cli("wrangler kv bulk get", args);
+        let _ = fs::remove_file(&path);
+        // One JSON object, name -> { "value": ... }, then a line of its own ("Success!").
+        let start = out.stdout.iter().position(|&b| b == b'{');
+        let json: Value = start
+            .and_then(|at| {
+                serde_json::Deserializer::from_slice(&out.stdout[at..])
+                    .into_iter()
+                    .next()?
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("{}", out.describe("wrangler kv bulk get printed no JSON")));
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let text = match json.get(&name)?.get("value")? {
+                    Value::String(s) => s.clone(),
+                    Value::Null => return None,
+                    other => other.to_string(),
+                };
+                Some((name, text))
+            })
+            .collect()
+    }
 }

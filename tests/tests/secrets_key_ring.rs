@@ -6,31 +6,12 @@
 
 use connect_core::wire::app::App;
 use connect_core::wire::error::ErrorCode;
-use connect_core::wire::ids::WorkspaceId;
-use connect_e2e::api::{assert_error, Tenant};
+use connect_e2e::api::assert_error;
 use connect_e2e::{random_hex, Server, ServerConfig};
 use serde_json::{json, Value};
 
 fn app_path(id: &str, rest: &str) -> String {
     format!("/connect/v1/apps/{id}{rest}")
-}
-
-/// A tenant's workspace and key, kept across restarts (which need the server to itself).
-struct Creds(WorkspaceId, String, String);
-
-impl Creds {
-    fn of(t: &Tenant<'_>) -> Self {
-        Creds(t.workspace.clone(), t.key.clone(), t.key_id.clone())
-    }
-
-    fn on<'a>(&self, server: &'a Server) -> Tenant<'a> {
-        Tenant {
-            server,
-            workspace: self.0.clone(),
-            key: self.1.clone(),
-            key_id: self.2.clone(),
-        }
-    }
 }
 
 /// Whether the server's log comes to hold `needle` within 20 s (wrangler writes a Worker's
@@ -71,7 +52,7 @@ fn a_value_whose_key_left_the_ring_fails_only_what_must_show_it_and_a_rotation_r
     let ring_a = format!("a:{}", random_hex(64));
     let ring_b = format!("b:{}", random_hex(64));
     let mut server = Server::start(ServerConfig::project().with_var("SECRETS_KEYS", &ring_a));
-    let creds = Creds::of(&server.tenant());
+    let creds = server.tenant().credentials();
 
     // Under ring `a`: three apps (the first with a webhook secret) and a recorded answer.
     let ids: Vec<String> = {
@@ -99,6 +80,21 @@ fn a_value_whose_key_left_the_ring_fails_only_what_must_show_it_and_a_rotation_r
     let t = creds.on(&server);
     let mut all = ids.clone();
     all.sort();
+
+    // The operator sees what the missing key still seals.
+    let lost = |server: &Server| {
+        let res = server
+            .request("GET", "/admin/v1/secrets-keys")
+            .bearer(server.var("ADMIN_TOKEN"))
+            .send();
+        assert_eq!(res.status, 200, "{}", res.text());
+        res.json_value()["keys"][1].clone()
+    };
+    assert_eq!(
+        lost(&server),
+        json!({ "id": "a", "primary": false, "inRing": false,
+                "sealed": { "apps": 3, "idempotencyRecords": 1 } })
+    );
 
     // What must show a client secret fails, naming the apps, and the log names the key.
     assert_eq!(unopened(&t.get(&app_path(&ids[0], ""))), [ids[0].clone()]);
@@ -171,13 +167,26 @@ fn a_value_whose_key_left_the_ring_fails_only_what_must_show_it_and_a_rotation_r
     let listed = t.get("/connect/v1/apps");
     assert_eq!(listed.status, 200, "{}", listed.text());
     assert_eq!(listed.json_value()["total"], 2);
+    // Only the recorded answer is left under `a`; the re-seal cannot move it.
+    assert_eq!(
+        lost(&server)["sealed"],
+        json!({ "apps": 0, "idempotencyRecords": 1 })
+    );
+    let reseal = server
+        .request("POST", "/admin/v1/secrets-keys/reseal")
+        .bearer(server.var("ADMIN_TOKEN"))
+        .send();
+    assert_eq!(
+        reseal.json_value(),
+        json!({ "resealed": 0, "remaining": 0 })
+    );
 }
 
 #[test]
 fn a_malformed_ring_is_the_500_envelope_with_a_log_line_and_no_key_material() {
     let hex = random_hex(64);
     let mut server = Server::start(ServerConfig::project());
-    let creds = Creds::of(&server.tenant());
+    let creds = server.tenant().credentials();
     for (ring, says) in [
         (
             format!("a:{}", &hex[..62]),
@@ -194,6 +203,16 @@ fn a_malformed_ring_is_the_500_envelope_with_a_log_line_and_no_key_material() {
         let t = creds.on(&server);
         let res = t.batch(&json!({ "items": [ { "name": "x" } ] }), None);
         assert_error(&res, 500, ErrorCode::SystemInternalError, None);
+        for (method, path) in [
+            ("GET", "/admin/v1/secrets-keys"),
+            ("POST", "/admin/v1/secrets-keys/reseal"),
+        ] {
+            let res = server
+                .request(method, path)
+                .bearer(server.var("ADMIN_TOKEN"))
+                .send();
+            assert_error(&res, 500, ErrorCode::SystemInternalError, None);
+        }
         assert!(log_shows(&server, says), "the log says {says:?}");
         assert!(
             !server.log().contains(&hex[..16]),

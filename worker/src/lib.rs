@@ -10,6 +10,7 @@ mod idempotency;
 mod isolate;
 mod random;
 mod rate_limit;
+mod reseal;
 mod routes;
 mod store;
 mod webcrypto;
@@ -97,17 +98,27 @@ fn error_response(err: &ApiError, request_id: &str) -> Response {
         .with_headers(headers)
 }
 
-/// Hourly: removes the idempotency claims past their 24 hours. A key is also freed on its
-/// next use (the claim's insert deletes an expired claim first); this keeps the table
-/// from growing with keys that are never reused.
+/// Every minute (`* * * * *` in `wrangler.toml`): the re-seal goes on while values remain
+/// under older keys of the ring (see `reseal`); with none, it costs one small read.
+/// Hourly (`17 * * * *`): removes the idempotency claims past their 24 hours. A key is
+/// also freed on its next use (the claim's insert deletes an expired claim first); this
+/// keeps the table from growing with keys that are never reused.
 #[event(scheduled)]
-async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let now = Timestamp::from_millis(Date::now().as_millis() as i64);
-    match Store::new(&env, Rc::new(Costs::default())) {
-        Ok(store) => match store.purge_expired_claims(now).await {
+    let store = match Store::new(&env, Rc::new(Costs::default())) {
+        Ok(store) => store,
+        Err(e) => return console_error!("no D1 binding: {e:?}"),
+    };
+    if event.cron() == PURGE_CRON {
+        match store.purge_expired_claims(now).await {
             Ok(n) => console_log!("purged {n} expired idempotency claims"),
             Err(e) => console_error!("purging expired idempotency claims failed: {e:?}"),
-        },
-        Err(e) => console_error!("no D1 binding: {e:?}"),
+        }
+    } else {
+        reseal::run(&env, &store, &mut RandomPool::new()).await;
     }
 }
+
+/// The hourly cron of `wrangler.toml`.
+const PURGE_CRON: &str = "17 * * * *";

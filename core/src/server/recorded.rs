@@ -121,6 +121,21 @@ impl RecordedResponse {
         ring.seal_job(&self.prepare(ring, context, entropy))
     }
 
+    /// The record sealed again under the ring's primary key; `None` when it is under the
+    /// primary already or does not open.
+    pub fn resealed(
+        sealed: &Sealed,
+        ring: &KeyRing,
+        context: SealContext<'_>,
+        entropy: &mut dyn Entropy,
+    ) -> Option<Sealed> {
+        if sealed.key_id() == Some(ring.primary_id()) {
+            return None;
+        }
+        let plain = ring.open(sealed, context).ok()?;
+        Some(ring.seal(plain, context, entropy))
+    }
+
     /// The response a sealed record holds.
     pub fn open(
         sealed: &Sealed,
@@ -230,6 +245,22 @@ mod tests {
                 Err(RecordError::Malformed)
             );
         }
+    }
+
+    #[test]
+    fn a_record_resealed_under_the_primary_replays_the_same() {
+        let old = ring(&format!("a:{}", "1a".repeat(32)));
+        let both = ring(&format!("b:{},a:{}", "1b".repeat(32), "1a".repeat(32)));
+        let original = response(r#"{"clientSecret":"sh_app_x"}"#);
+        let sealed = original.seal(&old, ctx(), &mut SeededEntropy::new(5));
+        let moved =
+            RecordedResponse::resealed(&sealed, &both, ctx(), &mut SeededEntropy::new(6)).unwrap();
+        assert_eq!(moved.key_id(), Some("b"));
+        assert_eq!(RecordedResponse::open(&moved, &both, ctx()), Ok(original));
+        assert_eq!(
+            RecordedResponse::resealed(&moved, &both, ctx(), &mut SeededEntropy::new(7)),
+            None
+        );
     }
 
     #[test]

@@ -120,6 +120,28 @@ impl App<Stored> {
         }
     }
 
+    /// The ids of the keys its sealed values name, sorted, each once.
+    pub fn key_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = std::iter::once(&self.client_secret)
+            .chain(self.webhook_config.secret.as_ref())
+            .map(|sealed| sealed.key_id().unwrap_or_default().to_owned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// This app with its values sealed again under the ring's primary key, where any is
+    /// under another key and opens; `None` when nothing would move. A value that does not
+    /// open stays as it was.
+    pub fn resealed(&self, ring: &KeyRing, entropy: &mut dyn Entropy) -> Option<App<Stored>> {
+        if self.key_ids().iter().all(|id| id == ring.primary_id()) {
+            return None;
+        }
+        let again = self.open(ring).seal(ring, entropy);
+        (again.key_ids() != self.key_ids()).then_some(again)
+    }
+
     /// The stored document: this app as JSON.
     pub fn doc(&self) -> String {
         // Serializing plain data structures to a String cannot fail.
@@ -128,7 +150,7 @@ impl App<Stored> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::rules::app::NewApp;
     use crate::rules::input::Path;
@@ -139,7 +161,7 @@ mod tests {
     use crate::wire::time::Timestamp;
     use proptest::prelude::*;
 
-    fn minted(name: &str, seed: u64) -> App<Held> {
+    pub(crate) fn minted(name: &str, seed: u64) -> App<Held> {
         let request = CreateAppRequest {
             name: name.into(),
             logo: None,
@@ -240,6 +262,26 @@ mod tests {
         let stored = repaired.seal(&new, &mut e);
         assert_eq!(stored.client_secret.key_id(), Some("new"));
         assert_eq!(stored.open(&new).show().unwrap().client_secret, secret);
+    }
+
+    #[test]
+    fn a_reseal_moves_what_opens_to_the_primary_and_nothing_else() {
+        let mut e = SeededEntropy::new(25);
+        let a = format!("a:{}", "0a".repeat(32));
+        let b = format!("b:{}", "0b".repeat(32));
+        let app = minted("Moved", 6).with_webhook_secret(
+            WebhookSecret::generate(&mut e),
+            Timestamp::from_millis(1_700_000_000_300),
+        );
+        let under_a = app.seal(&ring(&a), &mut e);
+        assert_eq!(under_a.key_ids(), ["a"]);
+        let both = ring(&format!("{b},{a}"));
+        let moved = under_a.resealed(&both, &mut e).unwrap();
+        assert_eq!(moved.key_ids(), ["b"]);
+        assert_eq!(moved.open(&both), app, "the same app, the same secrets");
+        assert_eq!(moved.resealed(&both, &mut e), None, "nothing left to move");
+        // Without `a` in the ring nothing opens, so nothing moves.
+        assert_eq!(under_a.resealed(&ring(&b), &mut e), None);
     }
 
     proptest! {

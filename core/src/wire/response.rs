@@ -1,5 +1,6 @@
 //! The answers of the routes about many apps (batch create, list) and about workspaces
-//! and API keys (`GET /workspace` and the operators' admin API).
+//! and API keys (`GET /workspace` and the operators' admin API), and the secrets key ring's
+//! (`/admin/v1/secrets-keys`).
 
 use crate::wire::app::App;
 use crate::wire::error::ErrorObject;
@@ -111,6 +112,49 @@ pub struct RevokedApiKey {
     pub revoked: bool,
     /// When it stopped working.
     pub revoked_at: Timestamp,
+}
+
+/// `GET /admin/v1/secrets-keys` (200): what each key seals, so that an operator knows when
+/// an old key can leave the ring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretsKeys {
+    /// The ring's keys, the primary first; then any key that is not in the ring but still
+    /// seals values (they cannot be opened until it is back).
+    pub keys: Vec<SecretsKey>,
+}
+
+/// One key of [`SecretsKeys`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretsKey {
+    /// The key id, as `SECRETS_KEYS` names it and every sealed value carries it.
+    pub id: String,
+    /// Whether new values are sealed under it.
+    pub primary: bool,
+    /// Whether the ring holds it: `false` for a key removed while values still name it.
+    pub in_ring: bool,
+    /// What it seals now.
+    pub sealed: SealedCounts,
+}
+
+/// How many stored values a key seals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SealedCounts {
+    /// Apps with a client or webhook secret under it.
+    pub apps: u64,
+    /// Recorded answers of idempotent requests under it.
+    pub idempotency_records: u64,
+}
+
+/// `POST /admin/v1/secrets-keys/reseal` (200): one chunk of the re-seal done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResealProgress {
+    /// Apps and recorded answers this call sealed again under the primary key.
+    pub resealed: u64,
+    /// Apps and recorded answers still under another key of the ring; 0 when the re-seal
+    /// is done (values under keys no longer in the ring cannot move and are not counted).
+    pub remaining: u64,
 }
 
 #[cfg(test)]

@@ -29,6 +29,10 @@ pub enum RouteName {
     AdminWorkspaceApiKeys,
     /// `/admin/v1/api-keys/{keyId}`
     AdminApiKey,
+    /// `/admin/v1/secrets-keys`
+    AdminSecretsKeys,
+    /// `/admin/v1/secrets-keys/reseal`
+    AdminSecretsKeysReseal,
 }
 
 /// One route: its name, path template and allowed methods.
@@ -111,6 +115,16 @@ pub const ROUTES: &[RouteSpec] = &[
         name: RouteName::AdminApiKey,
         path: "/admin/v1/api-keys/{keyId}",
         methods: &["DELETE"],
+    },
+    RouteSpec {
+        name: RouteName::AdminSecretsKeys,
+        path: "/admin/v1/secrets-keys",
+        methods: &["GET"],
+    },
+    RouteSpec {
+        name: RouteName::AdminSecretsKeysReseal,
+        path: "/admin/v1/secrets-keys/reseal",
+        methods: &["POST"],
     },
 ];
 

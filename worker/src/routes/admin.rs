@@ -1,6 +1,7 @@
-//! The operators' admin API (`/admin/v1`), guarded by `ADMIN_TOKEN`. Its POSTs honour
-//! `Idempotency-Key` like every POST, in the operators' own scope: a retried workspace
-//! creation returns the same workspace and key.
+//! The operators' admin API (`/admin/v1`), guarded by `ADMIN_TOKEN`: workspaces, their API
+//! keys, and the secrets key ring. Its POSTs honour `Idempotency-Key` like every POST, in
+//! the operators' own scope: a retried workspace creation returns the same workspace and
+//! key.
 
 use super::write;
 use crate::config;
@@ -8,7 +9,9 @@ use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::http;
 use crate::idempotency::{Attempt, Operation, OPERATORS};
+use crate::reseal;
 use crate::store::Store;
+use connect_core::server::reseal::secrets_keys as keys_of;
 use connect_core::wire::ids::{ApiKeyId, WorkspaceId};
 use connect_core::wire::response::{CreatedWorkspace, IssuedApiKey, RevokedApiKey, Workspace};
 use connect_core::wire::routes::RouteName;
@@ -35,6 +38,11 @@ pub async fn handle(
             write(cx, &store, req, OPERATORS, None, op).await
         }
         RouteName::AdminApiKey => revoke_key(cx, &store, id).await,
+        RouteName::AdminSecretsKeys => secrets_keys(cx, &store).await,
+        RouteName::AdminSecretsKeysReseal => {
+            http::read_no_fields(req).await?;
+            write(cx, &store, req, OPERATORS, None, Ok(Reseal)).await
+        }
         _ => Err(ApiError::Internal(
             "a workspace route reached the admin dispatch".into(),
         )),
@@ -119,4 +127,24 @@ async fn revoke_key(cx: &mut Cx, store: &Store, id: &str) -> ApiResult<Response>
             revoked_at,
         },
     )
+}
+
+/// `GET /admin/v1/secrets-keys`: the ring's keys and what each seals, from the counts kept
+/// with every write (one small read, whatever the number of apps).
+async fn secrets_keys(cx: &Cx, store: &Store) -> ApiResult<Response> {
+    let ring = config::key_ring(&cx.env)?;
+    http::json_of(200, &keys_of(&ring, &store.sealed_counts().await?))
+}
+
+/// `POST /admin/v1/secrets-keys/reseal`: one chunk of the re-seal (see `reseal`).
+struct Reseal;
+
+impl Operation for Reseal {
+    async fn attempt(&mut self, cx: &mut Cx, store: &Store) -> ApiResult<Attempt> {
+        let chunk = reseal::next_chunk(&cx.env, store, &mut cx.random).await?;
+        Ok(Attempt::Write {
+            statements: chunk.statements,
+            answer: http::recorded(200, &chunk.progress, Vec::new())?,
+        })
+    }
 }

@@ -112,7 +112,9 @@ async fn dispatch(
             RouteName::OpenApi
             | RouteName::AdminWorkspaces
             | RouteName::AdminWorkspaceApiKeys
-            | RouteName::AdminApiKey,
+            | RouteName::AdminApiKey
+            | RouteName::AdminSecretsKeys
+            | RouteName::AdminSecretsKeysReseal,
             _,
         ) => Err(ApiError::Internal(format!(
             "{} reached the workspace dispatch",

@@ -3,7 +3,7 @@
 
 use super::sql;
 use super::{n, s, Store};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use connect_core::rules::pagination::PageRequest;
 use connect_core::server::row::Stored;
 use connect_core::wire::app::App;
@@ -58,25 +58,38 @@ pub enum Listing {
 
 impl Store {
     /// Statements inserting `apps`, new apps of `workspace` in this order, at the end of
-    /// its creation order, and counting them.
+    /// its creation order, and counting them (in the workspace, and under their key).
     pub fn insert_apps(
         &self,
         workspace: &WorkspaceId,
         apps: &[App<Stored>],
     ) -> ApiResult<Vec<D1PreparedStatement>> {
-        if apps.is_empty() {
+        let Some(first) = apps.first() else {
             return Ok(Vec::new());
+        };
+        // Sealed together under the primary key, they all name the same keys.
+        let key_ids = first.key_ids();
+        if apps.iter().any(|app| app.key_ids() != key_ids) {
+            return Err(ApiError::Internal(
+                "new apps of one request were sealed under different keys".into(),
+            ));
         }
-        let ws = s(workspace.as_str());
+        let (ws, key_ids) = (s(workspace.as_str()), s(&serde_json::to_string(&key_ids)?));
+        let count = n(apps.len() as i64);
         // One statement for all the apps, their documents as one JSON array parameter: a
         // statement per app costs a prepare, a bind and a conversion of each value into
         // JavaScript, and D1 binds at most 100 values a statement.
         Ok(vec![
             self.stmt(
                 sql::APPS_INSERT,
-                &[s(&serde_json::to_string(apps)?), ws.clone()],
+                &[
+                    s(&serde_json::to_string(apps)?),
+                    ws.clone(),
+                    key_ids.clone(),
+                ],
             )?,
-            self.stmt(sql::WORKSPACE_ADD_APPS, &[ws, n(apps.len() as i64)])?,
+            self.stmt(sql::SEALED_COUNTS_ADD_APPS, &[key_ids, count.clone()])?,
+            self.stmt(sql::WORKSPACE_ADD_APPS, &[ws, count])?,
         ])
     }
 
@@ -118,6 +131,7 @@ impl Store {
                 s(workspace.as_str()),
                 s(&app.doc()),
                 n(version),
+                s(&serde_json::to_string(&app.key_ids())?),
             ],
         )?;
         Ok(vec![update, self.stmt(sql::GUARD, &[])?])

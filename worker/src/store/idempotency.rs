@@ -61,6 +61,7 @@ impl Store {
                 s(response.as_str()),
                 n(now.millis()),
                 n(expires_at.millis()),
+                s(response.key_id().unwrap_or_default()),
             ],
         )
     }

@@ -52,4 +52,12 @@ impl Kv {
             console_warn!("KV put failed: {e}");
         }
     }
+
+    /// Removes the entry under `name`. A failure is logged: the entry then expires with
+    /// its record, within 24 hours.
+    pub async fn delete(&self, name: &str) {
+        if let Err(e) = self.kv.delete(name).await {
+            console_warn!("KV delete failed: {e}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Storage: every SQL statement of the Worker, by table (`apps`, `idempotency`,
-//! `workspaces`), run through [`Store`], which counts what each request costs D1; and KV
-//! for fast replays of idempotent requests (`kv`).
+//! `workspaces`; `reseal` for the re-seal's counts and cursors), run through [`Store`],
+//! which counts what each request costs D1; and KV for fast replays of idempotent
+//! requests (`kv`).
 //!
 //! Statements that must happen together go through [`Store::commit`]: one D1 batch, a
 //! single round trip and a single transaction, so a failure leaves nothing behind.
@@ -8,6 +9,7 @@
 pub mod apps;
 pub mod idempotency;
 pub mod kv;
+pub mod reseal;
 pub mod sql;
 pub mod workspaces;
 
@@ -150,28 +152,44 @@ impl Store {
         &self,
         stmt: D1PreparedStatement,
     ) -> ApiResult<Vec<T>> {
-        let key = self.key_to_confirm.borrow_mut().take();
-        let Some(hash) = key else {
-            let result = match stmt.all().await {
-                Ok(result) => result,
-                Err(e) => return Err(self.read_failed(e)),
-            };
-            self.costs.add(std::slice::from_ref(&result));
-            return Ok(result.results()?);
-        };
-        let check = self.stmt(sql::API_KEY_LIVE, &[s(&hash)])?;
-        let results = match self.db.batch(vec![check, stmt]).await {
-            Ok(results) => results,
-            Err(e) => return Err(self.read_failed(e)),
-        };
-        self.costs.add(&results);
-        match results.as_slice() {
-            [live, _] if live.results::<Live>()?.is_empty() => Err(key_revoked(&hash)),
-            [_, rows] => Ok(rows.results()?),
+        match self.read(vec![stmt]).await?.as_slice() {
+            [rows] => Ok(rows.results()?),
             _ => Err(ApiError::Internal(
-                "D1 answered two reads with another count".into(),
+                "D1 answered one read with another count".into(),
             )),
         }
+    }
+
+    /// Runs read statements together, in one round trip and one consistent snapshot: a
+    /// result each, in order. With a key to confirm, the check runs first in the same
+    /// batch.
+    pub(crate) async fn read(
+        &self,
+        mut statements: Vec<D1PreparedStatement>,
+    ) -> ApiResult<Vec<D1Result>> {
+        let key = self.key_to_confirm.borrow_mut().take();
+        if let Some(hash) = &key {
+            statements.insert(0, self.stmt(sql::API_KEY_LIVE, &[s(hash)])?);
+        }
+        let mut results = match statements.as_slice() {
+            // A batch of one costs an extra round of JavaScript: run it alone.
+            [_] => match statements.remove(0).all().await {
+                Ok(result) => vec![result],
+                Err(e) => return Err(self.read_failed(e)),
+            },
+            _ => match self.db.batch(statements).await {
+                Ok(results) => results,
+                Err(e) => return Err(self.read_failed(e)),
+            },
+        };
+        self.costs.add(&results);
+        if let Some(hash) = key {
+            let live = results.remove(0);
+            if live.results::<Live>()?.is_empty() {
+                return Err(key_revoked(&hash));
+            }
+        }
+        Ok(results)
     }
 
     fn read_failed(&self, e: worker::Error) -> ApiError {

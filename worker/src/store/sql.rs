@@ -8,20 +8,28 @@
 //! `app_deletions` in `migrations/0001_baseline.sql`); 4294967296 below is 2^32.
 
 /// New apps of workspace ?2 from the JSON array ?1 of their documents, at the workspace's
-/// next positions in array order (`json_each`'s key is the array index).
-/// `WORKSPACE_ADD_APPS` runs after it in the same transaction, so both read the same
-/// `next_position`.
-pub const APPS_INSERT: &str = "INSERT INTO apps (workspace_id, position, client_id, doc) \
-     SELECT ?2, w.next_position + j.key, j.value ->> '$.clientId', j.value \
+/// next positions in array order (`json_each`'s key is the array index); ?3 the ids of the
+/// keys their sealed values name (the same for all: they were sealed together, under the
+/// primary). `WORKSPACE_ADD_APPS` runs after it in the same transaction, so both read the
+/// same `next_position`.
+pub const APPS_INSERT: &str = "INSERT INTO apps (workspace_id, position, client_id, doc, key_ids) \
+     SELECT ?2, w.next_position + j.key, j.value ->> '$.clientId', j.value, ?3 \
      FROM json_each(?1) AS j, workspaces AS w WHERE w.id = ?2";
+
+/// ?2 more apps sealed under the keys of the JSON array ?1: beside every `APPS_INSERT` (the
+/// primary key of `sealed_counts`). Updates and deletes are counted by the schema's
+/// triggers.
+pub const SEALED_COUNTS_ADD_APPS: &str = "INSERT INTO sealed_counts (kind, key_id, sealed) \
+     SELECT 'apps', value, ?2 FROM json_each(?1) WHERE true \
+     ON CONFLICT (kind, key_id) DO UPDATE SET sealed = sealed + excluded.sealed";
 
 /// App ?1 of workspace ?2: its position, version and document (the `client_id` index).
 pub const APP_GET: &str =
     "SELECT position, version, doc FROM apps WHERE client_id = ?1 AND workspace_id = ?2";
 
-/// Writes document ?3 over app ?1 of workspace ?2 if it is still at version ?4 (the
-/// `client_id` index); followed by `GUARD`.
-pub const APP_UPDATE: &str = "UPDATE apps SET doc = ?3, version = version + 1 \
+/// Writes document ?3, sealed under the keys ?5 names, over app ?1 of workspace ?2 if it is
+/// still at version ?4 (the `client_id` index); followed by `GUARD`.
+pub const APP_UPDATE: &str = "UPDATE apps SET doc = ?3, key_ids = ?5, version = version + 1 \
      WHERE client_id = ?1 AND workspace_id = ?2 AND version = ?4";
 
 /// Deletes the app at position ?2 of workspace ?1 if it is still at version ?3 (the
@@ -40,6 +48,9 @@ pub const APP_DELETIONS_ADD: &str = "WITH RECURSIVE up(node) AS ( \
 /// Fails the transaction when the statement before it changed no row (see
 /// `write_guards` in the schema).
 pub const GUARD: &str = "INSERT INTO write_guards (ok) SELECT 0 WHERE changes() = 0";
+
+/// Fails the transaction when the statement before it changed other than ?1 rows.
+pub const GUARD_CHANGED: &str = "INSERT INTO write_guards (ok) SELECT 0 WHERE changes() <> ?1";
 
 /// A list page of workspace ?1: ?2 apps from the ?3-th (from 0) in creation order, as one
 /// JSON array text; with the workspace's generation and app count. When the generation is
@@ -117,10 +128,10 @@ pub const API_KEY_REVOKE: &str = "UPDATE api_keys SET revoked_at = COALESCE(revo
 pub const CLAIM_RELEASE_EXPIRED: &str =
     "DELETE FROM idempotency_keys WHERE scope = ?1 AND key_hash = ?2 AND expires_at <= ?3";
 
-/// Claims key ?2 of scope ?1 with fingerprint ?3 and the sealed answer ?4.
+/// Claims key ?2 of scope ?1 with fingerprint ?3 and the answer ?4, sealed under key ?7.
 pub const CLAIM_INSERT: &str = "INSERT INTO idempotency_keys \
-     (scope, key_hash, fingerprint, response, created_at, expires_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+     (scope, key_hash, fingerprint, response, created_at, expires_at, key_id) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 /// The claim on key ?2 of scope ?1 (the primary key).
 pub const CLAIM_GET: &str = "SELECT fingerprint, response, expires_at FROM idempotency_keys \
@@ -128,3 +139,43 @@ pub const CLAIM_GET: &str = "SELECT fingerprint, response, expires_at FROM idemp
 
 /// Removes every claim expired at ?1 (the `expires_at` index).
 pub const CLAIMS_PURGE_EXPIRED: &str = "DELETE FROM idempotency_keys WHERE expires_at <= ?1";
+
+/// How many apps and idempotency records each key seals: the whole table, one row per
+/// kind and key (a handful).
+pub const SEALED_COUNTS_ALL: &str = "SELECT kind, key_id, sealed FROM sealed_counts";
+
+/// The re-seal's next window of apps: ?1 rows from its cursor on (the rowid), each with its
+/// version, and its document unless it is sealed under the key ids ?2 alone (the primary).
+pub const RESEAL_APPS_WINDOW: &str = "SELECT rowid AS row_id, version, \
+     iif(key_ids = ?2, NULL, doc) AS doc FROM apps \
+     WHERE rowid > (SELECT coalesce(max(after), 0) FROM reseal_cursors WHERE kind = 'apps') \
+     ORDER BY rowid LIMIT ?1";
+
+/// The re-seal's next window of idempotency records: ?1 rows from its cursor on (the
+/// rowid), each with what it was sealed for, and its answer unless sealed under key ?2.
+pub const RESEAL_RECORDS_WINDOW: &str = "SELECT rowid AS row_id, scope, key_hash, created_at, \
+     iif(key_id = ?2, NULL, response) AS response FROM idempotency_keys \
+     WHERE rowid > (SELECT coalesce(max(after), 0) FROM reseal_cursors \
+                    WHERE kind = 'idempotency_records') \
+     ORDER BY rowid LIMIT ?1";
+
+/// Writes the apps of the JSON array ?1 (`row_id`, `version`, `doc`, `key_ids`), each only
+/// if still at the version read (by rowid); followed by `GUARD_CHANGED`.
+pub const RESEAL_APPS_WRITE: &str = "UPDATE apps SET doc = j.value ->> '$.doc', \
+     key_ids = j.value ->> '$.key_ids', version = version + 1 \
+     FROM json_each(?1) AS j \
+     WHERE apps.rowid = j.value ->> '$.row_id' AND apps.version = j.value ->> '$.version'";
+
+/// Writes the answers of the JSON array ?1 (`row_id`, `key_hash`, `created_at`,
+/// `response`, `key_id`), each only if the row still holds the claim read (by rowid);
+/// followed by `GUARD_CHANGED`.
+pub const RESEAL_RECORDS_WRITE: &str = "UPDATE idempotency_keys \
+     SET response = j.value ->> '$.response', key_id = j.value ->> '$.key_id' \
+     FROM json_each(?1) AS j \
+     WHERE idempotency_keys.rowid = j.value ->> '$.row_id' \
+       AND idempotency_keys.key_hash = j.value ->> '$.key_hash' \
+       AND idempotency_keys.created_at = j.value ->> '$.created_at'";
+
+/// The re-seal of kind ?1 goes on after rowid ?2 (0: from the beginning).
+pub const RESEAL_CURSOR_SET: &str = "INSERT INTO reseal_cursors (kind, after) VALUES (?1, ?2) \
+     ON CONFLICT (kind) DO UPDATE SET after = excluded.after";
