@@ -11,6 +11,7 @@ pub mod bodies;
 pub mod error;
 pub mod idempotency;
 pub mod input;
+pub mod invisible;
 pub mod logo;
 pub mod name;
 pub mod pagination;
