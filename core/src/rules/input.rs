@@ -7,29 +7,23 @@
 
 use crate::rules::error::FieldError;
 use crate::rules::invisible;
+use crate::rules::json;
 use serde_json::{Map, Value};
 use std::fmt;
 
 /// The largest body the API reads: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Parses a request body. Bytes that are not UTF-8 or not JSON are an invalid `body`.
+/// Parses a request body: empty (or white space only) is a missing `body`; bytes that are
+/// not UTF-8 JSON, or nested too deeply, are an invalid `body`; an object that repeats a
+/// member name is refused naming that member (see [`crate::rules::json`]).
 pub fn parse_body(bytes: &[u8]) -> Result<Value, FieldError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(
             FieldError::missing("body").with_message("body is required: send a JSON object")
         );
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let why = match e.classify() {
-            serde_json::error::Category::Io | serde_json::error::Category::Eof => {
-                "is not complete JSON".to_owned()
-            }
-            _ if std::str::from_utf8(bytes).is_err() => "is not valid UTF-8".to_owned(),
-            _ => format!("is not valid JSON ({e})"),
-        };
-        FieldError::invalid("body", why)
-    })
+    json::read(bytes)
 }
 
 impl FieldError {
@@ -346,6 +340,19 @@ mod tests {
         let long = "k".repeat(65);
         assert_eq!(printable(&long), format!("{}…", "k".repeat(64)));
         assert_eq!(printable(&"k".repeat(64)), "k".repeat(64));
+    }
+
+    #[test]
+    fn minus_zero_is_an_integer_and_minus_zero_point_zero_is_not() {
+        let body = parse_body(br#"{"a": -0, "b": -0.0, "c": 0.0}"#).unwrap();
+        let o = Object::new(&body, "").unwrap();
+        assert_eq!(o.required::<i64>("a"), Ok(0));
+        for name in ["b", "c"] {
+            assert_eq!(
+                o.required::<i64>(name).unwrap_err().message,
+                format!("{name} must be an integer")
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod error;
 pub mod idempotency;
 pub mod input;
 pub mod invisible;
+pub mod json;
 pub mod logo;
 pub mod name;
 pub mod pagination;
