@@ -464,7 +464,7 @@ fn transport_rules_hold_on_every_route() {
     assert_eq!(res.header("allow"), Some("POST"));
     let res = t.request("PUT", "/connect/v1/apps").send();
     assert_error(&res, 405, ErrorCode::MethodNotAllowed, None);
-    assert_eq!(res.header("allow"), Some("GET, POST"));
+    assert_eq!(res.header("allow"), Some("GET, HEAD, POST"));
     // (A method workerd does not know, such as BREW, is answered 501 by the runtime itself
     // before the Worker runs; the known ones reach the route table.)
     let res = t.request("OPTIONS", "/connect/v1/apps").send();
@@ -716,7 +716,7 @@ fn operators_add_and_revoke_keys() {
             .send(),
         400,
         ErrorCode::ValidationInvalidParameter,
-        Some("name"),
+        Some("body"),
     );
     // The revoked key stops working (within the auth cache's bound), the first one still works.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);

@@ -442,7 +442,7 @@ fn the_served_openapi_document_describes_exactly_the_routes_the_worker_serves() 
             ops.as_object()
                 .unwrap()
                 .keys()
-                .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+                .filter(|k| ["get", "head", "post", "put", "patch", "delete"].contains(&k.as_str()))
                 .map(move |m| (m.to_uppercase(), path.clone()))
         })
         .collect();

@@ -14,6 +14,7 @@ pub mod input;
 pub mod invisible;
 pub mod json;
 pub mod logo;
+pub mod media_type;
 pub mod name;
 pub mod pagination;
 pub mod random;

@@ -26,15 +26,18 @@ pub async fn handle(
     let store = cx.store()?;
     match route {
         RouteName::AdminWorkspaces => {
-            http::read_no_fields(req).await?;
+            http::read_no_body(req).await?;
             write(cx, &store, req, OPERATORS, None, Ok(CreateWorkspace)).await
         }
         RouteName::AdminWorkspaceApiKeys => {
-            http::read_no_fields(req).await?;
+            http::read_no_body(req).await?;
             let op = AddApiKey::new(id);
             write(cx, &store, req, OPERATORS, None, op).await
         }
-        RouteName::AdminApiKey => revoke_key(cx, &store, id).await,
+        RouteName::AdminApiKey => {
+            http::read_no_body(req).await?;
+            revoke_key(cx, &store, id).await
+        }
         _ => Err(ApiError::Internal(
             "a workspace route reached the admin dispatch".into(),
         )),

@@ -1,6 +1,7 @@
 //! The dispatch: every path of `connect_core`'s route table to its handler, after the
 //! method (405 with `Allow`), authentication and the rate limit. Reads answer directly;
-//! every write goes through `idempotency::perform` (see [`write`]).
+//! every write goes through `idempotency::perform` (see [`write`]). `HEAD` is served as
+//! the `GET` of its route (RFC 9110); the fetch handler then drops the body.
 
 pub mod admin;
 pub mod app;
@@ -21,7 +22,8 @@ use serde_json::Value;
 use worker::{Request, Response};
 
 /// Routes the request: 404 for an unknown path, 405 (with `Allow`) for a known path with
-/// another method, then authentication, then the handler.
+/// another method, then authentication, then the handler. A route that takes no body
+/// refuses one (other than `{}`).
 pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     let url = req.url()?;
     let path = url.path();
@@ -37,7 +39,13 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
         return admin::handle(cx, &mut req, route.name, id).await;
     }
     check_method(route, &method)?;
+    let method = if method == "HEAD" {
+        "GET".to_owned()
+    } else {
+        method
+    };
     if route.name == RouteName::OpenApi {
+        http::read_no_body(&mut req).await?;
         return openapi::get();
     }
     let key = auth::api_key(&req, config::key_environment(&cx.env)?)?;
@@ -45,6 +53,9 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     let store = cx.store()?;
     let ws = auth::workspace(&key, &store, cx.now).await?;
     let req = &mut req;
+    if method == "GET" {
+        http::read_no_body(req).await?;
+    }
     match (route.name, method.as_str()) {
         (RouteName::Workspace, _) => workspace::get(&store, &ws).await,
         (RouteName::Apps, "GET") => apps::list(cx, &store, &ws, url.query().unwrap_or("")).await,
@@ -67,11 +78,11 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
             write(cx, &store, req, ws.as_str(), Some(&body), op).await
         }
         (RouteName::App, _) => {
-            http::read_no_fields(req).await?;
+            http::read_no_body(req).await?;
             write(cx, &store, req, ws.as_str(), None, Ok(app::delete(&ws, id))).await
         }
         (RouteName::RotateClientSecret, _) => {
-            http::read_no_fields(req).await?;
+            http::read_no_body(req).await?;
             let op = Ok(app::rotate_client_secret(&ws, id));
             write(cx, &store, req, ws.as_str(), None, op).await
         }
@@ -86,7 +97,7 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
             write(cx, &store, req, ws.as_str(), Some(&body), op).await
         }
         (RouteName::RotateWebhookSecret, _) => {
-            http::read_no_fields(req).await?;
+            http::read_no_body(req).await?;
             let op = Ok(app::rotate_webhook_secret(&ws, id));
             write(cx, &store, req, ws.as_str(), None, op).await
         }
