@@ -63,6 +63,27 @@ fn seeds_of_idempotency_key() {
 }
 
 #[test]
+fn seeds_of_json() {
+    replay_seeds("json", checks::json);
+    // Every body seed of the other targets is a case of the JSON reader too.
+    for target in ["batch", "app", "patch"] {
+        replay_seeds(target, checks::json);
+    }
+}
+
+/// The count `json` checks against sees what the reader refuses: a repeated member is two
+/// members of the text and one of serde_json's value, however its name is escaped.
+#[test]
+fn the_json_check_counts_repeated_members() {
+    let text = br#"{"items":[{"name":"A","n\u0061me":"B"}],"x":[]}"#;
+    let last_wins: serde_json::Value = serde_json::from_slice(text).expect("valid JSON");
+    assert_eq!(checks::members_in_text(text), Some(4));
+    assert_eq!(checks::members_in_value(&last_wins), 3);
+    assert!(parse_body(text).is_err());
+    checks::json(text);
+}
+
+#[test]
 fn seeds_of_pagination() {
     replay_seeds("pagination", checks::pagination);
 }
