@@ -215,14 +215,57 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
     }
 }
 
+/// The longest path a refusal shows, in bytes. A repeated member can sit as deep as the
+/// nesting limit under names of 64 escaped characters each, which would make a parameter
+/// of many kilobytes.
+pub const MAX_SHOWN_PATH: usize = 1024;
+
 /// A path as `details.parameter` shows it, each member name as [`printable`] writes it.
+/// A path longer than [`MAX_SHOWN_PATH`] keeps its first step and as many of its last
+/// steps as fit, `…` standing for the steps left out (the first step too, when even it
+/// does not fit with the last).
 fn shown(path: &Path<'_>) -> String {
+    let mut steps = Vec::new();
+    collect_steps(path, &mut steps);
+    let total: usize = steps.iter().map(String::len).sum();
+    if total <= MAX_SHOWN_PATH {
+        return steps.concat();
+    }
+    let (first, rest) = steps.split_first().expect("a member's path has a step");
+    let budget = |head: &str| MAX_SHOWN_PATH - head.len() - '…'.len_utf8();
+    let head = if first.len() + rest.last().map_or(0, String::len) <= budget("") {
+        first.as_str()
+    } else {
+        ""
+    };
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for step in rest.iter().rev() {
+        if used + step.len() > budget(head) {
+            break;
+        }
+        used += step.len();
+        tail.push(step.as_str());
+    }
+    tail.reverse();
+    format!("{head}…{}", tail.concat())
+}
+
+/// The steps of `path` as they are written: the first bare (`items`, `body`), the others
+/// with their separator (`[1]`, `.name`).
+fn collect_steps(path: &Path<'_>, out: &mut Vec<String>) {
     match path {
-        Path::Root => "body".to_owned(),
-        Path::Named(name) => printable(name),
-        Path::Field(Path::Root, name) => printable(name),
-        Path::Field(parent, name) => format!("{}.{}", shown(parent), printable(name)),
-        Path::Index(parent, index) => format!("{}[{index}]", shown(parent)),
+        Path::Root => out.push("body".to_owned()),
+        Path::Named(name) => out.push(printable(name)),
+        Path::Field(Path::Root, name) => out.push(printable(name)),
+        Path::Field(parent, name) => {
+            collect_steps(parent, out);
+            out.push(format!(".{}", printable(name)));
+        }
+        Path::Index(parent, index) => {
+            collect_steps(parent, out);
+            out.push(format!("[{index}]"));
+        }
     }
 }
 
@@ -281,6 +324,33 @@ mod tests {
             assert_eq!(e.kind, FieldErrorKind::Invalid);
             assert!(e.message.starts_with(parameter), "{e:?}");
         }
+    }
+
+    #[test]
+    fn a_path_too_long_to_show_keeps_its_ends() {
+        let name = "\u{200B}".repeat(64);
+        let mut text = String::new();
+        for _ in 0..20 {
+            text.push_str(&format!("{{\"{name}\":[{{\"k\":"));
+        }
+        text.push_str(&format!("{{\"{name}\":1,\"{name}\":2}}"));
+        for _ in 0..20 {
+            text.push_str("}]}");
+        }
+        let e = refused(&text);
+        let step = printable(&name);
+        assert!(e.parameter.len() <= MAX_SHOWN_PATH, "{}", e.parameter.len());
+        assert!(
+            e.parameter.ends_with(&format!("[0].k.{step}")),
+            "{}",
+            e.parameter
+        );
+        assert!(e.parameter.contains('…'));
+        // Short paths are shown whole.
+        assert_eq!(
+            refused(r#"{"a":[{"b":{"c":1,"c":2}}]}"#).parameter,
+            "a[0].b.c"
+        );
     }
 
     #[test]
