@@ -5,9 +5,11 @@
 //!
 //! - [`wire`]: what crosses HTTP. Request bodies, the [`App`] and every answer, the error
 //!   envelope and its codes, the formats of ids and secrets, the route table. serde only.
-//! - `rules` (feature `rules`, on by default): request bodies judged into domain types
-//!   that cannot hold a bad value, each refusal naming its parameter by path
-//!   (`items[3].redirectUris[0]`); how apps are minted and changed; batch plans and
+//! - `rules` (feature `rules`, on by default): request bodies read as JSON that cannot be
+//!   read two ways (a repeated member name is refused) and judged into domain types that
+//!   cannot hold a bad value, each refusal naming its parameter by path
+//!   (`items[3].redirectUris[0]`); what a body may be declared as; how apps are minted and
+//!   changed; batch plans and
 //!   outcomes; pagination; the `Idempotency-Key`, the request fingerprint and the replay
 //!   decision. Pure functions: time and randomness are passed in.
 //! - `server` (feature `server`): the server's encodings. Secrets sealed with an
@@ -67,6 +69,9 @@
 //!
 //! let body = parse_body(br#"{ "items": [ { "name": "" } ] }"#).unwrap();
 //! assert_eq!(batch::plan(&body).unwrap_err().parameter, "items[0].name");
+//! // A member given twice, however it is escaped, is refused while the body is read.
+//! let repeated = parse_body(br#"{ "items": [ { "name": "A", "n\u0061me": "B" } ] }"#);
+//! assert_eq!(repeated.unwrap_err().parameter, "items[0].name");
 //!
 //! let body = parse_body(br#"{ "items": [ { "name": "Acme" } ] }"#).unwrap();
 //! let workspace = WorkspaceId::parse("org_example").unwrap();

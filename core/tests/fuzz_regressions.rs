@@ -63,6 +63,47 @@ fn seeds_of_idempotency_key() {
 }
 
 #[test]
+fn seeds_of_json() {
+    replay_seeds("json", checks::json);
+    // Every body seed of the other targets is a case of the JSON reader too.
+    for target in ["batch", "app", "patch"] {
+        replay_seeds(target, checks::json);
+    }
+}
+
+/// The count `json` checks against sees what the reader refuses: a repeated member is two
+/// members of the text and one of serde_json's value, however its name is escaped.
+#[test]
+fn the_json_check_counts_repeated_members() {
+    let text = br#"{"items":[{"name":"A","n\u0061me":"B"}],"x":[]}"#;
+    let last_wins: serde_json::Value = serde_json::from_slice(text).expect("valid JSON");
+    assert_eq!(checks::members_in_text(text), Some(4));
+    assert_eq!(checks::members_in_value(&last_wins), 3);
+    assert!(parse_body(text).is_err());
+    checks::json(text);
+}
+
+/// Found by `json` in 15 seconds (its input is the seed `json/long-path-repeat`): a member
+/// repeated deep inside objects whose names are long runs of escaped characters. The
+/// refusal named it by its whole path, thousands of bytes long (a name shows up to 64
+/// characters, each up to 12 bytes escaped, and objects nest up to 127 deep). Fixed: a
+/// path over 1,024 bytes keeps its first and last steps, `…` for the rest.
+#[test]
+fn a_repeated_member_deep_under_long_names_is_named_briefly() {
+    let name = "\\u200b".repeat(64);
+    let mut text = String::new();
+    for _ in 0..30 {
+        text.push_str(&format!("{{\"{name}\":"));
+    }
+    text.push_str(r#"{"url":1,"url":2}"#);
+    text.push_str(&"}".repeat(30));
+    let e = parse_body(text.as_bytes()).expect_err("a repeated member");
+    assert!(e.parameter.len() <= 1024, "{} bytes", e.parameter.len());
+    assert!(e.parameter.ends_with(".url"), "{}", e.parameter);
+    checks::json(text.as_bytes());
+}
+
+#[test]
 fn seeds_of_pagination() {
     replay_seeds("pagination", checks::pagination);
 }

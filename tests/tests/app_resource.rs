@@ -213,7 +213,7 @@ fn rotating_the_client_secret_kills_the_old_one_and_replays_the_new_one() {
         t.get(&app_path(&app, "")).json::<App>().client_secret,
         rotated.client_secret
     );
-    // `{}` is the same empty request; any field is refused.
+    // `{}` is the same empty request; any other body is refused, naming `body`.
     let same = t
         .request("POST", &path)
         .header("Idempotency-Key", "rotate-1")
@@ -228,7 +228,7 @@ fn rotating_the_client_secret_kills_the_old_one_and_replays_the_new_one() {
         &res,
         400,
         ErrorCode::ValidationInvalidParameter,
-        Some("clientSecret"),
+        Some("body"),
     );
     // Without a key every call rotates.
     let third: RotatedClientSecret = t.request("POST", &path).send().json();

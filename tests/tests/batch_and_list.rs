@@ -464,7 +464,7 @@ fn transport_rules_hold_on_every_route() {
     assert_eq!(res.header("allow"), Some("POST"));
     let res = t.request("PUT", "/connect/v1/apps").send();
     assert_error(&res, 405, ErrorCode::MethodNotAllowed, None);
-    assert_eq!(res.header("allow"), Some("GET, POST"));
+    assert_eq!(res.header("allow"), Some("GET, HEAD, POST"));
     // (A method workerd does not know, such as BREW, is answered 501 by the runtime itself
     // before the Worker runs; the known ones reach the route table.)
     let res = t.request("OPTIONS", "/connect/v1/apps").send();
@@ -759,7 +759,7 @@ fn operators_add_and_revoke_keys() {
             .send(),
         400,
         ErrorCode::ValidationInvalidParameter,
-        Some("name"),
+        Some("body"),
     );
     // The revoked key is refused on its very next request, though this isolate had just
     // served it: its cached lookup is confirmed inside the request's own D1 call.

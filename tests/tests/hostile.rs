@@ -1,8 +1,10 @@
-//! Hostile callers, end to end on the real Worker (issue 5): oversized, malformed, deeply
-//! nested, out-of-range, null and flooding inputs each get the contract's envelope, never a
-//! 5xx, and change nothing; hostile strings are stored and returned verbatim; a burst past
-//! the rate limit gets 429 with Retry-After; the served OpenAPI document matches the route
-//! table the Worker routes by.
+//! Hostile callers, end to end on the real Worker (issues 5 and 18): oversized, malformed,
+//! deeply nested, out-of-range, null and flooding inputs, repeated member names, bodies
+//! declared as anything but UTF-8 JSON or compressed, bodies sent to routes that take
+//! none, invisible names and edge values each get the contract's envelope, never a 5xx,
+//! and change nothing, in the API's view and in the stored D1 and KV state; hostile
+//! strings are stored and returned verbatim; a burst past the rate limit gets 429 with
+//! Retry-After; the served OpenAPI document matches the route table the Worker routes by.
 
 use connect_core::wire::app::App;
 use connect_core::wire::error::ErrorCode;
@@ -42,6 +44,28 @@ fn snapshot(t: &Tenant) -> (Value, Value) {
     )
 }
 
+/// Everything stored for a tenant: its workspace row (counters and generation, which move
+/// with every write), its apps as stored, its deletion counts, its keys, its idempotency
+/// claims and the operators', and its recorded answers in KV.
+fn stored(t: &Tenant) -> (Vec<Vec<Value>>, Vec<String>) {
+    let ws = t.workspace.as_str();
+    let rows = t.server.d1_results(&format!(
+        "SELECT * FROM workspaces WHERE id = '{ws}'; \
+         SELECT position, client_id, version, doc FROM apps WHERE workspace_id = '{ws}' ORDER BY position; \
+         SELECT node, dead FROM app_deletions WHERE workspace_id = '{ws}' ORDER BY node; \
+         SELECT id, revoked_at FROM api_keys WHERE workspace_id = '{ws}' ORDER BY id; \
+         SELECT scope, key_hash, fingerprint FROM idempotency_keys WHERE scope IN ('{ws}', 'operators') ORDER BY scope, key_hash;"
+    ));
+    let prefix = format!("idem/{ws}/");
+    let kv = t
+        .server
+        .kv_keys()
+        .into_iter()
+        .filter(|k| k.starts_with(&prefix))
+        .collect();
+    (rows, kv)
+}
+
 fn one_app(t: &Tenant) -> App {
     let res = t.send_json(
         "POST",
@@ -79,14 +103,22 @@ fn oversized_malformed_and_nested_bodies_get_their_envelope_on_every_route() {
         b"{\"name\": 1e400}".to_vec(),
         b"\x00".to_vec(),
     ];
-    for body in &cases {
+    for (i, body) in cases.iter().enumerate() {
         for res in to_every_body_route(&t, &app, body) {
-            assert_error(
+            let env = assert_error(
                 &res,
                 400,
                 ErrorCode::ValidationInvalidParameter,
                 Some("body"),
             );
+            if i < 2 {
+                // Valid JSON, only deeper than the reader goes: said so, not "not JSON".
+                assert!(
+                    env.error.message.contains("nested too deeply"),
+                    "{}",
+                    env.error.message
+                );
+            }
         }
     }
     assert_eq!(snapshot(&t), before);
@@ -442,7 +474,7 @@ fn the_served_openapi_document_describes_exactly_the_routes_the_worker_serves() 
             ops.as_object()
                 .unwrap()
                 .keys()
-                .filter(|k| ["get", "post", "put", "patch", "delete"].contains(&k.as_str()))
+                .filter(|k| ["get", "head", "post", "put", "patch", "delete"].contains(&k.as_str()))
                 .map(move |m| (m.to_uppercase(), path.clone()))
         })
         .collect();
@@ -475,4 +507,445 @@ fn the_served_openapi_document_describes_exactly_the_routes_the_worker_serves() 
             );
         }
     }
+}
+
+/// Every case of issue 18 that must be refused, each answered as the contract says, none
+/// changing anything stored (D1 rows, KV records) or seen through the API.
+fn assert_nothing_changed(
+    t: &Tenant,
+    before: &(Value, Value),
+    stored_before: &(Vec<Vec<Value>>, Vec<String>),
+) {
+    assert_eq!(&snapshot(t), before);
+    assert_eq!(&stored(t), stored_before);
+}
+
+#[test]
+fn a_repeated_member_name_is_refused_naming_the_member() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let app = one_app(&t);
+    let id = app.client_id.as_str();
+    let (before, stored_before) = (snapshot(&t), stored(&t));
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        (
+            "POST",
+            "/connect/v1/apps/batch".into(),
+            r#"{"items":[{"name":"a"}],"items":[{"name":"b"}]}"#,
+            "items",
+        ),
+        (
+            "POST",
+            "/connect/v1/apps".into(),
+            r#"{"name":"","name":"ok"}"#,
+            "name",
+        ),
+        (
+            "POST",
+            "/connect/v1/apps".into(),
+            r#"{"name":"x","redirectUris":["http://evil.com/"],"redirectUris":[]}"#,
+            "redirectUris",
+        ),
+        (
+            "POST",
+            "/connect/v1/apps".into(),
+            r#"{"name":"A","n\u0061me":"B"}"#,
+            "name",
+        ),
+        (
+            "POST",
+            "/connect/v1/apps/batch".into(),
+            r#"{"items":[{"name":"a"},{"name":"b","name":"c"}]}"#,
+            "items[1].name",
+        ),
+        (
+            "POST",
+            "/connect/v1/apps/batch".into(),
+            r#"{"items":[{"name":"a","webhookConfig":{"url":null,"url":"https://h.example/"}}],"continueOnError":true}"#,
+            "items[0].webhookConfig.url",
+        ),
+        (
+            "PATCH",
+            format!("/connect/v1/apps/{id}"),
+            r#"{"webhookConfig":{"enabled":false,"enabled":true}}"#,
+            "webhookConfig.enabled",
+        ),
+        (
+            "PUT",
+            format!("/connect/v1/apps/{id}/redirect-uris"),
+            r#"{"redirectUris":[],"redirectUris":["https://x.example/"]}"#,
+            "redirectUris",
+        ),
+        (
+            "PATCH",
+            format!("/connect/v1/apps/{id}/webhook-config"),
+            r#"{"url":null,"\u0075rl":"https://h.example/"}"#,
+            "url",
+        ),
+        (
+            "POST",
+            format!("/connect/v1/apps/{id}/rotate-client-secret"),
+            r#"{"a":1,"a":1}"#,
+            "body",
+        ),
+    ];
+    for (method, path, body, parameter) in &cases {
+        for key in [None, Some("repeat-1")] {
+            let mut req = t
+                .request(method, path)
+                .header("Content-Type", "application/json")
+                .body(body.as_bytes().to_vec());
+            if let Some(key) = key {
+                req = req.header("Idempotency-Key", key);
+            }
+            let env = assert_error(
+                &req.send(),
+                400,
+                ErrorCode::ValidationInvalidParameter,
+                Some(parameter),
+            );
+            assert!(!env.error.message.contains("sh_app_"), "{body}");
+        }
+    }
+    assert_nothing_changed(&t, &before, &stored_before);
+}
+
+#[test]
+fn a_body_declared_as_anything_but_utf8_json_is_415_naming_the_header() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let app = one_app(&t);
+    let (before, stored_before) = (snapshot(&t), stored(&t));
+    // {"name":"gz"} compressed with gzip (RFC 1952), as a client library would send it.
+    let gzip: &[u8] = &[
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xab, 0x56, 0xca, 0x4b, 0xcc,
+        0x4d, 0x55, 0xb2, 0x52, 0x4a, 0xaf, 0x52, 0xaa, 0x05, 0x00, 0x19, 0xc3, 0xb0, 0x9f, 0x0d,
+        0x00, 0x00, 0x00,
+    ];
+    let utf16: Vec<u8> = "{\"name\":\"u\"}"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let plain = br#"{"name":"plain","redirectUris":[]}"#.to_vec();
+    let cases: Vec<(&str, Option<&str>, Vec<u8>, &str)> = vec![
+        (
+            "application/json",
+            Some("gzip"),
+            gzip.to_vec(),
+            "Content-Encoding",
+        ),
+        (
+            "application/json",
+            Some("br"),
+            plain.clone(),
+            "Content-Encoding",
+        ),
+        (
+            "application/json",
+            Some("identity, deflate"),
+            plain.clone(),
+            "Content-Encoding",
+        ),
+        (
+            "application/json; charset=utf-16",
+            None,
+            utf16,
+            "Content-Type",
+        ),
+        (
+            "application/json; charset=iso-8859-1",
+            None,
+            plain.clone(),
+            "Content-Type",
+        ),
+        ("text/plain", None, plain.clone(), "Content-Type"),
+        (
+            "application/x-json-stream",
+            None,
+            plain.clone(),
+            "Content-Type",
+        ),
+    ];
+    for (content_type, coding, body, parameter) in &cases {
+        for (method, path) in BODY_ROUTES {
+            let mut req = t
+                .request(method, &path.replace("{id}", app.client_id.as_str()))
+                .header("Content-Type", content_type)
+                .body(body.clone());
+            if let Some(coding) = coding {
+                req = req.header("Content-Encoding", coding);
+            }
+            let env = assert_error(
+                &req.send(),
+                415,
+                ErrorCode::UnsupportedMediaType,
+                Some(parameter),
+            );
+            let named = coding
+                .map(|c| c.rsplit(", ").next().unwrap_or(c))
+                .or_else(|| content_type.split("charset=").nth(1));
+            if let Some(named) = named {
+                assert!(env.error.message.contains(named), "{}", env.error.message);
+            }
+        }
+    }
+    assert_nothing_changed(&t, &before, &stored_before);
+}
+
+#[test]
+fn a_route_that_takes_no_body_refuses_one() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let app = one_app(&t);
+    let id = app.client_id.as_str();
+    let (before, stored_before) = (snapshot(&t), stored(&t));
+    let no_body_routes = [
+        ("DELETE", format!("/connect/v1/apps/{id}")),
+        ("GET", format!("/connect/v1/apps/{id}")),
+        ("HEAD", format!("/connect/v1/apps/{id}")),
+        ("GET", "/connect/v1/apps".to_owned()),
+        ("GET", "/connect/v1/workspace".to_owned()),
+        ("GET", format!("/connect/v1/apps/{id}/redirect-uris")),
+        (
+            "POST",
+            format!("/connect/v1/apps/{id}/rotate-client-secret"),
+        ),
+        (
+            "POST",
+            format!("/connect/v1/apps/{id}/webhook-config/rotate-secret"),
+        ),
+    ];
+    for (method, path) in &no_body_routes {
+        for (content_type, body) in [
+            ("text/plain", &b"{{{not json"[..]),
+            ("application/json", br#"{"name":"x"}"#),
+            ("application/json", b"   "),
+            ("application/json", b"[]"),
+        ] {
+            let res = t
+                .request(method, path)
+                .header("Content-Type", content_type)
+                .body(body.to_vec())
+                .send();
+            if *method == "HEAD" {
+                assert_eq!(res.status, 400, "{method} {path}");
+                assert!(res.body.is_empty());
+            } else {
+                assert_error(
+                    &res,
+                    400,
+                    ErrorCode::ValidationInvalidParameter,
+                    Some("body"),
+                );
+            }
+        }
+        // {} is no body, but still a body under the media rules.
+        let res = t
+            .request(method, path)
+            .header("Content-Type", "text/plain")
+            .body(b"{}".to_vec())
+            .send();
+        if *method == "HEAD" {
+            assert_eq!(res.status, 415, "{method} {path}");
+        } else {
+            assert_error(
+                &res,
+                415,
+                ErrorCode::UnsupportedMediaType,
+                Some("Content-Type"),
+            );
+        }
+    }
+    // The admin API's DELETE too: the key it names is not revoked.
+    let res = server
+        .request("DELETE", format!("/admin/v1/api-keys/{}", t.key_id))
+        .bearer(server.var("ADMIN_TOKEN"))
+        .header("Content-Type", "text/plain")
+        .body(b"{{{not json".to_vec())
+        .send();
+    assert_error(
+        &res,
+        400,
+        ErrorCode::ValidationInvalidParameter,
+        Some("body"),
+    );
+    assert_eq!(t.get("/connect/v1/workspace").status, 200);
+    assert_nothing_changed(&t, &before, &stored_before);
+}
+
+#[test]
+fn invisible_names_are_refused_naming_the_character() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let app = one_app(&t);
+    let (before, stored_before) = (snapshot(&t), stored(&t));
+    for (name, code) in [
+        ("\u{200B}", "U+200B"),
+        ("\u{FEFF}", "U+FEFF"),
+        ("\u{3164}", "U+3164"),
+        ("\u{2800}", "U+2800"),
+        ("Acme\u{E0041}\u{E0042}\u{E007F}", "U+E0041"),
+        ("\u{FFF9}Acme\u{FFFB}", "U+FFF9"),
+        ("Ac\u{200D}me", "U+200D"),
+        ("soft\u{AD}hyphen", "U+00AD"),
+        ("\u{115F}\u{1160}", "U+115F"),
+    ] {
+        let requests = [
+            (
+                "POST",
+                "/connect/v1/apps".to_owned(),
+                json!({ "name": name }),
+                "name",
+            ),
+            (
+                "POST",
+                "/connect/v1/apps/batch".to_owned(),
+                json!({ "items": [ { "name": "ok" }, { "name": name } ] }),
+                "items[1].name",
+            ),
+            (
+                "PATCH",
+                format!("/connect/v1/apps/{}", app.client_id),
+                json!({ "name": name }),
+                "name",
+            ),
+        ];
+        for (method, path, body, parameter) in requests {
+            let env = assert_error(
+                &t.send_json(method, &path, &body),
+                400,
+                ErrorCode::ValidationInvalidParameter,
+                Some(parameter),
+            );
+            assert!(env.error.message.contains(code), "{}", env.error.message);
+        }
+    }
+    assert_nothing_changed(&t, &before, &stored_before);
+}
+
+#[test]
+fn edge_values_are_named_as_the_contract_says() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let app = one_app(&t);
+    let (before, stored_before) = (snapshot(&t), stored(&t));
+    let invalid = ErrorCode::ValidationInvalidParameter;
+    // An unknown field is named as the caller wrote it in JSON, not as Rust escapes it.
+    for (body, parameter) in [
+        (json!({ "name": "a", "a\nb": 1 }), r"a\nb"),
+        (json!({ "name": "a", "q\"\u{1}": 1 }), r#"q\"\u0001"#),
+        (json!({ "name": "a", "z\u{200B}": 1 }), r"z\u200b"),
+    ] {
+        let env = assert_error(
+            &t.send_json("POST", "/connect/v1/apps", &body),
+            400,
+            invalid,
+            Some(parameter),
+        );
+        assert!(!env.error.message.contains("\\u{"), "{}", env.error.message);
+    }
+    let env = assert_error(
+        &t.send_json(
+            "POST",
+            "/connect/v1/apps/batch",
+            &json!({ "items": [ { "name": "a", "a\nb": 1 } ] }),
+        ),
+        400,
+        invalid,
+        Some(r"items[0].a\nb"),
+    );
+    assert_eq!(env.error.details.unwrap().index, Some(0));
+    // A float zero is not an integer; -0 is (see http_edges.rs).
+    assert_error(
+        &t.send_json(
+            "POST",
+            "/connect/v1/apps",
+            &json!({ "name": "a", "webhookConfig": { "retryAttempts": -0.0 } }),
+        ),
+        400,
+        invalid,
+        Some("webhookConfig.retryAttempts"),
+    );
+    // A URI one character too long gives the limit.
+    let long = format!("https://example.com/{}", "a".repeat(2048 - 19));
+    assert_eq!(long.len(), 2049);
+    for (method, path, body, parameter) in [
+        (
+            "POST",
+            "/connect/v1/apps".to_owned(),
+            json!({ "name": "a", "redirectUris": [long] }),
+            "redirectUris[0]",
+        ),
+        (
+            "PATCH",
+            format!("/connect/v1/apps/{}/webhook-config", app.client_id),
+            json!({ "url": long }),
+            "url",
+        ),
+    ] {
+        let env = assert_error(
+            &t.send_json(method, &path, &body),
+            400,
+            invalid,
+            Some(parameter),
+        );
+        assert_eq!(env.error.details.unwrap().max, Some(2048));
+    }
+    // JSON deeper than the reader goes is called too deep, not invalid.
+    for depth in [128, 129, 1000] {
+        let deep = format!(
+            "{{\"name\":\"a\",\"x\":{}{}}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let env = assert_error(
+            &t.request("POST", "/connect/v1/apps")
+                .header("Content-Type", "application/json")
+                .body(deep.into_bytes())
+                .send(),
+            400,
+            invalid,
+            Some("body"),
+        );
+        assert!(
+            env.error.message.contains("nested too deeply"),
+            "{}",
+            env.error.message
+        );
+    }
+    // A host that ends in a number is an IPv4 address, or refused.
+    for host in ["256.1.1.1", "1.2.3", "2130706433", "0x7f.1", "01.2.3.4"] {
+        let env = assert_error(
+            &t.send_json(
+                "POST",
+                "/connect/v1/apps",
+                &json!({ "name": "a", "redirectUris": [format!("https://{host}/cb")] }),
+            ),
+            400,
+            invalid,
+            Some("redirectUris[0]"),
+        );
+        assert!(
+            env.error.message.contains("valid host"),
+            "{}",
+            env.error.message
+        );
+    }
+    // 21 distinct redirect URIs are one too many, however many duplicates come with them.
+    let mut uris: Vec<String> = (0..21)
+        .map(|i| format!("https://e{i}.example/cb"))
+        .collect();
+    uris.extend((0..30).map(|_| "https://e0.example/cb".to_owned()));
+    let env = assert_error(
+        &t.send_json(
+            "PUT",
+            &format!("/connect/v1/apps/{}/redirect-uris", app.client_id),
+            &json!({ "redirectUris": uris }),
+        ),
+        400,
+        invalid,
+        Some("redirectUris"),
+    );
+    assert_eq!(env.error.details.unwrap().max, Some(20));
+    assert_nothing_changed(&t, &before, &stored_before);
 }

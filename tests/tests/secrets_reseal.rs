@@ -347,7 +347,7 @@ fn the_key_ring_routes_refuse_bad_calls_with_the_envelope() {
     }
     let put = admin(&server, "PUT", "/admin/v1/secrets-keys");
     assert_error(&put, 405, ErrorCode::MethodNotAllowed, None);
-    assert_eq!(put.header("allow"), Some("GET"));
+    assert_eq!(put.header("allow"), Some("GET, HEAD"));
     let field = server
         .request("POST", "/admin/v1/secrets-keys/reseal")
         .bearer(server.var("ADMIN_TOKEN"))
@@ -357,7 +357,7 @@ fn the_key_ring_routes_refuse_bad_calls_with_the_envelope() {
         &field,
         400,
         ErrorCode::ValidationInvalidParameter,
-        Some("chunk"),
+        Some("body"),
     );
     let broken = server
         .request("POST", "/admin/v1/secrets-keys/reseal")

@@ -3,6 +3,7 @@
 
 use connect_core::rules::app::NotOpened;
 use connect_core::rules::error::FieldError;
+use connect_core::rules::media_type::UnsupportedBody;
 use connect_core::server::recorded::RecordError;
 use connect_core::server::seal::SealError;
 use connect_core::wire::error::{ErrorCode, ErrorDetails, ErrorEnvelope, ErrorObject};
@@ -23,8 +24,8 @@ pub enum ApiError {
     MethodNotAllowed(&'static [&'static str]),
     /// Body over 1 MiB (413).
     TooLarge,
-    /// Body that is not JSON (415).
-    UnsupportedMediaType,
+    /// Body declared as something other than UTF-8 JSON, or encoded (415).
+    UnsupportedMediaType(UnsupportedBody),
     /// The `Idempotency-Key` belongs to another request (409).
     IdempotencyConflict,
     /// Too many requests for this API key (429).
@@ -51,7 +52,7 @@ impl ApiError {
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed(_) => 405,
             Self::TooLarge => 413,
-            Self::UnsupportedMediaType => 415,
+            Self::UnsupportedMediaType(_) => 415,
             Self::Conflict(_) | Self::IdempotencyConflict => 409,
             Self::RateLimited => 429,
             Self::NotOpened { .. } | Self::Internal(_) => 500,
@@ -70,10 +71,14 @@ impl ApiError {
                 format!("this route allows only {}", allow.join(", ")),
             ),
             Self::TooLarge => ErrorObject::new(ErrorCode::RequestTooLarge, "the request body is over 1 MiB"),
-            Self::UnsupportedMediaType => ErrorObject::new(
-                ErrorCode::UnsupportedMediaType,
-                "the request body must be JSON, sent with Content-Type: application/json",
-            ),
+            Self::UnsupportedMediaType(why) => {
+                ErrorObject::new(ErrorCode::UnsupportedMediaType, why.to_string()).with_details(
+                    ErrorDetails {
+                        parameter: Some(why.parameter().to_owned()),
+                        ..ErrorDetails::default()
+                    },
+                )
+            }
             Self::IdempotencyConflict => ErrorObject::new(
                 ErrorCode::IdempotencyKeyConflict,
                 "this Idempotency-Key was used with a different request; use a new key",

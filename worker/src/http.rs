@@ -1,33 +1,43 @@
 //! Reading request bodies under the transport rules, and writing JSON responses.
+//!
+//! A body is JSON: `application/json` or any `application/*+json` type, UTF-8 (a `charset`
+//! other than `utf-8` is 415), sent as is (a `Content-Encoding` other than `identity` is
+//! 415), at most 1 MiB (413). A route that takes no body accepts none, or `{}`.
 
 use crate::error::{ApiError, ApiResult};
-use connect_core::rules::input::{parse_body, Object, MAX_BODY_BYTES};
+use connect_core::rules::error::FieldError;
+use connect_core::rules::input::{parse_body, MAX_BODY_BYTES};
+use connect_core::rules::media_type::check_body_headers;
 use connect_core::server::recorded::RecordedResponse;
 use serde_json::Value;
 use worker::{Headers, Request, Response};
 
-/// Reads a JSON body: 413 over 1 MiB (by `Content-Length` before reading, and by what
-/// actually arrived), 415 for a non-empty body that is not declared as JSON, 400 for
-/// bytes that are not JSON.
+/// Reads the JSON body of a route that takes one: 413 over 1 MiB (by `Content-Length`
+/// before reading, and by what actually arrived), 415 for a non-empty body that is not
+/// declared as UTF-8 JSON or is encoded, 400 for bytes that are not JSON.
 pub async fn read_json(req: &mut Request) -> ApiResult<Value> {
     let bytes = read_bytes(req).await?;
-    if !bytes.is_empty() && !is_json(req)? {
-        return Err(ApiError::UnsupportedMediaType);
+    if !bytes.is_empty() {
+        check_declared_json(req.headers())?;
     }
     Ok(parse_body(&bytes)?)
 }
 
-/// Reads a body that may be absent: `None` when empty. Used by routes whose body is
-/// optional; a present body follows the same rules as [`read_json`].
-pub async fn read_optional_json(req: &mut Request) -> ApiResult<Option<Value>> {
+/// Reads the body of a route that takes none (GET, HEAD, DELETE, the rotations): nothing,
+/// or `{}` under the same transport rules as [`read_json`]. Anything else is 400 naming
+/// `body`, whatever it is declared as: the route would ignore it, and a caller who sent it
+/// meant something the route does not do.
+pub async fn read_no_body(req: &mut Request) -> ApiResult<()> {
     let bytes = read_bytes(req).await?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
+    if bytes.is_empty() {
+        return Ok(());
     }
-    if !is_json(req)? {
-        return Err(ApiError::UnsupportedMediaType);
+    match parse_body(&bytes) {
+        Ok(Value::Object(members)) if members.is_empty() => check_declared_json(req.headers()),
+        _ => {
+            Err(FieldError::invalid("body", "must be empty or {}: this route takes no body").into())
+        }
     }
-    Ok(Some(parse_body(&bytes)?))
 }
 
 async fn read_bytes(req: &mut Request) -> ApiResult<Vec<u8>> {
@@ -45,11 +55,12 @@ async fn read_bytes(req: &mut Request) -> ApiResult<Vec<u8>> {
     Ok(bytes)
 }
 
-/// `application/json`, in any case, with or without parameters such as `charset`.
-fn is_json(req: &Request) -> ApiResult<bool> {
-    let ct = req.headers().get("content-type")?.unwrap_or_default();
-    let media = ct.split(';').next().unwrap_or_default().trim();
-    Ok(media.eq_ignore_ascii_case("application/json"))
+/// Checks the headers that declare a body (see `connect_core::rules::media_type`).
+fn check_declared_json(headers: &Headers) -> ApiResult<()> {
+    let content_type = headers.get("content-type")?;
+    let content_encoding = headers.get("content-encoding")?;
+    check_body_headers(content_type.as_deref(), content_encoding.as_deref())
+        .map_err(ApiError::UnsupportedMediaType)
 }
 
 /// A JSON response of `status` with an already serialized body.
@@ -91,12 +102,4 @@ pub fn recorded<T: serde::Serialize>(
         headers,
         body: serde_json::to_string(value)?,
     })
-}
-
-/// Routes that take no body: nothing, or `{}`.
-pub async fn read_no_fields(req: &mut Request) -> ApiResult<()> {
-    if let Some(body) = read_optional_json(req).await? {
-        Object::new(&body, "")?.only(&[])?;
-    }
-    Ok(())
 }

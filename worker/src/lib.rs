@@ -23,8 +23,8 @@ use random::RandomPool;
 use std::rc::Rc;
 use store::{Costs, Store};
 use worker::{
-    console_error, console_log, event, Context, Date, Env, Headers, Request, Response, Result,
-    ScheduleContext, ScheduledEvent,
+    console_error, console_log, event, Context, Date, Env, Headers, Method, Request, Response,
+    Result, ScheduleContext, ScheduledEvent,
 };
 
 #[event(fetch)]
@@ -32,6 +32,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let mut random = RandomPool::new();
     let request_id = request_id(&mut random);
     let started = Date::now().as_millis();
+    let head = req.method() == Method::Head;
     let mut cx = Cx {
         env,
         ctx,
@@ -57,10 +58,15 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             error_response(&err, &request_id)
         }
     };
+    if head {
+        response = without_body(response).await;
+    }
     let elapsed = Date::now().as_millis().saturating_sub(started);
     // Our own responses have mutable headers; setting a valid header cannot fail.
     let headers = response.headers_mut();
     let _ = headers.set("x-request-id", &request_id);
+    // Responses hold client secrets, webhook secrets and API keys: no cache may keep one.
+    let _ = headers.set("cache-control", "no-store");
     // One header line, after any metric the handler put there.
     let timing = format!("{}, total;dur={elapsed}", cx.costs.server_timing());
     let timing = match headers.get("server-timing") {
@@ -73,6 +79,18 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // and on wrangler dev each console line costs about 0.8 ms of CPU across its processes.
     // What the platform cannot know is logged: internal errors, with their request id.
     Ok(response)
+}
+
+/// The answer to a HEAD request: `response` (the GET's) without its body, its length kept
+/// in `Content-Length`.
+async fn without_body(mut response: Response) -> Response {
+    let length = response.bytes().await.map_or(0, |b| b.len());
+    let headers = response.headers().clone();
+    let _ = headers.set("content-length", &length.to_string());
+    Response::empty()
+        .expect("an empty Response")
+        .with_status(response.status_code())
+        .with_headers(headers)
 }
 
 /// The contract's envelope for `err`. Never fails: returning `Err` from the fetch handler

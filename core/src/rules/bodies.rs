@@ -4,7 +4,6 @@
 
 use crate::rules::error::FieldError;
 use crate::rules::input::{array_of, FromJson, Object, Path};
-use crate::rules::redirect_uri::MAX_REDIRECT_URIS;
 use crate::wire::request::{
     BatchItem, CreateAppRequest, ReplaceRedirectUrisRequest, UpdateAppRequest, WebhookConfigInput,
 };
@@ -12,6 +11,10 @@ use serde_json::Value;
 
 /// Longest per-item `idempotencyKey` of a batch, in characters.
 pub const MAX_ITEM_KEY_CHARS: usize = 255;
+/// Most entries in a `redirectUris` list as sent: none but the body's 1 MiB. The list is
+/// counted after duplicates are dropped (by `RedirectUris::parse`, at most 20), so 21
+/// entries of which one repeats another are 20 URIs.
+const ANY_NUMBER: usize = usize::MAX;
 /// Most entries in a `webhookConfig.events` list (there are 14 names; duplicates are
 /// dropped, so a longer list can only be a mistake).
 pub const MAX_EVENTS: usize = 50;
@@ -50,7 +53,7 @@ fn new_app_fields(o: &Object<'_>) -> Result<CreateAppRequest, FieldError> {
     Ok(CreateAppRequest {
         name: o.required("name")?,
         logo: o.optional("logo")?,
-        redirect_uris: o.optional_array("redirectUris", MAX_REDIRECT_URIS)?,
+        redirect_uris: o.optional_array("redirectUris", ANY_NUMBER)?,
         webhook_config: o.optional("webhookConfig")?,
     })
 }
@@ -111,7 +114,7 @@ impl FromJson for UpdateAppRequest {
         Ok(Self {
             name: o.optional("name")?,
             logo: o.nullable("logo")?,
-            redirect_uris: o.optional_array("redirectUris", MAX_REDIRECT_URIS)?,
+            redirect_uris: o.optional_array("redirectUris", ANY_NUMBER)?,
             webhook_config: o.optional("webhookConfig")?,
             default_success_redirect_uri: o.nullable("defaultSuccessRedirectUri")?,
             default_failure_redirect_uri: o.nullable("defaultFailureRedirectUri")?,
@@ -128,7 +131,7 @@ impl FromJson for ReplaceRedirectUrisRequest {
             .raw("redirectUris")
             .ok_or_else(|| FieldError::missing(path))?;
         Ok(Self {
-            redirect_uris: array_of(raw, path, MAX_REDIRECT_URIS)?,
+            redirect_uris: array_of(raw, path, ANY_NUMBER)?,
         })
     }
 }
@@ -218,6 +221,17 @@ mod tests {
         assert_eq!(clear.default_success_redirect_uri, Some(None));
         let clear = UpdateAppRequest::from_json(&json!({ "logo": null }), "").unwrap();
         assert_eq!(clear.logo, Some(None));
+    }
+
+    #[test]
+    fn redirect_uri_lists_are_read_whatever_their_length() {
+        let uris = vec![json!("https://a.example/"); 10_000];
+        let request =
+            CreateAppRequest::from_json(&json!({ "name": "a", "redirectUris": uris }), "").unwrap();
+        assert_eq!(request.redirect_uris.map(|u| u.len()), Some(10_000));
+        let e =
+            ReplaceRedirectUrisRequest::from_json(&json!({ "redirectUris": [1] }), "").unwrap_err();
+        assert_eq!(e.parameter, "redirectUris[0]");
     }
 
     #[test]

@@ -6,29 +6,24 @@
 //! the server's deserializer for the raw request types of [`crate::wire::request`].
 
 use crate::rules::error::FieldError;
+use crate::rules::invisible;
+use crate::rules::json;
 use serde_json::{Map, Value};
 use std::fmt;
 
 /// The largest body the API reads: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Parses a request body. Bytes that are not UTF-8 or not JSON are an invalid `body`.
+/// Parses a request body: empty (or white space only) is a missing `body`; bytes that are
+/// not UTF-8 JSON, or nested too deeply, are an invalid `body`; an object that repeats a
+/// member name is refused naming that member (see [`crate::rules::json`]).
 pub fn parse_body(bytes: &[u8]) -> Result<Value, FieldError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(
             FieldError::missing("body").with_message("body is required: send a JSON object")
         );
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let why = match e.classify() {
-            serde_json::error::Category::Io | serde_json::error::Category::Eof => {
-                "is not complete JSON".to_owned()
-            }
-            _ if std::str::from_utf8(bytes).is_err() => "is not valid UTF-8".to_owned(),
-            _ => format!("is not valid JSON ({e})"),
-        };
-        FieldError::invalid("body", why)
-    })
+    json::read(bytes)
 }
 
 impl FieldError {
@@ -241,25 +236,36 @@ impl<'a> Object<'a> {
     }
 }
 
-/// A caller-chosen name as it can be shown in a message and a `parameter`: control
-/// characters escaped and the length capped, so a hostile name cannot forge log lines or
-/// bloat errors. The empty name shows as `""`, so that a refusal still names something.
+/// A caller-chosen name as it can be shown in a message and a `parameter`: written as in
+/// JSON text (`"` and `\` escaped, control characters as `\n` or `\u0001`), with the
+/// characters that render as nothing or reorder text escaped too (`\u200b`, `\u202e`), and
+/// the length capped at 64 characters, so a hostile name cannot forge log lines, hide in a
+/// console or bloat errors. The empty name shows as `""`, so that a refusal still names
+/// something.
 pub(crate) fn printable(name: &str) -> String {
     if name.is_empty() {
         return "\"\"".to_owned();
     }
-    let mut out: String = name
-        .chars()
-        .take(64)
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_unicode().collect::<Vec<_>>()
-            } else {
-                vec![c]
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().take(64) {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c.is_control() || invisible::is_hidden(c) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
             }
-        })
-        .collect();
-    if name.chars().count() > 64 {
+            c => out.push(c),
+        }
+    }
+    if name.chars().nth(64).is_some() {
         out.push('…');
     }
     out
@@ -309,7 +315,44 @@ mod tests {
         assert_eq!(e.parameter, "redirectURIs");
         let v = json!({ "bad\nkey": 1 });
         let e = Object::new(&v, "x").unwrap().only(&[]).unwrap_err();
-        assert_eq!(e.parameter, "x.bad\\u{a}key");
+        assert_eq!(e.parameter, "x.bad\\nkey");
+    }
+
+    #[test]
+    fn unknown_field_names_are_written_as_json_writes_them() {
+        for (name, shown) in [
+            ("a\nb", r"a\nb"),
+            ("tab\there", r"tab\there"),
+            ("q\"uote", r#"q\"uote"#),
+            ("back\\slash", r"back\\slash"),
+            ("\u{1}\u{7f}\u{85}", r"\u0001\u007f\u0085"),
+            ("zero\u{200B}width", r"zero\u200bwidth"),
+            ("rtl\u{202E}", r"rtl\u202e"),
+            ("tag\u{E0041}", r"tag\udb40\udc41"),
+            ("名前 🦀", "名前 🦀"),
+            ("", r#""""#),
+        ] {
+            let v = Value::Object(Map::from_iter([(name.to_owned(), json!(1))]));
+            let e = Object::new(&v, "").unwrap().only(&[]).unwrap_err();
+            assert_eq!(e.parameter, shown, "{name:?}");
+            assert!(!e.parameter.contains("\\u{"), "no Rust escapes: {e:?}");
+        }
+        let long = "k".repeat(65);
+        assert_eq!(printable(&long), format!("{}…", "k".repeat(64)));
+        assert_eq!(printable(&"k".repeat(64)), "k".repeat(64));
+    }
+
+    #[test]
+    fn minus_zero_is_an_integer_and_minus_zero_point_zero_is_not() {
+        let body = parse_body(br#"{"a": -0, "b": -0.0, "c": 0.0}"#).unwrap();
+        let o = Object::new(&body, "").unwrap();
+        assert_eq!(o.required::<i64>("a"), Ok(0));
+        for name in ["b", "c"] {
+            assert_eq!(
+                o.required::<i64>(name).unwrap_err().message,
+                format!("{name} must be an integer")
+            );
+        }
     }
 
     #[test]

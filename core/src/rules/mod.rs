@@ -1,8 +1,9 @@
-//! The rules (feature `rules`, on by default): request bodies read field by field into
-//! domain types that cannot hold a bad value, each refusal a [`error::FieldError`] naming
-//! its parameter by path; how apps are minted and changed; batch plans and outcomes;
-//! pagination; the idempotency key, fingerprint and decision. Pure functions: time and
-//! randomness are passed in.
+//! The rules (feature `rules`, on by default): request bodies read as JSON that cannot be
+//! read two ways ([`json`]), then field by field into domain types that cannot hold a bad
+//! value, each refusal a [`error::FieldError`] naming its parameter by path; what a body
+//! may be declared as ([`media_type`]); how apps are minted and changed; batch plans and
+//! outcomes; pagination; the idempotency key, fingerprint and decision. Pure functions:
+//! time and randomness are passed in.
 
 pub mod api_key;
 pub mod app;
@@ -11,7 +12,10 @@ pub mod bodies;
 pub mod error;
 pub mod idempotency;
 pub mod input;
+pub mod invisible;
+pub mod json;
 pub mod logo;
+pub mod media_type;
 pub mod name;
 pub mod pagination;
 pub mod random;

@@ -170,7 +170,8 @@ mod tests {
             ("limt=5", "limt"),
             ("limit=5&limit=6", "limit"),
             ("=5", "query"),
-            ("%0a=1", "\\u{a}"),
+            ("%0a=1", "\\n"),
+            ("%E2%80%8B=1", "\\u200b"),
         ] {
             assert_eq!(page(q), Err(parameter.to_string()), "{q}");
         }

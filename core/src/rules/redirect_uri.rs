@@ -10,12 +10,15 @@
 //! - Only characters RFC 3986 allows in a URI are accepted (ASCII, `%` followed by two hex
 //!   digits); an internationalised host must be given in its `xn--` form.
 //! - A host is an IPv6 literal in brackets, or dot-separated labels of letters, digits and
-//!   hyphens (1 to 63 characters each, 253 in all). A port, if given, is 1 to 65535.
+//!   hyphens (1 to 63 characters each, 253 in all). A host whose last label is a number
+//!   (digits, or `0x` and hex digits) is read by browsers as an IPv4 address, so it must be
+//!   one: four decimal numbers from 0 to 255 without leading zeros (`256.1.1.1`, `1.2.3`
+//!   and `0x7f.1` are refused). A port, if given, is 1 to 65535.
 
 use crate::rules::error::FieldError;
 use crate::rules::input::Path;
 use std::fmt;
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// The longest URI accepted, in characters.
 pub const MAX_URI_LEN: usize = 2048;
@@ -29,6 +32,14 @@ pub struct RedirectUri(String);
 impl RedirectUri {
     /// Validates `raw`, naming `parameter` in the error.
     pub fn parse(raw: &str, parameter: impl fmt::Display) -> Result<Self, FieldError> {
+        // Byte length bounds character count from above, so most URIs skip the count.
+        if raw.len() > MAX_URI_LEN && raw.chars().count() > MAX_URI_LEN {
+            return Err(FieldError::invalid(
+                parameter,
+                format!("must be at most {MAX_URI_LEN} characters"),
+            )
+            .with_max(MAX_URI_LEN as u64));
+        }
         parse_uri(raw)
             .map(Self)
             .map_err(|why| FieldError::invalid(parameter, why))
@@ -46,29 +57,34 @@ impl fmt::Display for RedirectUri {
     }
 }
 
-/// An app's list of redirect URIs: at most 20, each valid, duplicates (after
-/// lower-casing scheme and host) dropped keeping the first.
+/// An app's list of redirect URIs: each valid, duplicates (after lower-casing scheme and
+/// host) dropped keeping the first, and at most 20 once they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RedirectUris(Vec<RedirectUri>);
 
 impl RedirectUris {
     /// Validates a list. `parameter` names the list (`items[3].redirectUris`); an element
-    /// is named by its index in the input (`items[3].redirectUris[0]`).
+    /// is named by its index in the input (`items[3].redirectUris[0]`). The list is counted
+    /// after duplicates are dropped: it is refused at its 21st distinct URI, whatever its
+    /// length as sent.
     pub fn parse<'p>(raw: &[String], parameter: impl Into<Path<'p>>) -> Result<Self, FieldError> {
         let parameter = parameter.into();
-        if raw.len() > MAX_REDIRECT_URIS {
-            return Err(FieldError::invalid(
-                parameter,
-                format!("must hold at most {MAX_REDIRECT_URIS} URIs"),
-            )
-            .with_max(MAX_REDIRECT_URIS as u64));
-        }
-        let mut out: Vec<RedirectUri> = Vec::with_capacity(raw.len());
+        let mut out: Vec<RedirectUri> = Vec::with_capacity(raw.len().min(MAX_REDIRECT_URIS));
         for (i, s) in raw.iter().enumerate() {
             let uri = RedirectUri::parse(s, parameter.index(i))?;
-            if !out.contains(&uri) {
-                out.push(uri);
+            if out.contains(&uri) {
+                continue;
             }
+            if out.len() == MAX_REDIRECT_URIS {
+                return Err(FieldError::invalid(
+                    parameter,
+                    format!(
+                        "must hold at most {MAX_REDIRECT_URIS} URIs (counted after duplicates are dropped)"
+                    ),
+                )
+                .with_max(MAX_REDIRECT_URIS as u64));
+            }
+            out.push(uri);
         }
         Ok(Self(out))
     }
@@ -84,11 +100,8 @@ impl RedirectUris {
     }
 }
 
+/// The normal form of `raw` (whose length is checked already), or why it is refused.
 fn parse_uri(raw: &str) -> Result<String, String> {
-    // Byte length bounds character count from above, so most URIs skip the count.
-    if raw.len() > MAX_URI_LEN && raw.chars().count() > MAX_URI_LEN {
-        return Err(format!("must be at most {MAX_URI_LEN} characters"));
-    }
     if raw.is_empty() {
         return Err("must not be empty".into());
     }
@@ -187,6 +200,11 @@ fn check_host(host: &str) -> Result<(), String> {
     if host.len() > 253 {
         return Err(invalid());
     }
+    if ends_in_a_number(host) {
+        return host.parse::<Ipv4Addr>().map(|_| ()).map_err(|_| {
+            "must have a valid host (a host ending in a number is an IPv4 address: four numbers from 0 to 255)".to_string()
+        });
+    }
     let label_ok = |l: &str| {
         (1..=63).contains(&l.len())
             && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -198,6 +216,18 @@ fn check_host(host: &str) -> Result<(), String> {
     } else {
         Err(invalid())
     }
+}
+
+/// Whether a browser reads `host` (without a trailing dot) as an IPv4 address: its last
+/// label is decimal digits, or `0x` followed by hex digits (the WHATWG URL standard's
+/// "ends in a number").
+fn ends_in_a_number(host: &str) -> bool {
+    let last = host.rsplit('.').next().unwrap_or(host);
+    let hex = last
+        .strip_prefix("0x")
+        .or_else(|| last.strip_prefix("0X"))
+        .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    hex || (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The characters RFC 3986 allows anywhere in a URI (unreserved, reserved, `%`).
@@ -323,7 +353,44 @@ mod tests {
         let long = format!("https://example.com/{}", "a".repeat(2048 - 20));
         assert_eq!(long.len(), 2048);
         assert!(RedirectUri::parse(&long, "u").is_ok());
-        assert!(RedirectUri::parse(&format!("{long}a"), "u").is_err());
+        let e = RedirectUri::parse(&format!("{long}a"), "u").unwrap_err();
+        assert_eq!(
+            (e.message.as_str(), e.max),
+            ("u must be at most 2048 characters", Some(2048))
+        );
+    }
+
+    #[test]
+    fn a_host_ending_in_a_number_must_be_an_ipv4_address() {
+        for good in [
+            "https://1.2.3.4/",
+            "https://255.255.255.255:8443/cb",
+            "https://0.0.0.0/",
+            "https://1.2.3.4./",
+            "https://a1.example/",
+            "https://example.123abc/",
+            "https://0xg.example/",
+        ] {
+            ok(good);
+        }
+        for bad in [
+            "https://256.1.1.1/",
+            "https://1.2.3.256/",
+            "https://1.2.3/",
+            "https://1.2.3.4.5/",
+            "https://01.2.3.4/",
+            "https://2130706433/",
+            "https://0x7f.1/",
+            "https://example.0x1/",
+            "https://example.123/",
+            "https://1.2.3.0X/",
+        ] {
+            let e = RedirectUri::parse(bad, "u").unwrap_err();
+            assert!(
+                e.message.starts_with("u must have a valid host"),
+                "{bad}: {e:?}"
+            );
+        }
     }
 
     #[test]
@@ -346,6 +413,18 @@ mod tests {
             (e.parameter.as_str(), e.max),
             ("items[1].redirectUris", Some(20))
         );
+        // Counted after duplicates are dropped: 21 of which one repeats another are 20.
+        let mut twenty_one = many[..20].to_vec();
+        twenty_one.insert(7, "HTTPS://E3.example/".to_owned());
+        assert_eq!(
+            RedirectUris::parse(&twenty_one, "u")
+                .unwrap()
+                .as_slice()
+                .len(),
+            20
+        );
+        let same = vec!["https://a.example/".to_owned(); 10_000];
+        assert_eq!(RedirectUris::parse(&same, "u").unwrap().as_slice().len(), 1);
         let bad = [
             "https://ok.example/".to_string(),
             "http://no.example/".to_string(),
@@ -369,12 +448,98 @@ mod tests {
         }
 
         #[test]
-        fn never_panics_and_never_accepts_a_fragment_or_user_info(s in "\\PC{0,80}") {
+        fn never_accepts_a_fragment_user_info_or_a_bad_ipv4_host(s in uri()) {
             if let Ok(u) = RedirectUri::parse(&s, "u") {
                 let after_scheme = u.as_str().split_once("://").unwrap().1;
                 let authority = after_scheme.split(['/', '?']).next().unwrap();
                 prop_assert!(!u.as_str().contains('#') && !authority.contains('@'));
+                let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+                let host = host.strip_suffix('.').unwrap_or(host);
+                if host.rsplit('.').next().unwrap().bytes().all(|b| b.is_ascii_digit()) {
+                    prop_assert!(host.parse::<Ipv4Addr>().is_ok(), "{}", s);
+                }
             }
         }
+
+        /// A list is accepted exactly when it holds at most 20 distinct URIs, each valid;
+        /// what is kept is the first of each, in order.
+        #[test]
+        fn lists_are_counted_after_duplicates_are_dropped(
+            picks in prop::collection::vec((0usize..25, any::<bool>()), 0..60),
+        ) {
+            let raw: Vec<String> = picks
+                .iter()
+                .map(|&(i, upper)| {
+                    let host = format!("h{i}.example");
+                    let host = if upper { host.to_uppercase() } else { host };
+                    format!("https://{host}/cb")
+                })
+                .collect();
+            let mut distinct: Vec<usize> = Vec::new();
+            for &(i, _) in &picks {
+                if !distinct.contains(&i) {
+                    distinct.push(i);
+                }
+            }
+            match RedirectUris::parse(&raw, "redirectUris") {
+                Ok(list) => {
+                    prop_assert!(distinct.len() <= MAX_REDIRECT_URIS);
+                    let expected: Vec<String> =
+                        distinct.iter().map(|i| format!("https://h{i}.example/cb")).collect();
+                    prop_assert_eq!(list.to_strings(), expected);
+                }
+                Err(e) => {
+                    prop_assert!(distinct.len() > MAX_REDIRECT_URIS);
+                    prop_assert_eq!((e.parameter.as_str(), e.max), ("redirectUris", Some(20)));
+                }
+            }
+        }
+    }
+
+    /// URIs built from the pieces the rules are about: schemes, user info, hosts (names,
+    /// loopbacks, IPv4-looking numbers in and out of range, IPv6), ports, paths, queries and
+    /// fragments, and characters that are not allowed.
+    fn uri() -> impl Strategy<Value = String> {
+        let scheme = prop::sample::select(vec![
+            "https://", "http://", "HTTPS://", "ftp://", "", "https:/",
+        ]);
+        let userinfo = prop::sample::select(vec!["", "", "", "user@", "u:p@"]);
+        let host = prop_oneof![
+            prop::sample::select(vec![
+                "example.com",
+                "localhost",
+                "127.0.0.1",
+                "[::1]",
+                "Acme.Example",
+                "a..b",
+                "-x.example",
+                "xn--bcher-kva.example",
+                ""
+            ])
+            .prop_map(String::from),
+            (0u32..300, 0u32..300, 0u32..300, 0u32..300)
+                .prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
+            (0u32..300, 0u32..300).prop_map(|(a, b)| format!("{a}.{b}")),
+            prop::sample::select(vec![
+                "0x7f.1",
+                "2130706433",
+                "01.2.3.4",
+                "1.2.3.4.",
+                "example.0x1"
+            ])
+            .prop_map(String::from),
+        ];
+        let port = prop::sample::select(vec!["", "", ":443", ":0", ":65536", ":x"]);
+        let rest = prop::sample::select(vec![
+            "",
+            "/",
+            "/cb",
+            "/a%20b?x=1",
+            "/#frag",
+            "/a b",
+            "/é",
+            "?q=@",
+        ]);
+        (scheme, userinfo, host, port, rest).prop_map(|(s, u, h, p, r)| format!("{s}{u}{h}{p}{r}"))
     }
 }

@@ -42,7 +42,8 @@ pub struct RouteSpec {
     pub name: RouteName,
     /// The path, parameters in braces.
     pub path: &'static str,
-    /// The methods it allows, in the order `Allow` lists them.
+    /// The methods it allows, in the order `Allow` lists them: `HEAD` right after `GET`
+    /// wherever there is one (RFC 9110: a `HEAD` is the `GET` without its body).
     pub methods: &'static [&'static str],
 }
 
@@ -59,17 +60,17 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         name: RouteName::OpenApi,
         path: "/connect/v1/openapi.json",
-        methods: &["GET"],
+        methods: &["GET", "HEAD"],
     },
     RouteSpec {
         name: RouteName::Workspace,
         path: "/connect/v1/workspace",
-        methods: &["GET"],
+        methods: &["GET", "HEAD"],
     },
     RouteSpec {
         name: RouteName::Apps,
         path: "/connect/v1/apps",
-        methods: &["GET", "POST"],
+        methods: &["GET", "HEAD", "POST"],
     },
     RouteSpec {
         name: RouteName::AppsBatch,
@@ -79,7 +80,7 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         name: RouteName::App,
         path: "/connect/v1/apps/{clientId}",
-        methods: &["GET", "PATCH", "DELETE"],
+        methods: &["GET", "HEAD", "PATCH", "DELETE"],
     },
     RouteSpec {
         name: RouteName::RotateClientSecret,
@@ -89,12 +90,12 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         name: RouteName::RedirectUris,
         path: "/connect/v1/apps/{clientId}/redirect-uris",
-        methods: &["GET", "PUT"],
+        methods: &["GET", "HEAD", "PUT"],
     },
     RouteSpec {
         name: RouteName::WebhookConfig,
         path: "/connect/v1/apps/{clientId}/webhook-config",
-        methods: &["GET", "PATCH"],
+        methods: &["GET", "HEAD", "PATCH"],
     },
     RouteSpec {
         name: RouteName::RotateWebhookSecret,
@@ -119,7 +120,7 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         name: RouteName::AdminSecretsKeys,
         path: "/admin/v1/secrets-keys",
-        methods: &["GET"],
+        methods: &["GET", "HEAD"],
     },
     RouteSpec {
         name: RouteName::AdminSecretsKeysReseal,
@@ -195,6 +196,18 @@ mod tests {
             "/connect/v1/apps/batch/x",
         ] {
             assert_eq!(name(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn head_is_allowed_wherever_get_is() {
+        for route in ROUTES {
+            let get = route.methods.iter().position(|m| *m == "GET");
+            let head = route.methods.iter().position(|m| *m == "HEAD");
+            match get {
+                Some(at) => assert_eq!(head, Some(at + 1), "{}", route.path),
+                None => assert_eq!(head, None, "{}", route.path),
+            }
         }
     }
 

@@ -29,18 +29,24 @@ pub async fn handle(
     let store = cx.store()?;
     match route {
         RouteName::AdminWorkspaces => {
-            http::read_no_fields(req).await?;
+            http::read_no_body(req).await?;
             write(cx, &store, req, OPERATORS, None, Ok(CreateWorkspace)).await
         }
         RouteName::AdminWorkspaceApiKeys => {
-            http::read_no_fields(req).await?;
+            http::read_no_body(req).await?;
             let op = AddApiKey::new(id);
             write(cx, &store, req, OPERATORS, None, op).await
         }
-        RouteName::AdminApiKey => revoke_key(cx, &store, id).await,
-        RouteName::AdminSecretsKeys => secrets_keys(cx, &store).await,
+        RouteName::AdminApiKey => {
+            http::read_no_body(req).await?;
+            revoke_key(cx, &store, id).await
+        }
+        RouteName::AdminSecretsKeys => {
+            http::read_no_body(req).await?;
+            secrets_keys(cx, &store).await
+        }
         RouteName::AdminSecretsKeysReseal => {
-            http::read_no_fields(req).await?;
+            http::read_no_body(req).await?;
             write(cx, &store, req, OPERATORS, None, Ok(Reseal)).await
         }
         _ => Err(ApiError::Internal(

@@ -1,6 +1,7 @@
 //! The dispatch: every path of `connect_core`'s route table to its handler, after the
 //! method (405 with `Allow`), authentication and the rate limit. Reads answer directly;
-//! every write goes through `idempotency::perform` (see [`write`]).
+//! every write goes through `idempotency::perform` (see [`write`]). `HEAD` is served as
+//! the `GET` of its route (RFC 9110); the fetch handler then drops the body.
 
 pub mod admin;
 pub mod app;
@@ -22,7 +23,8 @@ use serde_json::Value;
 use worker::{Request, Response};
 
 /// Routes the request: 404 for an unknown path, 405 (with `Allow`) for a known path with
-/// another method, then authentication, then the handler.
+/// another method, then authentication, then the handler. A route that takes no body
+/// refuses one (other than `{}`).
 pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     let url = req.url()?;
     let path = url.path();
@@ -38,32 +40,41 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
         return admin::handle(cx, &mut req, route.name, id).await;
     }
     check_method(route, &method)?;
+    let method = if method == "HEAD" {
+        "GET".to_owned()
+    } else {
+        method
+    };
     if route.name == RouteName::OpenApi {
+        http::read_no_body(&mut req).await?;
         return openapi::get();
     }
     let key = auth::api_key(&req, config::key_environment(&cx.env)?)?;
     rate_limit::check(&cx.env, &key).await?;
     let store = cx.store()?;
     let ws = auth::workspace(&key, &store, cx.now).await?;
-    let answer = dispatch(cx, &store, &mut req, &ws, route, id).await;
+    let answer = dispatch(cx, &store, &mut req, &method, &ws, route, id).await;
     // A request with a cached key that reached no D1 call (refused before, or replayed
     // from KV) confirms its key now: a revoked key gets 401, whatever it was answered.
     store.finish_key_check().await?;
     answer
 }
 
-/// Runs the handler of a workspace route.
+/// Runs the handler of a workspace route; `method` is the request's, `HEAD` read as `GET`.
 async fn dispatch(
     cx: &mut Cx,
     store: &Store,
     req: &mut Request,
+    method: &str,
     ws: &WorkspaceId,
     route: &RouteSpec,
     id: &str,
 ) -> ApiResult<Response> {
     let url = req.url()?;
-    let method = req.inner().method();
-    match (route.name, method.as_str()) {
+    if method == "GET" {
+        http::read_no_body(req).await?;
+    }
+    match (route.name, method) {
         (RouteName::Workspace, _) => workspace::get(store, ws).await,
         (RouteName::Apps, "GET") => apps::list(cx, store, ws, url.query().unwrap_or("")).await,
         (RouteName::App, "GET") => app::get(cx, store, ws, id).await,
@@ -85,11 +96,11 @@ async fn dispatch(
             write(cx, store, req, ws.as_str(), Some(&body), op).await
         }
         (RouteName::App, _) => {
-            http::read_no_fields(req).await?;
+            http::read_no_body(req).await?;
             write(cx, store, req, ws.as_str(), None, Ok(app::delete(ws, id))).await
         }
         (RouteName::RotateClientSecret, _) => {
-            http::read_no_fields(req).await?;
+            http::read_no_body(req).await?;
             let op = Ok(app::rotate_client_secret(ws, id));
             write(cx, store, req, ws.as_str(), None, op).await
         }
@@ -104,7 +115,7 @@ async fn dispatch(
             write(cx, store, req, ws.as_str(), Some(&body), op).await
         }
         (RouteName::RotateWebhookSecret, _) => {
-            http::read_no_fields(req).await?;
+            http::read_no_body(req).await?;
             let op = Ok(app::rotate_webhook_secret(ws, id));
             write(cx, store, req, ws.as_str(), None, op).await
         }
