@@ -68,7 +68,7 @@ fn every_route_works_and_errors_carry_the_envelope() {
     let replay = client.create_app(&request, Some("routes-1")).unwrap();
     assert_eq!(replay, app, "the same key replays the same app");
     assert_eq!(client.workspace().unwrap().apps_count, 1);
-    let id = app.client_id.clone();
+    let id = app.client_id;
     assert_eq!(client.get_app(&id).unwrap(), app);
 
     let patched = client

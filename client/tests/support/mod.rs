@@ -95,6 +95,9 @@ pub struct Seen {
     pub body: Vec<u8>,
 }
 
+/// One scripted answer: status, extra headers, body.
+pub type Scripted = (u16, Vec<(&'static str, String)>, String);
+
 /// A server double: answers each request with the next scripted response (status,
 /// extra headers, body), closing the connection after each; records what it saw.
 pub struct Double {
@@ -104,7 +107,7 @@ pub struct Double {
 }
 
 impl Double {
-    pub fn start(script: Vec<(u16, Vec<(&'static str, String)>, String)>) -> Double {
+    pub fn start(script: Vec<Scripted>) -> Double {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
