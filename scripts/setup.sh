@@ -38,7 +38,7 @@ fi
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -x "$WRANGLER" ] || [ ! -x node_modules/.bin/wasm-opt ] ||
    [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$lock_sum" ]; then
-  say "installing npm packages (wrangler, binaryen)"
+  say "installing npm packages (wrangler, binaryen, openapi-typescript, typescript)"
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_sum" > node_modules/.setup-stamp
 fi

@@ -28,8 +28,8 @@ cargo clippy --quiet --workspace --all-targets --all-features -- -D warnings
 say "clippy (wasm32: core and the Worker)"
 cargo clippy --quiet -p connect-core -p connect-worker --target wasm32-unknown-unknown -- -D warnings
 
-say "cargo doc for connect-core"
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p connect-core --no-deps --all-features
+say "cargo doc for connect-core and connect-client"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p connect-core -p connect-client --no-deps --all-features
 
 say "connect-core as a client uses it: no AES-GCM, LZ4 or base64"
 client_tree=$(cargo tree -e normal -p connect-core --no-default-features --features rules --prefix none)
@@ -37,6 +37,11 @@ if grep -E '^(aes-gcm|lz4_flex|base64) ' <<<"$client_tree"; then
   die "connect-core's client features pull in a server encoding"
 fi
 cargo check --quiet -p connect-core --no-default-features
+
+say "connect-client: no AES-GCM, LZ4 or Worker crate"
+if cargo tree -p connect-client --prefix none | grep -E '^(aes-gcm|lz4_flex|worker|connect-worker) '; then
+  die "connect-client pulls in a server encoding or the Worker"
+fi
 
 say "cargo test (core unit, property and fuzz-regression tests, end-to-end tests on wrangler dev)"
 cargo test --workspace --all-features

@@ -25,8 +25,12 @@ struct Cli {
     /// The workspace's API key.
     #[arg(long, env = "CONNECT_API_KEY", hide_env_values = true, global = true)]
     api_key: Option<String>,
-    /// The API's address, such as https://api.example.com or http://127.0.0.1:8787.
-    #[arg(long, env = "CONNECT_BASE_URL", global = true)]
+    #[arg(
+        long,
+        env = "CONNECT_BASE_URL",
+        global = true,
+        help = "The API's address, such as https://api.example.com or http://127.0.0.1:8787"
+    )]
     base_url: Option<String>,
     #[command(subcommand)]
     command: Command,
