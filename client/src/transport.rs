@@ -95,21 +95,20 @@ impl Transport {
     fn attempt(&self, call: &Call) -> Attempt {
         let url = call.url.as_str();
         let auth = format!("Bearer {}", self.api_key);
-        let sent = match (call.method, &call.body) {
-            (Method::Get, _) => self
-                .agent
-                .get(url)
-                .header("authorization", &auth)
-                .header("accept", "application/json")
-                .call(),
-            (Method::Delete, _) => self
-                .agent
-                .delete(url)
-                .header("authorization", &auth)
-                .header("accept", "application/json")
-                .call(),
-            (method, body) => {
-                let builder = match method {
+        let sent = match call.method {
+            Method::Get | Method::Delete => {
+                let builder = if call.method == Method::Get {
+                    self.agent.get(url)
+                } else {
+                    self.agent.delete(url)
+                };
+                builder
+                    .header("authorization", &auth)
+                    .header("accept", "application/json")
+                    .call()
+            }
+            Method::Post | Method::Put | Method::Patch => {
+                let builder = match call.method {
                     Method::Post => self.agent.post(url),
                     Method::Put => self.agent.put(url),
                     _ => self.agent.patch(url),
@@ -121,7 +120,7 @@ impl Transport {
                 if let Some(key) = &call.idempotency_key {
                     builder = builder.header("idempotency-key", key);
                 }
-                builder.send(body.as_deref().unwrap_or("").as_bytes())
+                builder.send(call.body.as_deref().unwrap_or("").as_bytes())
             }
         };
         match sent {
