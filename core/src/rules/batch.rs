@@ -317,7 +317,9 @@ mod tests {
 
     fn item_strategy() -> impl Strategy<Value = BatchItem> {
         (
-            "[A-Za-z0-9 ]{1,20}",
+            // Never blank once trimmed, so no case is skipped; spaces at the ends are
+            // trimmed.
+            " ?[A-Za-z0-9][A-Za-z0-9 ]{0,18} ?",
             proptest::option::of(proptest::collection::vec(
                 "https://[a-z]{1,8}\\.example/[a-z]{0,6}",
                 0..4,
@@ -338,7 +340,6 @@ mod tests {
     proptest! {
         #[test]
         fn any_valid_item_list_round_trips(items in proptest::collection::vec(item_strategy(), 1..20), seed in any::<u64>()) {
-            prop_assume!(items.iter().all(|i| !i.app.name.trim().is_empty()));
             let request = BatchCreateRequest { items: items.clone(), continue_on_error: None };
             let body = serde_json::to_value(&request).unwrap();
             let out = plan(&body).unwrap().execute(&ws(), now(), &mut SeededEntropy::new(seed));

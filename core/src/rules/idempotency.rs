@@ -298,8 +298,12 @@ mod tests {
         }
 
         #[test]
-        fn changing_a_value_changes_the_fingerprint(v in json_value(), w in json_value()) {
-            prop_assume!(v != w);
+        fn changing_a_value_changes_the_fingerprint(
+            // Two different values: when the draws are equal, the second is wrapped in an
+            // array, so no case is skipped.
+            (v, w) in (json_value(), json_value())
+                .prop_map(|(v, w)| if v == w { (v, Value::Array(vec![w])) } else { (v, w) }),
+        ) {
             prop_assert_ne!(
                 Fingerprint::of("POST", "/p", Some(&v)),
                 Fingerprint::of("POST", "/p", Some(&w))
