@@ -209,6 +209,20 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_keeps_the_callers_mode_and_its_items() {
+        let items = json!([{ "name": "a" }, { "name": "b" }]);
+        for (mode, expected) in [(Some(true), true), (Some(false), false), (None, false)] {
+            let mut body = json!({ "items": items });
+            if let Some(mode) = mode {
+                body["continueOnError"] = json!(mode);
+            }
+            let p = plan(&body).unwrap();
+            assert_eq!(p.continue_on_error(), expected, "{body}");
+            assert_eq!((p.len(), p.is_empty()), (2, false));
+        }
+    }
+
+    #[test]
     fn the_seed_example_creates_three_apps() {
         let body = json!({
             "items": [

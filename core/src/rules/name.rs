@@ -65,6 +65,14 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn a_name_shows_as_itself() {
+        let name = AppName::parse(" Acme \u{2764}\u{FE0F} ", "name").unwrap();
+        assert_eq!(name.to_string(), "Acme \u{2764}\u{FE0F}");
+        assert_eq!(format!("[{name}]"), "[Acme \u{2764}\u{FE0F}]");
+        assert_eq!(name.into_string(), "Acme \u{2764}\u{FE0F}");
+    }
+
+    #[test]
     fn trims_and_keeps_inner_text() {
         assert_eq!(
             AppName::parse("  Acme Corp \u{3000}", "name")

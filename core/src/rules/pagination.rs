@@ -149,6 +149,15 @@ mod tests {
     }
 
     #[test]
+    fn a_page_request_gives_back_what_was_asked() {
+        let p = PageRequest::from_query("offset=3&limit=7").unwrap();
+        assert_eq!((p.limit(), p.offset()), (7, 3));
+        let d = PageRequest::from_query("").unwrap();
+        assert_eq!((d.limit(), d.offset()), (DEFAULT_LIMIT, 0));
+        assert_eq!(d, PageRequest::default());
+    }
+
+    #[test]
     fn defaults_and_bounds() {
         assert_eq!(page(""), Ok((20, 0)));
         assert_eq!(page("limit=100&offset=19900"), Ok((100, 19900)));

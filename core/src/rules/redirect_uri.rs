@@ -451,6 +451,7 @@ mod tests {
             match (RedirectUri::parse(&s, "u"), verdict) {
                 (Ok(u), Some(want)) => {
                     prop_assert_eq!(u.as_str(), want.as_str());
+                    prop_assert_eq!(u.to_string(), want);
                     prop_assert_eq!(RedirectUri::parse(u.as_str(), "u").unwrap(), u);
                 }
                 (Err(e), None) => {
