@@ -172,6 +172,8 @@ mod tests {
             ("limit=", "limit"),
             ("limit=abc", "limit"),
             ("limit=+5", "limit"),
+            ("limit=%2B5", "limit"),
+            ("offset=%2B0", "offset"),
             ("limit=99999999999999999999999", "limit"),
             ("offset=-1", "offset"),
             ("offset=1e3", "offset"),
@@ -248,7 +250,7 @@ mod tests {
             4 => prop_oneof![0u64..=120, Just(MAX_OFFSET), Just(MAX_OFFSET + 1), Just(u64::MAX)]
                 .prop_map(|n| (n.to_string(), Some(n))),
             1 => prop::sample::select(vec![
-                ("%35", Some(5)), ("007", Some(7)), ("", None), ("-1", None), ("+5", None),
+                ("%35", Some(5)), ("007", Some(7)), ("", None), ("-1", None), ("+5", None), ("%2B5", None),
                 ("2.5", None), ("1e2", None), ("abc", None), ("%205", None), ("5%20", None),
                 ("99999999999999999999999", None),
             ]).prop_map(|(v, n)| (v.to_owned(), n)),

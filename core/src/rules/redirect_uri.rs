@@ -353,6 +353,12 @@ mod tests {
         let long = format!("https://example.com/{}", "a".repeat(2048 - 20));
         assert_eq!(long.len(), 2048);
         assert!(RedirectUri::parse(&long, "u").is_ok());
+        // 2,048 characters in 2,049 bytes: not too long, refused for the `é` alone.
+        let accented = format!("https://example.com/\u{e9}{}", "a".repeat(2048 - 21));
+        assert_eq!((accented.chars().count(), accented.len()), (2048, 2049));
+        let e = RedirectUri::parse(&accented, "u").unwrap_err();
+        assert_eq!(e.max, None, "{}", e.message);
+        assert!(e.message.contains("must be ASCII"), "{}", e.message);
         let e = RedirectUri::parse(&format!("{long}a"), "u").unwrap_err();
         assert_eq!(
             (e.message.as_str(), e.max),
