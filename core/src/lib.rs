@@ -102,6 +102,9 @@ pub mod server;
 #[cfg(any(test, feature = "test-util"))]
 pub mod test_util;
 
+#[cfg(test)]
+mod reach;
+
 pub use wire::app::App;
 pub use wire::error::{ErrorCode, ErrorEnvelope};
 pub use wire::request::{

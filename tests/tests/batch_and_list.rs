@@ -6,6 +6,7 @@ use connect_core::wire::error::ErrorCode;
 use connect_core::wire::request::{BatchCreateRequest, BatchItem, CreateAppRequest};
 use connect_core::wire::response::BatchCreateResponse;
 use connect_core::wire::response::ListAppsResponse;
+use connect_core::wire::routes::{RouteName, RouteSpec, ROUTES};
 use connect_e2e::api::{assert_error, assert_not_stored, assert_uuid};
 use connect_e2e::{Server, ServerConfig};
 use serde_json::{json, Value};
@@ -501,6 +502,78 @@ fn transport_rules_hold_on_every_route() {
         .send();
     assert_error(&res, 413, ErrorCode::RequestTooLarge, None);
     assert_eq!(t.total(), 1);
+
+    // Every route of the route table, so a new route is covered without editing this
+    // test: every method it does not allow is 405 naming the ones it does in `Allow`;
+    // every method it allows refuses a body declared as another media type (415), the
+    // routes that take no body too (they accept nothing, or `{}` as JSON).
+    let admin = server.var("ADMIN_TOKEN");
+    for route in ROUTES {
+        let owner = server.tenant();
+        let path = concrete(route, &owner);
+        let token = if route.is_admin() { admin } else { &owner.key };
+        let allow = route.methods.join(", ");
+        for method in KNOWN_METHODS.iter().filter(|m| !route.methods.contains(m)) {
+            let res = server.request(*method, &path).bearer(token).send();
+            if *method == "HEAD" {
+                assert_eq!(res.status, 405, "HEAD {path}");
+            } else {
+                assert_error(&res, 405, ErrorCode::MethodNotAllowed, None);
+            }
+            assert_eq!(res.header("allow"), Some(allow.as_str()), "{method} {path}");
+        }
+        for method in route.methods.iter().filter(|m| **m != "HEAD") {
+            for media_type in [
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                "application/xml",
+            ] {
+                let res = server
+                    .request(*method, &path)
+                    .bearer(token)
+                    .header("Content-Type", media_type)
+                    .body(b"{}".to_vec())
+                    .send();
+                assert_error(
+                    &res,
+                    415,
+                    ErrorCode::UnsupportedMediaType,
+                    Some("Content-Type"),
+                );
+            }
+        }
+        assert_eq!(
+            owner.total(),
+            1,
+            "{}: a refused request changed nothing",
+            route.path
+        );
+    }
+}
+
+/// Every method workerd hands to a Worker (it answers others, such as BREW, with 501
+/// itself).
+const KNOWN_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// `route`'s path with its parameter filled in with something of `owner` that exists (an
+/// app, the workspace, its key), so that a request that got past a check would act on
+/// something real.
+fn concrete(route: &RouteSpec, owner: &connect_e2e::api::Tenant<'_>) -> String {
+    let app = if route.path.contains("{clientId}") {
+        let res = owner.send_json("POST", "/connect/v1/apps", &json!({ "name": "target" }));
+        assert_eq!(res.status, 201, "{}", res.text());
+        res.json_value()["clientId"].as_str().unwrap().to_owned()
+    } else {
+        // The count below expects one app in every workspace.
+        let res = owner.send_json("POST", "/connect/v1/apps", &json!({ "name": "bystander" }));
+        assert_eq!(res.status, 201, "{}", res.text());
+        String::new()
+    };
+    route
+        .path
+        .replace("{clientId}", &app)
+        .replace("{workspaceId}", owner.workspace.as_str())
+        .replace("{keyId}", &owner.key_id)
 }
 
 #[test]
@@ -559,6 +632,72 @@ fn every_connect_route_needs_a_live_key() {
     let res = server.post("/admin/v1/workspaces").bearer(&t.key).send();
     assert_error(&res, 401, unauthorized, None);
     assert_eq!(t.total(), 0);
+
+    // Every operation of the route table (a new route is covered without editing this
+    // test), on a workspace whose key was used, then revoked: without a key, with the
+    // revoked key (workspace routes) or with a workspace key (admin routes), 401. Path
+    // parameters name things that exist, and the requests carry valid bodies, so a
+    // request that got past authentication would act.
+    let revoked = server.tenant();
+    let app = revoked.send_json("POST", "/connect/v1/apps", &json!({ "name": "kept" }));
+    assert_eq!(app.status, 201, "{}", app.text());
+    let client_id = app.json_value()["clientId"].as_str().unwrap().to_owned();
+    let other = server.tenant();
+    let res = server
+        .request("DELETE", format!("/admin/v1/api-keys/{}", revoked.key_id))
+        .bearer(server.var("ADMIN_TOKEN"))
+        .send();
+    assert_eq!(res.status, 200, "{}", res.text());
+    let mut checked = 0;
+    for route in ROUTES.iter().filter(|r| r.name != RouteName::OpenApi) {
+        let path = route
+            .path
+            .replace("{clientId}", &client_id)
+            .replace("{workspaceId}", revoked.workspace.as_str())
+            .replace("{keyId}", &other.key_id);
+        let wrong_key = if route.is_admin() {
+            &other.key
+        } else {
+            &revoked.key
+        };
+        for method in route.methods {
+            for key in [None, Some(wrong_key.as_str())] {
+                let mut req = server.request(*method, &path);
+                if let Some(key) = key {
+                    req = req.bearer(key);
+                }
+                if *method != "GET" && *method != "HEAD" {
+                    req = req.json(&valid_body(route.name));
+                }
+                let res = req.send();
+                if *method == "HEAD" {
+                    assert_eq!(res.status, 401, "HEAD {path} with {key:?}");
+                } else {
+                    assert_error(&res, 401, unauthorized, None);
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 2 * 20, "{checked} requests");
+    // Nothing happened: the app is there unchanged, the other key is live.
+    let rows = server.d1(&format!(
+        "SELECT count(*) AS n FROM apps WHERE client_id = '{client_id}'"
+    ));
+    assert_eq!(rows[0]["n"], 1);
+    assert_eq!(other.total(), 0, "the other workspace's key still works");
+}
+
+/// A body the operation would accept, so that only authentication stands in its way.
+fn valid_body(route: RouteName) -> Value {
+    match route {
+        RouteName::Apps => json!({ "name": "intruder" }),
+        RouteName::AppsBatch => json!({ "items": [{ "name": "intruder" }] }),
+        RouteName::App => json!({ "name": "renamed by an intruder" }),
+        RouteName::RedirectUris => json!({ "redirectUris": ["https://evil.example/cb"] }),
+        RouteName::WebhookConfig => json!({ "url": "https://evil.example/hook", "enabled": true }),
+        _ => json!({}),
+    }
 }
 
 #[test]

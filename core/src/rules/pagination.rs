@@ -149,6 +149,15 @@ mod tests {
     }
 
     #[test]
+    fn a_page_request_gives_back_what_was_asked() {
+        let p = PageRequest::from_query("offset=3&limit=7").unwrap();
+        assert_eq!((p.limit(), p.offset()), (7, 3));
+        let d = PageRequest::from_query("").unwrap();
+        assert_eq!((d.limit(), d.offset()), (DEFAULT_LIMIT, 0));
+        assert_eq!(d, PageRequest::default());
+    }
+
+    #[test]
     fn defaults_and_bounds() {
         assert_eq!(page(""), Ok((20, 0)));
         assert_eq!(page("limit=100&offset=19900"), Ok((100, 19900)));
@@ -163,6 +172,8 @@ mod tests {
             ("limit=", "limit"),
             ("limit=abc", "limit"),
             ("limit=+5", "limit"),
+            ("limit=%2B5", "limit"),
+            ("offset=%2B0", "offset"),
             ("limit=99999999999999999999999", "limit"),
             ("offset=-1", "offset"),
             ("offset=1e3", "offset"),
@@ -221,11 +232,73 @@ mod tests {
             prop_assert_eq!(seen, total);
         }
 
+        /// A query is read exactly as its parameters say: the first nameless, unknown or
+        /// repeated name is refused by name; then a `limit` outside 1 to 100 or an `offset`
+        /// outside 0 to 2^53 - 1 (or not plain digits); otherwise the page asked for, with
+        /// the defaults for what is missing.
         #[test]
-        fn any_query_parses_or_names_a_parameter(q in "[a-z=&%0-9+-]{0,30}") {
-            if let Err(e) = PageRequest::from_query(&q) {
-                prop_assert!(!e.parameter.is_empty());
-            }
+        fn any_query_parses_or_names_a_parameter((q, verdict) in query_and_verdict()) {
+            prop_assert_eq!(page(&q), verdict, "{:?}", q);
         }
+    }
+
+    /// A value and the number it stands for, if it is one: numbers around the bounds,
+    /// and near misses (signs, decimals, exponents, spaces, letters, empty). `%35` is a
+    /// percent-encoded `5`, `+5` a space and a `5`.
+    fn value() -> impl Strategy<Value = (String, Option<u64>)> {
+        prop_oneof![
+            4 => prop_oneof![0u64..=120, Just(MAX_OFFSET), Just(MAX_OFFSET + 1), Just(u64::MAX)]
+                .prop_map(|n| (n.to_string(), Some(n))),
+            1 => prop::sample::select(vec![
+                ("%35", Some(5)), ("007", Some(7)), ("", None), ("-1", None), ("+5", None), ("%2B5", None),
+                ("2.5", None), ("1e2", None), ("abc", None), ("%205", None), ("5%20", None),
+                ("99999999999999999999999", None),
+            ]).prop_map(|(v, n)| (v.to_owned(), n)),
+        ]
+    }
+
+    /// A query of `limit`, `offset` and now and then an unknown, nameless or repeated
+    /// parameter, in any order, with what it must be read as: the page, or the
+    /// parameter an error names.
+    fn query_and_verdict() -> impl Strategy<Value = (String, Result<(u32, u64), String>)> {
+        let name = prop_oneof![
+            8 => prop::sample::select(vec!["limit", "offset"]),
+            1 => prop::sample::select(vec!["limt", "Limit", "", "page"]),
+        ];
+        prop::collection::vec((name, value()), 0..4).prop_map(|params| {
+            let q = params
+                .iter()
+                .map(|(n, (v, _))| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("&");
+            let mut seen: Vec<&str> = Vec::new();
+            let (mut limit, mut offset) = (None, None);
+            for (n, (_, v)) in &params {
+                match *n {
+                    "" => return (q, Err("query".to_owned())),
+                    "limit" | "offset" if seen.contains(n) => return (q, Err(n.to_string())),
+                    "limit" => limit = Some(*v),
+                    "offset" => offset = Some(*v),
+                    other => return (q, Err(other.to_owned())),
+                }
+                seen.push(n);
+            }
+            let limit = match limit {
+                None => 20,
+                Some(Some(n @ 1..=100)) => n as u32,
+                Some(_) => return (q, Err("limit".to_owned())),
+            };
+            let offset = match offset {
+                None => 0,
+                Some(Some(n)) if n <= MAX_OFFSET => n,
+                Some(_) => return (q, Err("offset".to_owned())),
+            };
+            (q, Ok((limit, offset)))
+        })
+    }
+
+    #[test]
+    fn the_query_generator_reaches_both_sides() {
+        crate::reach::assert_both_sides("queries", query_and_verdict(), 0.2, |(_, v)| v.is_ok());
     }
 }

@@ -353,6 +353,12 @@ mod tests {
         let long = format!("https://example.com/{}", "a".repeat(2048 - 20));
         assert_eq!(long.len(), 2048);
         assert!(RedirectUri::parse(&long, "u").is_ok());
+        // 2,048 characters in 2,049 bytes: not too long, refused for the `é` alone.
+        let accented = format!("https://example.com/\u{e9}{}", "a".repeat(2048 - 21));
+        assert_eq!((accented.chars().count(), accented.len()), (2048, 2049));
+        let e = RedirectUri::parse(&accented, "u").unwrap_err();
+        assert_eq!(e.max, None, "{}", e.message);
+        assert!(e.message.contains("must be ASCII"), "{}", e.message);
         let e = RedirectUri::parse(&format!("{long}a"), "u").unwrap_err();
         assert_eq!(
             (e.message.as_str(), e.max),
@@ -437,27 +443,28 @@ mod tests {
         );
     }
 
-    proptest! {
-        #[test]
-        fn parsing_is_idempotent(s in "(https?|HTTPS)://[a-zA-Z0-9.-]{1,30}(:[0-9]{1,5})?(/[a-zA-Z0-9%/?=&._~-]{0,40})?") {
-            if let Ok(u) = RedirectUri::parse(&s, "u") {
-                prop_assert_eq!(RedirectUri::parse(u.as_str(), "u").unwrap(), u.clone());
-                prop_assert!(u.as_str().starts_with("https://") || u.as_str().starts_with("http://"));
-                prop_assert!(u.as_str().len() <= MAX_URI_LEN);
-            }
-        }
+    #[test]
+    fn the_uri_generator_reaches_both_sides() {
+        crate::reach::assert_both_sides("URIs", uri_and_verdict(), 0.15, |(_, v)| v.is_some());
+    }
 
+    proptest! {
+        /// A URI is accepted exactly when each of its pieces is valid and it is https or
+        /// a loopback on http; what is kept is the URI with its scheme and host
+        /// lower-cased, and parsing that again gives it back.
         #[test]
-        fn never_accepts_a_fragment_user_info_or_a_bad_ipv4_host(s in uri()) {
-            if let Ok(u) = RedirectUri::parse(&s, "u") {
-                let after_scheme = u.as_str().split_once("://").unwrap().1;
-                let authority = after_scheme.split(['/', '?']).next().unwrap();
-                prop_assert!(!u.as_str().contains('#') && !authority.contains('@'));
-                let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-                let host = host.strip_suffix('.').unwrap_or(host);
-                if host.rsplit('.').next().unwrap().bytes().all(|b| b.is_ascii_digit()) {
-                    prop_assert!(host.parse::<Ipv4Addr>().is_ok(), "{}", s);
+        fn never_panics_and_never_accepts_a_fragment_or_user_info((s, verdict) in uri_and_verdict()) {
+            match (RedirectUri::parse(&s, "u"), verdict) {
+                (Ok(u), Some(want)) => {
+                    prop_assert_eq!(u.as_str(), want.as_str());
+                    prop_assert_eq!(u.to_string(), want);
+                    prop_assert_eq!(RedirectUri::parse(u.as_str(), "u").unwrap(), u);
                 }
+                (Err(e), None) => {
+                    prop_assert_eq!(e.parameter.as_str(), "u");
+                    prop_assert_eq!(e.max.is_some(), s.chars().count() > MAX_URI_LEN, "{}", e.message);
+                }
+                (got, want) => prop_assert!(false, "{:?}: got {:?}, expected {:?}", s, got, want),
             }
         }
 
@@ -496,50 +503,193 @@ mod tests {
         }
     }
 
-    /// URIs built from the pieces the rules are about: schemes, user info, hosts (names,
-    /// loopbacks, IPv4-looking numbers in and out of range, IPv6), ports, paths, queries and
-    /// fragments, and characters that are not allowed.
-    fn uri() -> impl Strategy<Value = String> {
-        let scheme = prop::sample::select(vec![
-            "https://", "http://", "HTTPS://", "ftp://", "", "https:/",
-        ]);
-        let userinfo = prop::sample::select(vec!["", "", "", "user@", "u:p@"]);
-        let host = prop_oneof![
+    /// A piece of a URI, and whether the rules allow it.
+    type Piece = (String, bool);
+
+    fn pick(ok: &[&str], bad: &[&str]) -> impl Strategy<Value = Piece> {
+        let ok: Vec<Piece> = ok.iter().map(|s| (s.to_string(), true)).collect();
+        let bad: Vec<Piece> = bad.iter().map(|s| (s.to_string(), false)).collect();
+        prop_oneof![9 => prop::sample::select(ok), 1 => prop::sample::select(bad)]
+    }
+
+    /// A DNS label: valid ones of letters, digits and inner hyphens up to 63 long; near
+    /// misses empty, 64 long, with a hyphen at an end, an underscore, a space or a
+    /// non-ASCII letter.
+    fn label() -> impl Strategy<Value = Piece> {
+        prop_oneof![
+            12 => "[a-zA-Z0-9]([a-zA-Z0-9-]{0,8}[a-zA-Z0-9])?".prop_map(|l| (l, true)),
+            1 => Just(("a".repeat(63), true)),
+            1 => prop::sample::select(vec!["", "-a", "a-", "a_b", "a b", "b\u{fc}cher", "a%41"])
+                .prop_map(|l| (l.to_owned(), false)),
+            1 => Just(("a".repeat(64), false)),
+        ]
+    }
+
+    /// A host and whether it is valid and a loopback (http is allowed for those only).
+    fn host() -> impl Strategy<Value = (String, bool, bool)> {
+        let names = (
+            prop::collection::vec(label(), 0..4),
+            // The last label is never a number here: those are IPv4 addresses, below.
             prop::sample::select(vec![
-                "example.com",
-                "localhost",
-                "127.0.0.1",
-                "[::1]",
-                "Acme.Example",
-                "a..b",
-                "-x.example",
-                "xn--bcher-kva.example",
-                ""
-            ])
-            .prop_map(String::from),
-            (0u32..300, 0u32..300, 0u32..300, 0u32..300)
-                .prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
-            (0u32..300, 0u32..300).prop_map(|(a, b)| format!("{a}.{b}")),
-            prop::sample::select(vec![
-                "0x7f.1",
-                "2130706433",
-                "01.2.3.4",
-                "1.2.3.4.",
-                "example.0x1"
-            ])
-            .prop_map(String::from),
+                "com", "example", "Example", "dev", "co.uk", "123abc", "0xg",
+            ]),
+            prop::sample::select(vec!["", "", "", "."]),
+        )
+            .prop_map(|(labels, tld, dot)| {
+                let mut host: Vec<String> = labels.iter().map(|(l, _)| l.clone()).collect();
+                host.push(tld.to_owned());
+                let host = host.join(".");
+                let ok = labels.iter().all(|(_, ok)| *ok) && host.len() <= 253;
+                (format!("{host}{dot}"), ok, false)
+            });
+        let ipv4 =
+            (prop::collection::vec(0u32..300, 1..=5), any::<bool>()).prop_map(|(parts, dot)| {
+                let ok = parts.len() == 4 && parts.iter().all(|&p| p <= 255);
+                let host = parts
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(".");
+                let loopback = host == "127.0.0.1" && !dot;
+                (
+                    format!("{host}{}", if dot { "." } else { "" }),
+                    ok,
+                    loopback,
+                )
+            });
+        let fixed = |hosts: &[(&str, bool, bool)]| {
+            prop::sample::select(
+                hosts
+                    .iter()
+                    .map(|&(h, ok, lo)| (h.to_owned(), ok, lo))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        prop_oneof![
+            6 => names,
+            2 => ipv4,
+            3 => fixed(&[
+                ("localhost", true, true),
+                ("LocalHost", true, true),
+                ("127.0.0.1", true, true),
+                ("[::1]", true, true),
+                ("localhost.", true, false),
+                ("127.0.0.2", true, false),
+                ("[0:0:0:0:0:0:0:1]", true, false),
+                ("[2001:DB8::1]", true, false),
+                ("localhost.evil.example", true, false),
+                ("xn--bcher-kva.example", true, false),
+            ]),
+            1 => fixed(&[
+                ("", false, false),
+                ("a..b", false, false),
+                ("[::1", false, false),
+                ("[zz::1]", false, false),
+                ("::1", false, false),
+                ("0x7f.1", false, false),
+                ("2130706433", false, false),
+                ("01.2.3.4", false, false),
+                ("example.0x1", false, false),
+                ("example.123", false, false),
+                ("b\u{fc}cher.example", false, false),
+                ("exa mple.com", false, false),
+                ("exa_mple.com", false, false),
+            ]),
+        ]
+    }
+
+    /// A URI assembled from a scheme, user info, a host, a port, a path, a query and a
+    /// fragment, each valid most of the time and otherwise a near miss, sometimes padded
+    /// to about the length limit; with the normal form it must be accepted as, or `None`
+    /// when it must be refused. The verdict follows from the pieces, not from the parser.
+    fn uri_and_verdict() -> impl Strategy<Value = (String, Option<String>)> {
+        let scheme = prop_oneof![
+            9 => prop::sample::select(vec![("https", true, true), ("https", true, true), ("HTTPS", true, true), ("Https", true, true), ("http", true, false), ("HTTP", true, false)]),
+            1 => prop::sample::select(vec![("ftp", false, false), ("javascript", false, false), ("", false, false), ("https:", false, false), ("htps", false, false)]),
         ];
-        let port = prop::sample::select(vec!["", "", ":443", ":0", ":65536", ":x"]);
-        let rest = prop::sample::select(vec![
-            "",
-            "/",
-            "/cb",
-            "/a%20b?x=1",
-            "/#frag",
-            "/a b",
-            "/é",
-            "?q=@",
-        ]);
-        (scheme, userinfo, host, port, rest).prop_map(|(s, u, h, p, r)| format!("{s}{u}{h}{p}{r}"))
+        let separator = pick(&["://"], &[":/", "//", ":", ":///"]);
+        let userinfo = pick(&["", "", ""], &["user@", "u:p@", "@", "%40@"]);
+        let port = pick(
+            &["", "", ":443", ":1", ":8080", ":65535", ":08080"],
+            &[":", ":0", ":65536", ":99999", ":x", ":123456", ":-1"],
+        );
+        let path = pick(
+            &[
+                "",
+                "/",
+                "/cb",
+                "/CallBack",
+                "/a%20b",
+                "/a@b",
+                "/a:b/c",
+                "/~u/x.y",
+                "/(x)*+,;=!$'",
+                "/%E2%9C%93",
+            ],
+            &[
+                "/a b", "/\u{e9}", "/%zz", "/%4", "/<x>", "/\"", "/a\\b", "/{a}", "/|", "/`", "/^",
+            ],
+        );
+        let query = pick(
+            &[
+                "",
+                "",
+                "?x=1",
+                "?q=@",
+                "?next=%2F",
+                "?a=1&b=2",
+                "?",
+                "?next=https://x.example/",
+            ],
+            &["?a b", "?<", "?%", "?\u{0}"],
+        );
+        let fragment = pick(&["", "", "", ""], &["#", "#frag", "#/x", "/#x"]);
+        let pad = prop_oneof![4 => Just(None), 1 => (2040usize..=2056).prop_map(Some)];
+        (
+            (scheme, separator, userinfo, host(), port),
+            (path, query, fragment, pad),
+        )
+            .prop_map(
+                |((scheme, sep, user, host, port), (path, query, frag, pad))| {
+                    let (scheme, scheme_ok, https) = scheme;
+                    let (host, host_ok, loopback) = host;
+                    let mut path = path;
+                    let head = format!("{scheme}{}{}{host}{}", sep.0, user.0, port.0);
+                    if let Some(total) = pad {
+                        // Pad the path with `a`s so that the whole URI is `total` characters.
+                        let rest = head.chars().count()
+                            + path.0.chars().count()
+                            + query.0.len()
+                            + frag.0.len();
+                        let fill = total.saturating_sub(rest + usize::from(path.0.is_empty()));
+                        path.0 = format!(
+                            "{}{}{}",
+                            path.0,
+                            if path.0.is_empty() { "/" } else { "" },
+                            "a".repeat(fill)
+                        );
+                    }
+                    let uri = format!("{head}{}{}{}", path.0, query.0, frag.0);
+                    let ok = scheme_ok
+                        && (https || loopback)
+                        && sep.1
+                        && user.1
+                        && host_ok
+                        && port.1
+                        && path.1
+                        && query.1
+                        && frag.1
+                        && uri.chars().count() <= MAX_URI_LEN;
+                    let normal = format!(
+                        "{}://{}{}{}{}",
+                        if https { "https" } else { "http" },
+                        host.to_ascii_lowercase(),
+                        port.0,
+                        path.0,
+                        query.0
+                    );
+                    (uri, ok.then_some(normal))
+                },
+            )
     }
 }

@@ -185,11 +185,107 @@ mod tests {
         assert!(NodeId::parse("nd_1234567").is_none());
     }
 
+    /// Ids as a caller might send them: characters of the alphabet, a length around the
+    /// right one, and now and then one character swapped for a near miss (punctuation, a
+    /// space, an accented letter, a full-width digit, a control). Each comes with the verdict
+    /// the format gives it, worked out from how it was built rather than by the code under
+    /// test: well formed exactly when it has `len` characters and no near miss.
+    fn id_like(
+        alphabet: &'static str,
+        lens: impl Strategy<Value = usize>,
+        len_ok: fn(usize) -> bool,
+    ) -> impl Strategy<Value = (String, bool)> {
+        let chars: Vec<char> = alphabet.chars().collect();
+        let near = prop::sample::select(vec![
+            '-', '_', ' ', '/', '.', '\u{e9}', '\u{ff10}', '\u{0}', 'G', 'Z', 'g', 'z',
+        ]);
+        (
+            lens.prop_flat_map(move |n| {
+                prop::collection::vec(prop::sample::select(chars.clone()), n)
+            }),
+            prop::option::weighted(0.3, (any::<prop::sample::Index>(), near)),
+        )
+            .prop_map(move |(body, swap)| {
+                let mut body: Vec<char> = body;
+                let mut ok = len_ok(body.len());
+                if let (Some((at, c)), false) = (swap, body.is_empty()) {
+                    let at = at.index(body.len());
+                    // A letter outside the alphabet is a near miss only where the alphabet
+                    // lacks it (upper-case hex, `g`).
+                    if !alphabet.contains(c) {
+                        ok = false;
+                    }
+                    body[at] = c;
+                }
+                (body.into_iter().collect::<String>(), ok)
+            })
+    }
+
+    /// A length of 8 half the time, else 5 to 11.
+    fn eightish() -> impl Strategy<Value = usize> {
+        prop_oneof![Just(8usize), 5..=11usize]
+    }
+
+    const BASE62: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    const LOWER_HEX: &str = "0123456789abcdef";
+
+    #[test]
+    fn the_id_generators_reach_both_sides() {
+        use crate::reach::assert_both_sides;
+        assert_both_sides(
+            "client ids",
+            id_like(BASE62, eightish(), |n| n == 8),
+            0.15,
+            |v| v.1,
+        );
+        assert_both_sides(
+            "hex ids",
+            id_like(LOWER_HEX, eightish(), |n| n == 8),
+            0.15,
+            |v| v.1,
+        );
+        assert_both_sides(
+            "org ids",
+            id_like(BASE62, 0..=66usize, |n| (1..=64).contains(&n)),
+            0.15,
+            |v| v.1,
+        );
+    }
+
     proptest! {
         #[test]
-        fn client_id_parse_accepts_exactly_eight_alphanumerics(s in "\\PC{0,12}") {
-            let ok = s.len() == 8 && s.bytes().all(|b| b.is_ascii_alphanumeric());
-            prop_assert_eq!(ClientId::parse(&s).is_some(), ok);
+        fn client_id_parse_accepts_exactly_eight_alphanumerics(
+            (s, ok) in id_like(BASE62, eightish(), |n| n == 8),
+        ) {
+            let parsed = ClientId::parse(&s);
+            prop_assert_eq!(parsed.is_some(), ok, "{:?}", s);
+            if let Some(id) = parsed {
+                prop_assert_eq!(id.as_str(), s.as_str());
+                let back: ClientId = serde_json::from_value(serde_json::json!(s)).unwrap();
+                prop_assert_eq!(back, id);
+            } else {
+                prop_assert!(serde_json::from_value::<ClientId>(serde_json::json!(s)).is_err());
+            }
+        }
+
+        #[test]
+        fn workspace_and_key_ids_are_a_prefix_and_1_to_64_alphanumerics(
+            (body, ok) in id_like(BASE62, 0..=66usize, |n| (1..=64).contains(&n)),
+            prefix in prop::sample::select(vec!["org_", "key_", "ORG_", "org", "key-", ""]),
+        ) {
+            let s = format!("{prefix}{body}");
+            prop_assert_eq!(WorkspaceId::parse(&s).is_some(), ok && prefix == "org_", "{:?}", s);
+            prop_assert_eq!(ApiKeyId::parse(&s).is_some(), ok && prefix == "key_", "{:?}", s);
+        }
+
+        #[test]
+        fn workflow_and_node_ids_are_a_prefix_and_eight_lower_hex(
+            (body, ok) in id_like(LOWER_HEX, eightish(), |n| n == 8),
+            prefix in prop::sample::select(vec!["wf_", "nd_", "WF_", "wf", "nd-"]),
+        ) {
+            let s = format!("{prefix}{body}");
+            prop_assert_eq!(WorkflowId::parse(&s).is_some(), ok && prefix == "wf_", "{:?}", s);
+            prop_assert_eq!(NodeId::parse(&s).is_some(), ok && prefix == "nd_", "{:?}", s);
         }
     }
 }
