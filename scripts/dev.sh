@@ -78,6 +78,11 @@ cat <<EOT
 
     curl -H "Authorization: Bearer $key" "$BASE/connect/v1/apps?limit=20&offset=0"
 
+  Or with the CLI (cargo install --path client):
+
+    export CONNECT_BASE_URL=$BASE CONNECT_API_KEY=\$(cat .dev-api-key)
+    connect apps import customers.csv && connect apps list
+
   Operators' admin API: Authorization: Bearer <ADMIN_TOKEN from .dev.vars>
 
 EOT
