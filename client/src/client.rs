@@ -1,7 +1,6 @@
 //! The client and every route of the API.
 
 use crate::error::Error;
-use crate::pages::AppPages;
 use crate::retry::RetryPolicy;
 use crate::transport::{self, Call, Method, Transport};
 use crate::validate;
@@ -198,11 +197,6 @@ impl Client {
             .append_pair("limit", &page.limit().to_string())
             .append_pair("offset", &page.offset().to_string());
         self.get(url)
-    }
-
-    /// Every app of the workspace, in creation order, fetched 100 at a time.
-    pub fn apps(&self) -> AppPages<'_> {
-        AppPages::new(self)
     }
 
     /// `GET /apps/{clientId}`.

@@ -19,10 +19,11 @@ pub struct AppPages<'c> {
     done: bool,
 }
 
-impl<'c> AppPages<'c> {
-    pub(crate) fn new(client: &'c Client) -> Self {
-        Self {
-            client,
+impl Client {
+    /// Every app of the workspace, in creation order, fetched 100 at a time.
+    pub fn apps(&self) -> AppPages<'_> {
+        AppPages {
+            client: self,
             offset: 0,
             buffer: VecDeque::new(),
             done: false,
