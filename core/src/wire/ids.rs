@@ -274,8 +274,13 @@ mod tests {
             prefix in prop::sample::select(vec!["org_", "key_", "ORG_", "org", "key-", ""]),
         ) {
             let s = format!("{prefix}{body}");
-            prop_assert_eq!(WorkspaceId::parse(&s).is_some(), ok && prefix == "org_", "{:?}", s);
-            prop_assert_eq!(ApiKeyId::parse(&s).is_some(), ok && prefix == "key_", "{:?}", s);
+            // Two near misses can make a valid id between them (`org` and `_0` are
+            // `org_0`): no verdict is known for those.
+            let joined = !prefix.ends_with('_') && body.starts_with('_');
+            if !joined {
+                prop_assert_eq!(WorkspaceId::parse(&s).is_some(), ok && prefix == "org_", "{:?}", s);
+                prop_assert_eq!(ApiKeyId::parse(&s).is_some(), ok && prefix == "key_", "{:?}", s);
+            }
         }
 
         #[test]
@@ -284,8 +289,11 @@ mod tests {
             prefix in prop::sample::select(vec!["wf_", "nd_", "WF_", "wf", "nd-"]),
         ) {
             let s = format!("{prefix}{body}");
-            prop_assert_eq!(WorkflowId::parse(&s).is_some(), ok && prefix == "wf_", "{:?}", s);
-            prop_assert_eq!(NodeId::parse(&s).is_some(), ok && prefix == "nd_", "{:?}", s);
+            let joined = !prefix.ends_with('_') && body.starts_with('_');
+            if !joined {
+                prop_assert_eq!(WorkflowId::parse(&s).is_some(), ok && prefix == "wf_", "{:?}", s);
+                prop_assert_eq!(NodeId::parse(&s).is_some(), ok && prefix == "nd_", "{:?}", s);
+            }
         }
     }
 }
