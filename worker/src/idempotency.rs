@@ -106,7 +106,9 @@ pub async fn perform<O: Operation>(
         Err(e) => return Err(refuse(guard.as_ref(), cx, store, e).await),
     };
     loop {
-        let elapsed = Date::now().as_millis().saturating_sub(cx.now.millis() as u64);
+        let elapsed = Date::now()
+            .as_millis()
+            .saturating_sub(cx.now.millis() as u64);
         if elapsed > ATTEMPT_FOR_MS {
             return Err(ApiError::Conflict(
                 "the app kept changing while this request was applied; retry",

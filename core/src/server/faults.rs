@@ -96,10 +96,12 @@ impl FaultPlan {
                 .map_err(|_| format!("FAULT_SEED must be an unsigned integer, not {s:?}"))?,
         };
         let ways = match calls.map(str::trim).filter(|c| !c.is_empty()) {
-            None => [Ways {
-                before: true,
-                after: true,
-            }; 5],
+            None => {
+                [Ways {
+                    before: true,
+                    after: true,
+                }; 5]
+            }
             Some(list) => {
                 let mut ways = [Ways::default(); 5];
                 for part in list.split(',').map(str::trim) {
@@ -113,7 +115,9 @@ impl FaultPlan {
                         "" => (w.before, w.after) = (true, true),
                         "before" => w.before = true,
                         "after" => w.after = true,
-                        other => return Err(format!("FAULT_CALLS: {other:?} is not before or after")),
+                        other => {
+                            return Err(format!("FAULT_CALLS: {other:?} is not before or after"))
+                        }
                     }
                 }
                 ways
@@ -158,7 +162,9 @@ mod tests {
     use super::*;
 
     fn plan(seed: &str, rate: &str, calls: Option<&str>) -> FaultPlan {
-        FaultPlan::parse(Some(seed), Some(rate), calls).unwrap().unwrap()
+        FaultPlan::parse(Some(seed), Some(rate), calls)
+            .unwrap()
+            .unwrap()
     }
 
     #[test]
@@ -199,7 +205,10 @@ mod tests {
         let draws: Vec<_> = (0..100_000).map(|n| p.draw(Call::D1Write, n)).collect();
         let before = draws.iter().filter(|d| **d == Some(Fault::Before)).count();
         let after = draws.iter().filter(|d| **d == Some(Fault::After)).count();
-        assert!((9_500..10_500).contains(&(before + after)), "{before} + {after}");
+        assert!(
+            (9_500..10_500).contains(&(before + after)),
+            "{before} + {after}"
+        );
         assert!((4_500..5_500).contains(&before), "{before}");
     }
 

@@ -3,8 +3,8 @@
 //! KV is eventually consistent, so it is only ever a shortcut: a miss (or a KV failure)
 //! falls through to D1, where the claim is the source of truth.
 
-use connect_core::server::recorded::KvRecord;
 use crate::faults::{Call, Faults};
+use connect_core::server::recorded::KvRecord;
 use worker::{console_warn, kv::KvStore, Env};
 
 /// KV refuses an `expiration_ttl` under 60 seconds.
