@@ -297,7 +297,20 @@ fn exactly_once_and_no_partial_state_under_faults_and_retries() {
         })
     };
     let elapsed = t0.elapsed();
-    let faults = server.log().matches("injected fault").count();
+    // The fault build logs one line per fault: `fault injected: d1-write failed after ...`.
+    let mut faults_by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    for line in server.log().lines() {
+        if let Some(rest) = line.split("fault injected: ").nth(1) {
+            // `d1-write failed after it took effect` (and a colour code after it).
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            let when: String = words.get(2).map_or(String::new(), |w| {
+                w.chars().take_while(char::is_ascii_lowercase).collect()
+            });
+            let kind = format!("{} {when}", words[0]);
+            *faults_by_kind.entry(kind).or_default() += 1;
+        }
+    }
+    let faults: usize = faults_by_kind.values().sum();
 
     // The checks read with the faults off.
     server.restart_with_var("FAULT_RATE", "0");
@@ -440,7 +453,7 @@ fn exactly_once_and_no_partial_state_under_faults_and_retries() {
     }
 
     eprintln!(
-        "chaos: seed {seed}, {clients} clients x {batches} batches ({answered} answered, {apps_created} apps created, {} stored after deletes), fault rate {rate}: {} requests, {} retries, {faults} faults injected, {} 5xx ({} in doubt), {} connection errors, in {:.1} s",
+        "chaos: seed {seed}, {clients} clients x {batches} batches ({answered} answered, {apps_created} apps created, {} stored after deletes), fault rate {rate}: {} requests, {} retries, {faults} faults injected {faults_by_kind:?}, {} 5xx ({} in doubt), {} connection errors, in {:.1} s",
         rows.len(),
         tally.requests.load(Ordering::Relaxed),
         tally.retries.load(Ordering::Relaxed),

@@ -99,7 +99,8 @@ mod imp {
                 Call::KvDelete => plan::Call::KvDelete,
             };
             let injected = |when: &str| {
-                console_warn!("injected fault: {} failed {when}", call.name());
+                // One line per fault, which the tests count.
+                console_warn!("fault injected: {} failed {when}", call.name());
                 worker::Error::RustError(format!("injected fault: {} failed {when}", call.name()))
             };
             match plan.draw(call, n) {
