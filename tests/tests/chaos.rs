@@ -13,7 +13,8 @@
 //!   that no answer named;
 //! - every successful answer to one key is the same body;
 //! - `apps_count` and the list's `total` equal the rows;
-//! - a batch's record (its key's claim) exists exactly when its apps do;
+//! - a batch's record (its key's claim) exists exactly when its apps do, and every KV copy
+//!   of a record is of a record D1 holds;
 //! - no secret is stored or logged in plain text;
 //! - every response was a success or the contract's envelope, and no 500 that said
 //!   "nothing was changed" was followed by a replay of a change it had made.
@@ -337,6 +338,15 @@ fn exactly_once_and_no_partial_state_under_faults_and_retries() {
         .iter()
         .map(|r| r["key_hash"].as_str().unwrap().to_owned())
         .collect();
+    // KV's copies of the records: each is a record D1 holds.
+    let prefix = format!("idem/{ws}/");
+    for name in server.kv_keys() {
+        if let Some(hash) = name.strip_prefix(&prefix) {
+            if !claims.contains(hash) {
+                problem("a KV record without its D1 record", name.clone());
+            }
+        }
+    }
     let delete_sent = shared.delete_sent.lock().unwrap().clone();
     let mut named = 0usize;
     let mut answered = 0usize;
