@@ -72,6 +72,8 @@ struct Tally {
     connection_errors: AtomicU64,
     /// Responses that were neither a success nor the contract's envelope.
     opaque: Mutex<Vec<String>>,
+    /// Keys of rotations whose successful answers differ.
+    differing: Mutex<Vec<String>>,
     /// 500s that said nothing was changed, when a later replay showed it had been.
     false_nothing_changed: Mutex<Vec<String>>,
 }
@@ -249,10 +251,15 @@ fn client_run(
                 }
                 45..=84 => {
                     let key = format!("rotate-{seed}-{c}-{b}-{op}");
-                    send_retrying(tally, &key, || {
+                    let out = send_retrying(tally, &key, || {
                         t.request("POST", &format!("{path}/rotate-client-secret"))
                             .header("Idempotency-Key", &key)
                     });
+                    let answers: Vec<&Response> =
+                        out.all.iter().filter(|r| r.status == 201).collect();
+                    if answers.iter().any(|r| r.body != answers[0].body) {
+                        tally.differing.lock().unwrap().push(key);
+                    }
                 }
                 _ => {
                     shared.delete_sent.lock().unwrap().insert(target.clone());
@@ -438,6 +445,9 @@ fn exactly_once_and_no_partial_state_under_faults_and_retries() {
             "total is not the rows",
             format!("total {total}, rows {}", rows.len()),
         );
+    }
+    for key in tally.differing.lock().unwrap().iter() {
+        problem("answers to one key differ", key.clone());
     }
     for o in tally.opaque.lock().unwrap().iter() {
         problem("a response neither a success nor the envelope", o.clone());
