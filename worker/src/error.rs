@@ -39,8 +39,14 @@ pub enum ApiError {
         /// The keys the unopened values name.
         key_ids: Vec<String>,
     },
-    /// Anything unexpected (500). The text goes to the log, never to the caller.
+    /// Anything unexpected (500), before any write of the request was sent: nothing was
+    /// changed. The text goes to the log, never to the caller.
     Internal(String),
+    /// Anything unexpected (500) after a write of the request was sent to D1 (it may have
+    /// committed, its answer lost) or committed: whether it happened is unknown. The fetch
+    /// handler turns an [`ApiError::Internal`] into this (see
+    /// `Costs::write_may_have_happened`), so no handler has to remember it.
+    InDoubt(String),
 }
 
 impl ApiError {
@@ -55,7 +61,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => 415,
             Self::Conflict(_) | Self::IdempotencyConflict => 409,
             Self::RateLimited => 429,
-            Self::NotOpened { .. } | Self::Internal(_) => 500,
+            Self::NotOpened { .. } | Self::Internal(_) | Self::InDoubt(_) => 500,
         }
     }
 
@@ -99,6 +105,10 @@ impl ApiError {
                 ErrorCode::SystemInternalError,
                 "an unexpected error occurred and nothing was changed; retry with back-off and give support the request_id",
             ),
+            Self::InDoubt(_) => ErrorObject::new(
+                ErrorCode::SystemInternalError,
+                IN_DOUBT_MESSAGE,
+            ),
         }
     }
 
@@ -110,6 +120,9 @@ impl ApiError {
         }
     }
 }
+
+/// The message of a 500 that came after the request's write was sent.
+const IN_DOUBT_MESSAGE: &str = "an unexpected error occurred after the change was sent to the database: it may or may not have happened. Retry a POST with the same Idempotency-Key: you get the original answer if it happened, or it is performed once if it did not. A PATCH or PUT can be sent again as it is; a DELETE answers 404 if it happened. Give support the request_id";
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {

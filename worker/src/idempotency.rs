@@ -12,10 +12,15 @@
 //!    with one key exactly one transaction commits; the others roll back entirely and
 //!    replay what the winner recorded.
 //! 3. When the transaction is refused because a minted client id was taken or the app
-//!    changed since the attempt read it, nothing was written: it attempts again.
+//!    changed since the attempt read it, nothing was written: it attempts again, for as
+//!    long as it takes (see [`ATTEMPT_FOR_MS`]). A rotation does not depend on what it
+//!    read and a merge applies to whatever it finds, so contention alone fails nothing.
 //! 4. A request refused before it wrote (a validation 400, a 404) records nothing, so the
 //!    caller can fix it and retry with the same key; but a key already used for another
 //!    request is reported as the conflict it is.
+//! 5. A failure after the transaction was sent cannot tell whether it committed; the
+//!    500 says so (see `Costs::write_may_have_happened`), and a retry with the same key
+//!    finds the claim if it did: the original answer is replayed, never performed twice.
 //!
 //! Which request is idempotent is decided here, not by the routes: every POST. The
 //! decisions themselves are `connect_core::rules::idempotency`'s pure functions.
@@ -30,12 +35,15 @@ use connect_core::rules::idempotency::{decide, expiry, Decision, Fingerprint, Id
 use connect_core::server::recorded::{KvRecord, RecordedResponse};
 use connect_core::server::seal::{SealContext, Sealed};
 use serde_json::Value;
-use worker::{D1PreparedStatement, Response};
+use worker::{D1PreparedStatement, Date, Response};
 
-/// How many times a write is attempted when its transaction is refused because the state
-/// it read moved (or a minted client id was taken); then the caller gets 409 and retries
-/// later.
-const MAX_ATTEMPTS: usize = 10;
+/// How long a write goes on attempting while its transaction is refused because the state
+/// it read moved (or a minted client id was taken), in milliseconds from the request's
+/// arrival; then the caller gets 409 and retries later. Not a count of attempts: each
+/// refusal means another change of the app committed in between, so a burst of N
+/// concurrent changes of one app needs up to N attempts, and contention alone must not
+/// fail a request. Only changes arriving without pause for this long can starve one.
+const ATTEMPT_FOR_MS: u64 = 30_000;
 
 /// What one attempt of a write decided.
 pub enum Attempt {
@@ -97,7 +105,15 @@ pub async fn perform<O: Operation>(
         Ok(operation) => operation,
         Err(e) => return Err(refuse(guard.as_ref(), cx, store, e).await),
     };
-    for _ in 0..MAX_ATTEMPTS {
+    loop {
+        let elapsed = Date::now()
+            .as_millis()
+            .saturating_sub(cx.now.millis() as u64);
+        if elapsed > ATTEMPT_FOR_MS {
+            return Err(ApiError::Conflict(
+                "the app kept changing while this request was applied; retry",
+            ));
+        }
         let (statements, answer) = match operation.attempt(cx, store).await {
             Ok(Attempt::Write { statements, answer }) => (statements, answer),
             Ok(Attempt::Answer(answer)) => (Vec::new(), answer),
@@ -122,9 +138,6 @@ pub async fn perform<O: Operation>(
             }
         }
     }
-    Err(ApiError::Conflict(
-        "the app kept changing while this request was applied; retry",
-    ))
 }
 
 /// The error for a request refused before it wrote. A key already used for another

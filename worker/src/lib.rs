@@ -5,6 +5,7 @@ mod auth;
 mod config;
 mod context;
 mod error;
+mod faults;
 mod http;
 mod idempotency;
 mod isolate;
@@ -43,10 +44,20 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let mut response = match routes::handle(&mut cx, req).await {
         Ok(response) => response,
         Err(err) => {
+            // A failure after a write was sent cannot say that nothing was changed.
+            let err = match err {
+                ApiError::Internal(detail) if cx.costs.write_may_have_happened() => {
+                    ApiError::InDoubt(detail)
+                }
+                err => err,
+            };
             match &err {
                 ApiError::Internal(detail) => {
                     console_error!("request_id={request_id} internal error: {detail}")
                 }
+                ApiError::InDoubt(detail) => console_error!(
+                    "request_id={request_id} internal error after a write was sent (it may have happened): {detail}"
+                ),
                 ApiError::NotOpened {
                     client_ids,
                     key_ids,

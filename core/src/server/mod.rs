@@ -1,8 +1,10 @@
 //! The server's encodings (feature `server`): sealing secrets with a key ring, the stored
 //! app, recorded responses of idempotent requests, the re-seal under a new primary key,
-//! and the per-process page cache. A client leaves this off and compiles none of AES-GCM,
+//! and the per-process page cache; behind `faults`, the fault injection of test builds. A client leaves this off and compiles none of AES-GCM,
 //! LZ4 or base64.
 
+#[cfg(feature = "faults")]
+pub mod faults;
 pub mod page_cache;
 pub mod recorded;
 pub mod reseal;

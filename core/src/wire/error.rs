@@ -42,7 +42,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// Too many requests for this key.
     RateLimited,
-    /// Anything unexpected; nothing was changed.
+    /// Anything unexpected. The message says whether the change may have happened (the
+    /// failure came after the write was sent) or nothing was changed.
     SystemInternalError,
     /// A code this version of the crate does not know (a newer server). Never sent.
     #[serde(other)]

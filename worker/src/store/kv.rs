@@ -3,6 +3,7 @@
 //! KV is eventually consistent, so it is only ever a shortcut: a miss (or a KV failure)
 //! falls through to D1, where the claim is the source of truth.
 
+use crate::faults::{Call, Faults};
 use connect_core::server::recorded::KvRecord;
 use worker::{console_warn, kv::KvStore, Env};
 
@@ -12,6 +13,8 @@ const MIN_TTL_SECONDS: i64 = 60;
 /// The `IDEMPOTENCY` namespace.
 pub struct Kv {
     kv: KvStore,
+    /// The faults of a test build (nothing in a release build).
+    faults: Faults,
 }
 
 /// The name of the entry of the key with hash `key_hash` in `scope`.
@@ -22,12 +25,17 @@ pub fn record_name(scope: &str, key_hash: &str) -> String {
 impl Kv {
     /// The binding, if configured.
     pub fn new(env: &Env) -> Option<Self> {
-        env.kv("IDEMPOTENCY").ok().map(|kv| Self { kv })
+        let kv = env.kv("IDEMPOTENCY").ok()?;
+        Some(Self {
+            kv,
+            faults: Faults::of(env).unwrap_or_default(),
+        })
     }
 
     /// The record under `name`; `None` on a miss, a malformed record or a KV failure.
     pub async fn get(&self, name: &str) -> Option<KvRecord> {
-        match self.kv.get(name).text().await {
+        let read = async { self.kv.get(name).text().await.map_err(kv_error) };
+        match self.faults.around(Call::KvGet, read).await {
             Ok(Some(text)) => serde_json::from_str(&text).ok(),
             Ok(None) => None,
             Err(e) => {
@@ -43,10 +51,13 @@ impl Kv {
         let Ok(text) = serde_json::to_string(record) else {
             return;
         };
-        let result = match self.kv.put(name, text) {
-            Ok(put) => put.expiration_ttl(ttl).execute().await,
-            Err(e) => Err(e),
+        let write = async {
+            match self.kv.put(name, text) {
+                Ok(put) => put.expiration_ttl(ttl).execute().await.map_err(kv_error),
+                Err(e) => Err(kv_error(e)),
+            }
         };
+        let result = self.faults.around(Call::KvPut, write).await;
         if let Err(e) = result {
             // D1 holds the record; the next replay reads it there and tries again.
             console_warn!("KV put failed: {e}");
@@ -56,8 +67,13 @@ impl Kv {
     /// Removes the entry under `name`. A failure is logged: the entry then expires with
     /// its record, within 24 hours.
     pub async fn delete(&self, name: &str) {
-        if let Err(e) = self.kv.delete(name).await {
+        let delete = async { self.kv.delete(name).await.map_err(kv_error) };
+        if let Err(e) = self.faults.around(Call::KvDelete, delete).await {
             console_warn!("KV delete failed: {e}");
         }
     }
+}
+
+fn kv_error(e: worker::kv::KvError) -> worker::Error {
+    worker::Error::RustError(format!("KV: {e}"))
 }

@@ -14,6 +14,7 @@ pub mod sql;
 pub mod workspaces;
 
 use crate::error::{ApiError, ApiResult};
+use crate::faults::{Call, Faults};
 use crate::isolate;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -23,13 +24,18 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 /// What a request cost D1 so far, in the units D1 bills: round trips, rows read and rows
-/// written (D1's own `meta.rows_read` and `meta.rows_written`). Reported in
-/// `Server-Timing` on every response.
+/// written (D1's own `meta.rows_read` and `meta.rows_written`), reported in
+/// `Server-Timing` on every response; and whether a write it sent may have happened,
+/// which its 500 must say (see [`Costs::write_may_have_happened`]).
 #[derive(Debug, Default)]
 pub struct Costs {
     round_trips: Cell<u32>,
     rows_read: Cell<u64>,
     rows_written: Cell<u64>,
+    /// Writes sent to D1 whose outcome is not known: no answer came back.
+    writes_in_doubt: Cell<u32>,
+    /// Writes D1 answered as committed.
+    writes_committed: Cell<u32>,
 }
 
 impl Costs {
@@ -58,6 +64,26 @@ impl Costs {
     fn add_failed_round_trip(&self) {
         self.round_trips.set(self.round_trips.get() + 1);
     }
+
+    /// Whether a write of this request was committed, or was sent and its answer lost:
+    /// then a failure of the request cannot say that nothing was changed.
+    pub fn write_may_have_happened(&self) -> bool {
+        self.writes_in_doubt.get() > 0 || self.writes_committed.get() > 0
+    }
+
+    /// A write is being sent: in doubt until its answer says otherwise.
+    fn write_sent(&self) {
+        self.writes_in_doubt.set(self.writes_in_doubt.get() + 1);
+    }
+
+    /// The answer to a sent write came: it committed, or it was refused (rolled back).
+    fn write_answered(&self, committed: bool) {
+        self.writes_in_doubt
+            .set(self.writes_in_doubt.get().saturating_sub(1));
+        if committed {
+            self.writes_committed.set(self.writes_committed.get() + 1);
+        }
+    }
 }
 
 /// Why a transaction wrote nothing, when that is part of the protocol rather than a fault.
@@ -77,6 +103,8 @@ pub enum Refused {
 pub struct Store {
     db: D1Database,
     costs: Rc<Costs>,
+    /// The faults of a test build (nothing in a release build).
+    faults: Faults,
     /// The hash of an API key the isolate had cached, still to be confirmed live.
     key_to_confirm: RefCell<Option<String>>,
 }
@@ -111,6 +139,7 @@ impl Store {
         Ok(Self {
             db: env.d1("DB")?,
             costs,
+            faults: Faults::of(env)?,
             key_to_confirm: RefCell::new(None),
         })
     }
@@ -130,7 +159,8 @@ impl Store {
         let Some(hash) = self.key_to_confirm.borrow_mut().take() else {
             return Ok(());
         };
-        let result = match self.stmt(sql::API_KEY_LIVE, &[s(&hash)])?.all().await {
+        let check = self.stmt(sql::API_KEY_LIVE, &[s(&hash)])?;
+        let result = match self.faults.around(Call::D1Read, check.all()).await {
             Ok(result) => result,
             Err(e) => return Err(self.read_failed(e)),
         };
@@ -173,11 +203,19 @@ impl Store {
         }
         let mut results = match statements.as_slice() {
             // A batch of one costs an extra round of JavaScript: run it alone.
-            [_] => match statements.remove(0).all().await {
+            [_] => match self
+                .faults
+                .around(Call::D1Read, statements.remove(0).all())
+                .await
+            {
                 Ok(result) => vec![result],
                 Err(e) => return Err(self.read_failed(e)),
             },
-            _ => match self.db.batch(statements).await {
+            _ => match self
+                .faults
+                .around(Call::D1Read, self.db.batch(statements))
+                .await
+            {
                 Ok(results) => results,
                 Err(e) => return Err(self.read_failed(e)),
             },
@@ -199,8 +237,15 @@ impl Store {
 
     /// Runs one statement that writes: the rows it changed.
     pub(crate) async fn run(&self, stmt: D1PreparedStatement) -> ApiResult<usize> {
-        let result = match stmt.run().await {
-            Ok(result) => result,
+        let sent = async {
+            self.costs.write_sent();
+            stmt.run().await
+        };
+        let result = match self.faults.around(Call::D1Write, sent).await {
+            Ok(result) => {
+                self.costs.write_answered(true);
+                result
+            }
             Err(e) => {
                 self.costs.add_failed_round_trip();
                 return Err(ApiError::Internal(format!("D1 write: {e}")));
@@ -232,15 +277,22 @@ impl Store {
         if let Some(hash) = &key {
             statements.insert(0, self.stmt(sql::API_KEY_GUARD, &[s(hash)])?);
         }
-        match self.db.batch(statements).await {
+        // Marked in doubt only once sent: a future does nothing until polled.
+        let sent = async {
+            self.costs.write_sent();
+            self.db.batch(statements).await
+        };
+        match self.faults.around(Call::D1Write, sent).await {
             Ok(results) => {
+                self.costs.write_answered(true);
                 self.costs.add(&results);
                 Ok(Ok(()))
             }
             Err(e) => {
                 self.costs.add_failed_round_trip();
                 let text = e.to_string();
-                if text.contains("UNIQUE constraint failed: apps.client_id") {
+                // D1's refusals: the transaction rolled back, nothing was written.
+                let refused = if text.contains("UNIQUE constraint failed: apps.client_id") {
                     Ok(Err(Refused::ClientIdTaken))
                 } else if text.contains("UNIQUE constraint failed: idempotency_keys.") {
                     Ok(Err(Refused::KeyTaken))
@@ -249,8 +301,12 @@ impl Store {
                 } else if let Some(hash) = key.filter(|_| text.contains(KEY_REVOKED)) {
                     Err(key_revoked(&hash))
                 } else {
-                    Err(ApiError::Internal(format!("D1 write: {text}")))
-                }
+                    // Anything else may have come after the commit: the write stays in
+                    // doubt (see `Costs::write_may_have_happened`).
+                    return Err(ApiError::Internal(format!("D1 write: {text}")));
+                };
+                self.costs.write_answered(false);
+                refused
             }
         }
     }
