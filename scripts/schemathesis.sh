@@ -121,8 +121,9 @@ start_worker() {
   say "serving the Worker on http://127.0.0.1:$port (state in $tmp)"
   cd "$tmp"
   wrangler_quiet d1 migrations apply connect --local --persist-to "$tmp/state" -c "$tmp/wrangler.toml"
+  # Its own devtools port: wrangler's default (9229) is raced for by servers starting together.
   setsid "$WRANGLER" dev -c "$tmp/wrangler.toml" --ip 127.0.0.1 --port "$port" \
-    --persist-to "$tmp/state" </dev/null >"$tmp/wrangler.log" 2>&1 &
+    --inspector-port "$(free_port)" --persist-to "$tmp/state" </dev/null >"$tmp/wrangler.log" 2>&1 &
   pgid=$!
   cd "$ROOT"
   E2E_BASE_URL="http://127.0.0.1:$port"

@@ -45,7 +45,11 @@ pub(crate) fn spawn_dev(
         .arg("--port")
         .arg(port.to_string())
         .arg("--persist-to")
-        .arg(state_dir);
+        .arg(state_dir)
+        // Its own devtools port: left to wrangler, every instance starts on 9229, and two
+        // starting together race for it (workerd then dies: "Address already in use").
+        .arg("--inspector-port")
+        .arg(free_port().to_string());
     for (k, v) in &cfg.vars {
         cmd.arg("--var").arg(format!("{k}:{v}"));
     }
