@@ -385,6 +385,14 @@ mod tests {
                 "https://exämple.com/",
                 "must be ASCII: percent-encode the path and use the xn-- form of the host",
             ),
+            (
+                "https://a.example.com/%41%4",
+                "must write % only as a percent-escape (%XX)",
+            ),
+            (
+                "https://a.example.com/%e2%9c%93/%zz",
+                "must write % only as a percent-escape (%XX)",
+            ),
             ("https://a.example.com:1a/", "must have a numeric port"),
             ("https://a.example.com:123456/", "must have a numeric port"),
             (
