@@ -8,6 +8,7 @@ use connect_core::rules::pagination::PageRequest;
 use connect_core::wire::app::{
     App, DeletedApp, RedirectUrisResponse, RotatedClientSecret, RotatedWebhookSecret, WebhookConfig,
 };
+use connect_core::wire::error::ErrorCode;
 use connect_core::wire::ids::ClientId;
 use connect_core::wire::request::{
     BatchCreateRequest, CreateAppRequest, ReplaceRedirectUrisRequest, UpdateAppRequest,
@@ -214,15 +215,24 @@ impl Client {
         self.send(Method::Patch, self.app_url(client_id, ""), request)
     }
 
-    /// `DELETE /apps/{clientId}`. A retry after a lost answer may find the app already
-    /// gone: `RESOURCE_NOT_FOUND` then means it was deleted.
+    /// `DELETE /apps/{clientId}`. When an attempt went unanswered or failed with a `5xx`
+    /// (the delete may have happened) and a retry then finds no such app, that is this
+    /// call's delete: it succeeds. A first attempt that finds no app is
+    /// `RESOURCE_NOT_FOUND`.
     pub fn delete_app(&self, client_id: &ClientId) -> Result<DeletedApp, Error> {
-        self.transport.perform(&Call {
+        let (result, in_doubt) = self.transport.perform_noting_doubt(&Call {
             method: Method::Delete,
             url: self.app_url(client_id, ""),
             body: None,
             idempotency_key: None,
-        })
+        });
+        match result {
+            Err(e) if in_doubt && e.code() == Some(ErrorCode::ResourceNotFound) => Ok(DeletedApp {
+                client_id: *client_id,
+                deleted: true,
+            }),
+            other => other,
+        }
     }
 
     /// `POST /apps/{clientId}/rotate-client-secret`: the old secret stops working at once.

@@ -62,7 +62,17 @@ enum Attempt {
 impl Transport {
     /// Performs `call`, retrying as the policy allows, and reads a success as `T`.
     pub fn perform<T: DeserializeOwned>(&self, call: &Call) -> Result<T, Error> {
+        self.perform_noting_doubt(call).0
+    }
+
+    /// [`Transport::perform`], also saying whether an attempt before the last may have
+    /// changed something: it went unanswered, or its answer was a `5xx`.
+    pub fn perform_noting_doubt<T: DeserializeOwned>(
+        &self,
+        call: &Call,
+    ) -> (Result<T, Error>, bool) {
         let mut attempt = 1;
+        let mut in_doubt = false;
         loop {
             let result = self.attempt(call);
             let outcome = match &result {
@@ -84,10 +94,14 @@ impl Transport {
             };
             match outcome.and_then(|o| self.policy.delay(attempt, &o, fastrand::f64())) {
                 Some(wait) => {
+                    in_doubt |= match outcome {
+                        Some(Outcome::Answer { status, .. }) => status >= 500,
+                        _ => true,
+                    };
                     std::thread::sleep(wait);
                     attempt += 1;
                 }
-                None => return self.finish(result),
+                None => return (self.finish(result), in_doubt),
             }
         }
     }

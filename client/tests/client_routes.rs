@@ -272,3 +272,36 @@ fn in_progress_is_retried_and_another_4xx_never_is() {
         .unwrap();
     assert!(matches!(client.workspace(), Err(Error::Transport(_))));
 }
+
+#[test]
+fn a_delete_whose_answer_was_lost_succeeds_when_the_retry_finds_the_app_gone() {
+    let not_found = r#"{"error":{"code":"RESOURCE_NOT_FOUND","message":"no app HqTRDIYH"}}"#;
+    let lost = Double::start(vec![
+        (
+            500,
+            vec![],
+            r#"{"error":{"code":"SYSTEM_INTERNAL_ERROR","message":"it may or may not have happened"}}"#
+                .into(),
+        ),
+        (404, vec![], not_found.into()),
+    ]);
+    let id = connect_client::ClientId::parse("HqTRDIYH").unwrap();
+    let client = Client::builder(&lost.base_url, "sk_workspace_test_x")
+        .build()
+        .unwrap();
+    let deleted = client.delete_app(&id).unwrap();
+    assert!(deleted.deleted);
+    assert_eq!(deleted.client_id, id);
+    assert_eq!(lost.seen().len(), 2);
+    assert!(lost.seen().iter().all(|s| s.method == "DELETE"));
+
+    // Without an earlier attempt in doubt, no app is an error.
+    let missing = Double::start(vec![(404, vec![], not_found.into())]);
+    let client = Client::builder(&missing.base_url, "sk_workspace_test_x")
+        .build()
+        .unwrap();
+    assert_eq!(
+        client.delete_app(&id).unwrap_err().code(),
+        Some(ErrorCode::ResourceNotFound)
+    );
+}
