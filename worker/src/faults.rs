@@ -7,19 +7,7 @@
 pub use imp::Faults;
 
 /// A storage call, as the plan names it.
-#[derive(Debug, Clone, Copy)]
-pub enum Call {
-    /// A D1 read.
-    D1Read,
-    /// A D1 transaction or writing statement.
-    D1Write,
-    /// A KV read.
-    KvGet,
-    /// A KV write.
-    KvPut,
-    /// A KV delete.
-    KvDelete,
-}
+pub use connect_core::server::storage_call::Call;
 
 #[cfg(not(feature = "faults"))]
 mod imp {
@@ -53,7 +41,7 @@ mod imp {
 mod imp {
     use super::Call;
     use crate::error::{ApiError, ApiResult};
-    use connect_core::server::faults::{self as plan, Fault, FaultPlan};
+    use connect_core::server::faults::{Fault, FaultPlan};
     use std::cell::Cell;
     use std::future::Future;
     use std::rc::Rc;
@@ -91,13 +79,6 @@ mod imp {
                 return sent.await;
             };
             let n = CALLS.with(|c| c.replace(c.get() + 1));
-            let call = match call {
-                Call::D1Read => plan::Call::D1Read,
-                Call::D1Write => plan::Call::D1Write,
-                Call::KvGet => plan::Call::KvGet,
-                Call::KvPut => plan::Call::KvPut,
-                Call::KvDelete => plan::Call::KvDelete,
-            };
             let injected = |when: &str| {
                 // One line per fault, which the tests count.
                 console_warn!("fault injected: {} failed {when}", call.name());

@@ -8,44 +8,20 @@
 //! the rate, so one seed gives one sequence of faults; which request meets which fault
 //! still depends on how concurrent requests interleave.
 
-/// A storage call the Worker makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Call {
-    /// A D1 read (one statement or a batch of reads).
-    D1Read,
-    /// A D1 write: a transaction (a batch) or a single writing statement.
-    D1Write,
-    /// A KV read.
-    KvGet,
-    /// A KV write.
-    KvPut,
-    /// A KV delete.
-    KvDelete,
-}
+pub use crate::server::storage_call::Call;
 
-impl Call {
-    const ALL: [Call; 5] = [
-        Call::D1Read,
-        Call::D1Write,
-        Call::KvGet,
-        Call::KvPut,
-        Call::KvDelete,
-    ];
+/// The calls in the order of a plan's table.
+const ALL_CALLS: [Call; 5] = [
+    Call::D1Read,
+    Call::D1Write,
+    Call::KvGet,
+    Call::KvPut,
+    Call::KvDelete,
+];
 
-    /// Its name in `FAULT_CALLS`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Call::D1Read => "d1-read",
-            Call::D1Write => "d1-write",
-            Call::KvGet => "kv-get",
-            Call::KvPut => "kv-put",
-            Call::KvDelete => "kv-delete",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
+/// A call's place in a plan's table.
+fn index(call: Call) -> usize {
+    call as usize
 }
 
 /// How a call fails.
@@ -106,11 +82,11 @@ impl FaultPlan {
                 let mut ways = [Ways::default(); 5];
                 for part in list.split(',').map(str::trim) {
                     let (name, how) = part.split_once(':').unwrap_or((part, ""));
-                    let call = Call::ALL
+                    let call = ALL_CALLS
                         .into_iter()
                         .find(|c| c.name() == name)
                         .ok_or_else(|| format!("FAULT_CALLS: unknown call {name:?}"))?;
-                    let w = &mut ways[call.index()];
+                    let w = &mut ways[index(call)];
                     match how {
                         "" => (w.before, w.after) = (true, true),
                         "before" => w.before = true,
@@ -132,7 +108,7 @@ impl FaultPlan {
 
     /// Whether the `n`-th call of its isolate (from 0), a `call`, fails, and how.
     pub fn draw(&self, call: Call, n: u64) -> Option<Fault> {
-        let ways = self.ways[call.index()];
+        let ways = self.ways[index(call)];
         if !(ways.before || ways.after) {
             return None;
         }
@@ -192,7 +168,7 @@ mod tests {
         let never = plan("7", "0", None);
         let always = plan("7", "1", None);
         for n in 0..10_000 {
-            for call in Call::ALL {
+            for call in ALL_CALLS {
                 assert_eq!(never.draw(call, n), None);
                 assert!(always.draw(call, n).is_some());
             }

@@ -1,7 +1,8 @@
 //! The server's encodings (feature `server`): sealing secrets with a key ring, the stored
 //! app, recorded responses of idempotent requests, the re-seal under a new primary key,
-//! and the per-process page cache; behind `faults`, the fault injection of test builds. A client leaves this off and compiles none of AES-GCM,
-//! LZ4 or base64.
+//! and the per-process page cache; behind `faults`, the fault injection of test builds
+//! (its calls, `storage_call`, are named in every build). A client leaves this off and
+//! compiles none of AES-GCM, LZ4 or base64.
 
 #[cfg(feature = "faults")]
 pub mod faults;
@@ -10,3 +11,4 @@ pub mod recorded;
 pub mod reseal;
 pub mod row;
 pub mod seal;
+pub mod storage_call;
