@@ -58,11 +58,14 @@ cleanup() {
 trap cleanup EXIT
 
 
-# serve NAME CONFIG_DIR D1_NAME PORT [--var ...]: migrations, then wrangler dev in its own
-# process group; waits until it answers.
+# serve NAME CONFIG_DIR D1_NAMES PORT [--var ...]: migrations of each database (D1_NAMES
+# is one word, names separated by commas), then wrangler dev in its own process group;
+# waits until it answers.
 serve() {
-  local name=$1 dir=$2 d1=$3 port=$4; shift 4
-  CI=true "$WRANGLER" d1 migrations apply "$d1" --local -c "$dir/wrangler.toml" --persist-to "$WORK/$name-state" </dev/null >/dev/null
+  local name=$1 dir=$2 d1=$3 port=$4 database; shift 4
+  for database in ${d1//,/ }; do
+    CI=true "$WRANGLER" d1 migrations apply "$database" --local -c "$dir/wrangler.toml" --persist-to "$WORK/$name-state" </dev/null >/dev/null
+  done
   SERVE_ARGS[$name]="$dir $port $*"
   start "$name"
 }
@@ -103,7 +106,7 @@ cp -r "$PEER_SRC" "$WORK/peer"
 ADMIN=$(random_base62 40)
 P_PORT=$(free_port); Q_PORT=$(free_port)
 say "starting both Workers"
-serve project "$WORK/project" connect "$P_PORT" --var "ADMIN_TOKEN:$ADMIN" --var "SECRETS_KEYS:bench:$(random_hex 32)"
+serve project "$WORK/project" "$(project_databases | paste -sd, -)" "$P_PORT" --var "ADMIN_TOKEN:$ADMIN" --var "SECRETS_KEYS:bench:$(random_hex 32)"
 serve peer "$WORK/peer" peer "$Q_PORT"
 P="http://127.0.0.1:$P_PORT"; Q="http://127.0.0.1:$Q_PORT"
 

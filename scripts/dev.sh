@@ -36,7 +36,9 @@ say "applying D1 migrations to the local database"
 if d1 "SELECT name FROM d1_migrations" 2>/dev/null | grep -q '0001_init.sql'; then
   die "the local database predates migrations/0001_baseline.sql: remove .wrangler/state and run again"
 fi
-wrangler_quiet d1 migrations apply connect --local "${persist[@]}" >/dev/null
+for database in $(project_databases); do
+  wrangler_quiet d1 migrations apply "$database" --local "${persist[@]}" >/dev/null
+done
 
 key=$(head -n1 .dev-api-key 2>/dev/null || true)
 known=0
@@ -54,9 +56,14 @@ if [ "$known" = 0 ]; then
   key="sk_workspace_test_$(random_base62 32)"
   hash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
   now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+  # In the first shard (SHARD_1, database connect), which also holds the directory.
   d1 "INSERT INTO workspaces (id, created_at, apps_count) VALUES ('$workspace', '$now', 0);
       INSERT INTO api_keys (id, workspace_id, key_hash, created_at, revoked_at)
-        VALUES ('$key_id', '$workspace', '$hash', '$now', NULL);" >/dev/null
+        VALUES ('$key_id', '$workspace', '$hash', '$now', NULL);
+      INSERT INTO directory_workspaces (workspace_id, shard, created_at)
+        VALUES ('$workspace', 'SHARD_1', '$now');
+      INSERT INTO directory_api_keys (key_hash, key_id, workspace_id, shard)
+        VALUES ('$hash', '$key_id', '$workspace', 'SHARD_1');" >/dev/null
   (umask 077 && printf '%s\n' "$key" >.dev-api-key)
 fi
 

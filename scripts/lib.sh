@@ -41,3 +41,9 @@ prebuilt_config() {
     -e "s#^migrations_dir = .*#migrations_dir = \"$ROOT/migrations\"#" \
     "$@" "$ROOT/wrangler.toml"
 }
+
+# The local D1 databases of the project's Worker, one a line: the database_name of each
+# shard in the top-level [[d1_databases]] of wrangler.toml (not those of an [env.*]).
+project_databases() {
+  awk '/^\[env\./ { exit } /^database_name *=/ { gsub(/.*= *"|".*/, ""); print }' "$ROOT/wrangler.toml"
+}

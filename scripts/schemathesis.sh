@@ -120,7 +120,10 @@ start_worker() {
   (umask 077 && printf 'ADMIN_TOKEN=%s\nSECRETS_KEYS=schemathesis:%s\n' "$admin_token" "$secrets_key" >"$tmp/.dev.vars")
   say "serving the Worker on http://127.0.0.1:$port (state in $tmp)"
   cd "$tmp"
-  wrangler_quiet d1 migrations apply connect --local --persist-to "$tmp/state" -c "$tmp/wrangler.toml"
+  local database
+  for database in $(project_databases); do
+    wrangler_quiet d1 migrations apply "$database" --local --persist-to "$tmp/state" -c "$tmp/wrangler.toml"
+  done
   # Its own devtools port: wrangler's default (9229) is raced for by servers starting together.
   setsid "$WRANGLER" dev -c "$tmp/wrangler.toml" --ip 127.0.0.1 --port "$port" \
     --inspector-port "$(free_port)" --persist-to "$tmp/state" </dev/null >"$tmp/wrangler.log" 2>&1 &

@@ -18,8 +18,9 @@ pub const PEER_TS_API_KEY: &str = "sk_workspace_test_peerbench";
 pub struct ServerConfig {
     /// The `wrangler.toml`.
     pub config: PathBuf,
-    /// Name of the D1 database whose migrations are applied (`database_name`).
-    pub d1_name: String,
+    /// The D1 databases whose migrations are applied (`database_name`s): the shards of
+    /// the project, in the order its `SHARDS` names them.
+    pub d1_names: Vec<String>,
     /// Passed as `--var NAME:VALUE` to `wrangler dev` (they override `[vars]`). With the
     /// config's `[vars]` they are all the variables the Worker gets: the `.dev.vars` and
     /// `.env` files next to the config are never read (see [`Server::run_dir`]).
@@ -33,20 +34,23 @@ pub struct ServerConfig {
 pub(crate) static SCRATCH_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 impl ServerConfig {
-    /// The project: the repository's `wrangler.toml`, D1 `connect`, and per-call random
-    /// secrets `ADMIN_TOKEN` (40 base62 characters) and `SECRETS_KEYS` (a ring of one key,
-    /// `test:` and 64 hex characters).
+    /// The project: the repository's `wrangler.toml`, its shards' D1 databases (see
+    /// [`project_databases`]), and per-call random secrets `ADMIN_TOKEN` (40 base62
+    /// characters) and `SECRETS_KEYS` (a ring of one key, `test:` and 64 hex characters).
     pub fn project() -> Self {
-        ServerConfig::new(workspace_root().join("wrangler.toml"), "connect")
+        let config = workspace_root().join("wrangler.toml");
+        let mut cfg = ServerConfig::new(&config, "connect")
             .with_var("ADMIN_TOKEN", random_base62(40))
-            .with_var("SECRETS_KEYS", format!("test:{}", random_hex(64)))
+            .with_var("SECRETS_KEYS", format!("test:{}", random_hex(64)));
+        cfg.d1_names = project_databases(&config);
+        cfg
     }
 
     /// Any Worker: its `wrangler.toml` and the D1 database to migrate; no vars, no env.
     pub fn new(config: impl Into<PathBuf>, d1_name: impl Into<String>) -> Self {
         ServerConfig {
             config: config.into(),
-            d1_name: d1_name.into(),
+            d1_names: vec![d1_name.into()],
             vars: Vec::new(),
             env: None,
         }
@@ -161,6 +165,28 @@ impl ServerConfig {
     }
 }
 
+/// The `database_name` of each top-level `[[d1_databases]]` of the config at `config` (not
+/// those of an `[env.*]`), in order: the project's shards, the first holding the directory.
+pub fn project_databases(config: &Path) -> Vec<String> {
+    let text =
+        fs::read_to_string(config).unwrap_or_else(|e| panic!("read {}: {e}", config.display()));
+    let names: Vec<String> = text
+        .lines()
+        .take_while(|line| !line.starts_with("[env."))
+        .filter_map(|line| {
+            let value = line.strip_prefix("database_name")?.trim_start();
+            let value = value.strip_prefix('=')?.trim();
+            Some(value.trim_matches('"').to_owned())
+        })
+        .collect();
+    assert!(
+        !names.is_empty(),
+        "{} names no D1 database",
+        config.display()
+    );
+    names
+}
+
 /// Removes scratch copies left by test processes that no longer exist and were killed
 /// before a server (whose watchdog removes them) started. Never with `E2E_KEEP_STATE`.
 fn sweep_stale_scratch_copies() {
@@ -221,7 +247,7 @@ mod tests {
     #[test]
     fn the_project_config_names_its_database_and_secrets() {
         let cfg = ServerConfig::project();
-        assert_eq!(cfg.d1_name, "connect");
+        assert_eq!(cfg.d1_names, ["connect", "connect-2"]);
         assert!(cfg.config.ends_with("wrangler.toml") && cfg.config.is_file());
         let names: Vec<&str> = cfg.vars.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["ADMIN_TOKEN", "SECRETS_KEYS"]);

@@ -1,4 +1,4 @@
-//! The server's D1 database while it runs: SQL through `wrangler d1 execute --local`.
+//! The server's D1 databases while it runs: SQL through `wrangler d1 execute --local`.
 
 use crate::cli::{os, parse_cli_json};
 use crate::paths::COUNTER;
@@ -11,13 +11,32 @@ use std::sync::atomic::Ordering;
 const MAX_INLINE_SQL: usize = 32 * 1024;
 
 impl Server {
-    /// Runs SQL with `wrangler d1 execute --local` against this server's D1 (while it runs)
-    /// and returns the rows of each statement.
+    /// Runs SQL with `wrangler d1 execute --local` against every D1 database of this
+    /// server (the project's shards; while it runs) and returns the rows of each
+    /// statement, the databases' rows one after the other in their order. A query for one
+    /// workspace's rows finds them in whichever shard holds it; an aggregate (`count(*)`)
+    /// gives a row a database.
     ///
     /// Values come as JSON: INTEGER and REAL as numbers, NULL as null, TEXT as strings,
     /// BLOB as a string like `"[0, 255]"` (wrangler's rendering).
     pub fn d1_results(&self, sql: &str) -> Vec<Vec<Value>> {
-        let mut args = vec![os("d1"), os("execute"), os(&self.config().d1_name)];
+        let mut all: Vec<Vec<Value>> = Vec::new();
+        for database in &self.config().d1_names {
+            let results = self.d1_results_in(database, sql);
+            if all.is_empty() {
+                all = results;
+            } else {
+                for (rows, more) in all.iter_mut().zip(results) {
+                    rows.extend(more);
+                }
+            }
+        }
+        all
+    }
+
+    /// [`Server::d1_results`] in the one database named `database`.
+    pub fn d1_results_in(&self, database: &str, sql: &str) -> Vec<Vec<Value>> {
+        let mut args = vec![os("d1"), os("execute"), os(database)];
         args.extend(self.local_args());
         args.push(os("--json"));
         let mut sql_file = None;
@@ -56,12 +75,31 @@ impl Server {
             .collect()
     }
 
-    /// Rows (JSON objects, column name -> value) of the last statement of `sql`.
+    /// Rows (JSON objects, column name -> value) of the last statement of `sql`, in every
+    /// database (see [`Server::d1_results`]).
     pub fn d1(&self, sql: &str) -> Vec<Value> {
         self.d1_results(sql).pop().unwrap_or_default()
     }
 
-    /// Runs SQL for its effect; panics on an SQL error.
+    /// Rows of the last statement of `sql` in the one database named `database`.
+    pub fn d1_in(&self, database: &str, sql: &str) -> Vec<Value> {
+        self.d1_results_in(database, sql).pop().unwrap_or_default()
+    }
+
+    /// The sum of the integer column `column` over the rows of [`Server::d1`]: an
+    /// aggregate over every database.
+    pub fn d1_sum(&self, sql: &str, column: &str) -> i64 {
+        self.d1(sql)
+            .iter()
+            .map(|row| {
+                row[column]
+                    .as_i64()
+                    .unwrap_or_else(|| panic!("{column} of {row} is not an integer"))
+            })
+            .sum()
+    }
+
+    /// Runs SQL for its effect in every database; panics on an SQL error.
     pub fn d1_exec(&self, sql: &str) {
         self.d1_results(sql);
     }

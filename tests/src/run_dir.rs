@@ -76,7 +76,10 @@ mod tests {
 
         assert_eq!(run_cfg.config, run_dir.join("wrangler.toml"));
         assert_eq!(run_cfg.dir(), run_dir);
-        assert_eq!((run_cfg.d1_name.as_str(), &run_cfg.vars), ("db", &cfg.vars));
+        assert_eq!(
+            (&run_cfg.d1_names, &run_cfg.vars),
+            (&cfg.d1_names, &cfg.vars)
+        );
         let mut names: Vec<String> = fs::read_dir(&run_dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

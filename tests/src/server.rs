@@ -110,13 +110,28 @@ impl Server {
             Err(e) => fail(format!("prepare run directory {}: {e}", run_dir.display())),
         };
 
-        // 2. Migrations into the fresh state directory.
-        let mut args = vec![os("d1"), os("migrations"), os("apply"), os(&cfg.d1_name)];
-        args.extend(local_args(&run_cfg, &state_dir));
-        match run_wrangler(&run_cfg.dir(), &args) {
-            Ok(out) if out.success => {}
-            Ok(out) => fail(out.describe("wrangler d1 migrations apply failed")),
-            Err(e) => fail(e),
+        // 2. Migrations into the fresh state directory, every database at once.
+        let applied: Vec<_> = std::thread::scope(|scope| {
+            let runs: Vec<_> = cfg
+                .d1_names
+                .iter()
+                .map(|name| {
+                    let mut args = vec![os("d1"), os("migrations"), os("apply"), os(name)];
+                    args.extend(local_args(&run_cfg, &state_dir));
+                    let dir = run_cfg.dir();
+                    scope.spawn(move || run_wrangler(&dir, &args))
+                })
+                .collect();
+            runs.into_iter()
+                .map(|run| run.join().unwrap_or_else(|_| Err("panicked".into())))
+                .collect()
+        });
+        for outcome in applied {
+            match outcome {
+                Ok(out) if out.success => {}
+                Ok(out) => fail(out.describe("wrangler d1 migrations apply failed")),
+                Err(e) => fail(e),
+            }
         }
         let migrated = t0.elapsed();
 

@@ -681,10 +681,11 @@ fn every_connect_route_needs_a_live_key() {
     }
     assert!(checked >= 2 * 20, "{checked} requests");
     // Nothing happened: the app is there unchanged, the other key is live.
-    let rows = server.d1(&format!(
-        "SELECT count(*) AS n FROM apps WHERE client_id = '{client_id}'"
-    ));
-    assert_eq!(rows[0]["n"], 1);
+    let apps = server.d1_sum(
+        &format!("SELECT count(*) AS n FROM apps WHERE client_id = '{client_id}'"),
+        "n",
+    );
+    assert_eq!(apps, 1);
     assert_eq!(other.total(), 0, "the other workspace's key still works");
 }
 
@@ -706,9 +707,8 @@ fn operators_retry_admin_posts_safely_with_an_idempotency_key() {
     let server = &Server::start(ServerConfig::project());
     let admin = server.var("ADMIN_TOKEN");
     let workspaces = || {
-        server.d1("SELECT count(*) AS n FROM workspaces")[0]["n"]
-            .as_i64()
-            .unwrap()
+        // Over every shard: an attempt that lost the race leaves no workspace behind.
+        server.d1_sum("SELECT count(*) AS n FROM workspaces", "n")
     };
     let before = workspaces();
     let create = |key: &str| {
@@ -762,10 +762,11 @@ fn operators_retry_admin_posts_safely_with_an_idempotency_key() {
         (again.header("idempotency-replayed"), &again.body),
         (Some("true"), &first.body)
     );
-    let keys = server.d1(&format!(
-        "SELECT count(*) AS n FROM api_keys WHERE workspace_id = '{ws}'"
-    ));
-    assert_eq!(keys[0]["n"], 2);
+    let keys = server.d1_sum(
+        &format!("SELECT count(*) AS n FROM api_keys WHERE workspace_id = '{ws}'"),
+        "n",
+    );
+    assert_eq!(keys, 2, "in its shard, the losing attempts removed");
 
     // The same key on another route is a conflict; a malformed key is refused by name.
     assert_error(

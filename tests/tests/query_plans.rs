@@ -10,7 +10,7 @@ mod sql;
 use connect_e2e::Server;
 
 /// The schema's tables: none may be scanned.
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 11] = [
     "workspaces",
     "api_keys",
     "apps",
@@ -19,11 +19,20 @@ const TABLES: [&str; 8] = [
     "write_guards",
     "sealed_counts",
     "reseal_cursors",
+    "directory_workspaces",
+    "directory_api_keys",
+    "directory_shards",
 ];
 
 /// The statements that read a whole table by design, and the table: `sealed_counts` holds
-/// a row per kind and key of the ring (a handful).
-const WHOLE_TABLE_READS: [(&str, &str); 1] = [("SEALED_COUNTS_ALL", "sealed_counts")];
+/// a row per kind and key of the ring (a handful), `directory_shards` a row a shard; the
+/// operators' shard report sums the apps of a shard's workspaces (a row a workspace, on
+/// an operator's request only).
+const WHOLE_TABLE_READS: [(&str, &str); 3] = [
+    ("SEALED_COUNTS_ALL", "sealed_counts"),
+    ("DIRECTORY_SHARDS_ALL", "directory_shards"),
+    ("SHARD_APPS", "workspaces"),
+];
 
 /// `statement` with its numbered parameters replaced by `args` (`?1` is `args[0]`), as SQL
 /// literals, for `EXPLAIN QUERY PLAN` through `wrangler d1 execute`.
@@ -40,7 +49,7 @@ fn with_args(statement: &str, args: &[&str]) -> String {
 /// The plan of `statement`, one detail line per step.
 fn plan(server: &Server, statement: &str) -> Vec<String> {
     server
-        .d1(&format!("EXPLAIN QUERY PLAN {statement}"))
+        .d1_in("connect", &format!("EXPLAIN QUERY PLAN {statement}"))
         .iter()
         .map(|row| row["detail"].as_str().unwrap_or_default().to_owned())
         .collect()
@@ -50,7 +59,7 @@ fn plan(server: &Server, statement: &str) -> Vec<String> {
 fn every_statement_searches_by_an_index_and_scans_no_table() {
     let server = Server::shared();
     let ws = "'org_plans'";
-    let statements: [(&str, &str, Vec<&str>, &str); 29] = [
+    let statements: [(&str, &str, Vec<&str>, &str); 37] = [
         (
             "APPS_INSERT",
             sql::APPS_INSERT,
@@ -124,12 +133,6 @@ fn every_statement_searches_by_an_index_and_scans_no_table() {
             sql::WORKSPACE_INSERT,
             vec![ws, "'2026-01-01T00:00:00.000Z'"],
             "",
-        ),
-        (
-            "API_KEY_WORKSPACE",
-            sql::API_KEY_WORKSPACE,
-            vec!["'hash'"],
-            "(key_hash=?)",
         ),
         (
             "API_KEY_LIVE",
@@ -209,6 +212,55 @@ fn every_statement_searches_by_an_index_and_scans_no_table() {
             sql::RESEAL_CURSOR_SET,
             vec!["'apps'", "5"],
             "",
+        ),
+        (
+            "WORKSPACE_DELETE_UNLISTED",
+            sql::WORKSPACE_DELETE_UNLISTED,
+            vec![ws],
+            "SEARCH workspaces",
+        ),
+        (
+            "API_KEY_DELETE_UNLISTED",
+            sql::API_KEY_DELETE_UNLISTED,
+            vec!["'key_x'"],
+            "SEARCH api_keys",
+        ),
+        ("SHARD_APPS", sql::SHARD_APPS, vec![], "SCAN workspaces"),
+        (
+            "DIRECTORY_KEY",
+            sql::DIRECTORY_KEY,
+            vec!["'hash'"],
+            "SEARCH directory_api_keys",
+        ),
+        (
+            "DIRECTORY_KEY_SHARD",
+            sql::DIRECTORY_KEY_SHARD,
+            vec!["'key_x'"],
+            "SEARCH directory_api_keys",
+        ),
+        (
+            "DIRECTORY_WORKSPACE_SHARD",
+            sql::DIRECTORY_WORKSPACE_SHARD,
+            vec![ws],
+            "SEARCH directory_workspaces",
+        ),
+        (
+            "DIRECTORY_WORKSPACE_INSERT",
+            sql::DIRECTORY_WORKSPACE_INSERT,
+            vec![ws, "'SHARD_1'", "'t'"],
+            "",
+        ),
+        (
+            "DIRECTORY_KEY_INSERT",
+            sql::DIRECTORY_KEY_INSERT,
+            vec!["'hash'", "'key_x'", ws, "'SHARD_1'"],
+            "",
+        ),
+        (
+            "DIRECTORY_SHARDS_ALL",
+            sql::DIRECTORY_SHARDS_ALL,
+            vec![],
+            "SCAN directory_shards",
         ),
     ];
     for (name, statement, args, expected) in statements {

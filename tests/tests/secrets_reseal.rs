@@ -89,8 +89,9 @@ fn assert_replays(t: &Tenant<'_>, recorded: &[Recorded]) {
     }
 }
 
-fn single(server: &Server, sql: &str) -> Value {
-    server.d1(sql)[0]["n"].clone()
+/// The count `n` of `sql` over every shard.
+fn single(server: &Server, sql: &str) -> i64 {
+    server.d1_sum(sql, "n")
 }
 
 #[test]

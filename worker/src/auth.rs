@@ -1,9 +1,10 @@
-//! Who is calling: a workspace API key (`/connect/v1`) or the operator (`/admin/v1`).
+//! Who is calling: a workspace API key (`/connect/v1`), and where its workspace lives; or
+//! the operator (`/admin/v1`).
 
 use crate::error::{ApiError, ApiResult};
 use crate::isolate;
+use crate::store::directory::Tenant;
 use crate::store::Store;
-use connect_core::wire::ids::WorkspaceId;
 use connect_core::wire::secrets::{ApiKey, KeyEnvironment};
 use connect_core::wire::time::Timestamp;
 use sha2::{Digest, Sha256};
@@ -43,21 +44,25 @@ pub fn api_key(req: &Request, env: KeyEnvironment) -> ApiResult<ApiKey> {
     }))
 }
 
-/// The workspace of a live key: from this isolate's cache (to be confirmed live by the
-/// request's first D1 call, see `Store::confirm_key`), else looked up in D1.
-pub async fn workspace(key: &ApiKey, store: &Store, now: Timestamp) -> ApiResult<WorkspaceId> {
+/// Where a key leads: from this isolate's cache, else from the directory (`directory`,
+/// the first shard's primary). Either way the key is not yet known to be live: the
+/// request's first call to its shard confirms that (see `Store::confirm_key`).
+pub async fn tenant(
+    key: &ApiKey,
+    directory: impl FnOnce() -> ApiResult<Store>,
+    now: Timestamp,
+) -> ApiResult<(Tenant, String)> {
     let hash = key.hash();
     let now = now.millis();
-    if let Some(ws) = isolate::workspace_of_key(&hash, now) {
-        store.confirm_key(hash);
-        return Ok(ws);
+    if let Some(tenant) = isolate::tenant_of_key(&hash, now) {
+        return Ok((tenant, hash));
     }
-    let ws = store
-        .workspace_for_key(&hash)
+    let tenant = directory()?
+        .tenant_of_key(&hash)
         .await?
         .ok_or(ApiError::Unauthorized("the API key is unknown or revoked"))?;
-    isolate::remember_key(hash, ws.clone(), now);
-    Ok(ws)
+    isolate::remember_key(hash.clone(), tenant.clone(), now);
+    Ok((tenant, hash))
 }
 
 /// Checks the operator's `ADMIN_TOKEN`, in constant time: both sides are hashed first, so

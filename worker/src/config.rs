@@ -5,6 +5,7 @@ use crate::isolate;
 use crate::webcrypto::NativeKey;
 use connect_core::server::page_cache;
 use connect_core::server::seal::KeyRing;
+use connect_core::server::shards::ShardList;
 use connect_core::wire::secrets::KeyEnvironment;
 use std::rc::Rc;
 use worker::Env;
@@ -48,6 +49,16 @@ pub async fn native_primary_key(env: &Env) -> ApiResult<NativeKey> {
         .map_err(|e| ApiError::Internal(format!("the primary key into WebCrypto: {e:?}")))?;
     isolate::keep_native_primary(&text, key.clone());
     Ok(key)
+}
+
+/// `SHARDS`: the D1 bindings workspaces live in, comma-separated, in the order they were
+/// added; the first holds the directory (`connect_core::server::shards`).
+pub fn shards(env: &Env) -> ApiResult<ShardList> {
+    let text = env
+        .var("SHARDS")
+        .map_err(|_| ApiError::Internal("SHARDS is not set".into()))?
+        .to_string();
+    ShardList::parse(&text).map_err(|e| ApiError::Internal(format!("SHARDS {e}")))
 }
 
 /// `ADMIN_TOKEN`, if set; without it the admin routes do not exist.

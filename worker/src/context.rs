@@ -1,8 +1,10 @@
 //! What a request carries through the Worker besides the request itself.
 
+use crate::config;
 use crate::error::ApiResult;
 use crate::random::RandomPool;
-use crate::store::{Costs, Store};
+use crate::store::{Costs, Freshness, Store};
+use connect_core::rules::bookmark::Bookmark;
 use connect_core::wire::time::Timestamp;
 use std::rc::Rc;
 use worker::{Context, Env};
@@ -19,11 +21,20 @@ pub struct Cx {
     pub now: Timestamp,
     /// What the request has cost D1 so far.
     pub costs: Rc<Costs>,
+    /// The bookmark its answer carries in `X-Connect-Bookmark`: the latest state of the
+    /// workspace's shard the request saw, else the one it sent.
+    pub bookmark: Option<Bookmark>,
 }
 
 impl Cx {
-    /// The D1 store, counting into this request's costs.
-    pub fn store(&self) -> ApiResult<Store> {
-        Store::new(&self.env, self.costs.clone())
+    /// The database of `shard`, in a session starting as `freshness` says, counting into
+    /// this request's costs.
+    pub fn store(&self, shard: &str, freshness: Freshness<'_>) -> ApiResult<Store> {
+        Store::open(&self.env, shard, freshness, self.costs.clone())
+    }
+
+    /// The directory's database (the first shard), at its primary.
+    pub fn directory(&self) -> ApiResult<Store> {
+        self.store(config::shards(&self.env)?.directory(), Freshness::Primary)
     }
 }

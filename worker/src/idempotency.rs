@@ -62,6 +62,12 @@ pub enum Attempt {
 pub trait Operation {
     /// Reads what it needs and decides: the statements and the answer, or a refusal.
     async fn attempt(&mut self, cx: &mut Cx, store: &Store) -> ApiResult<Attempt>;
+
+    /// Undoes what the last attempt wrote outside its transaction, now that the
+    /// transaction was refused (another request took the key, or the state moved). Only
+    /// the operators' routes write outside it: a workspace or key goes to its shard before
+    /// the directory's transaction lists it. Best effort: what it leaves is unreachable.
+    async fn abandon(&mut self, _cx: &mut Cx) {}
 }
 
 /// A write request, as [`perform`] needs it.
@@ -123,6 +129,9 @@ pub async fn perform<O: Operation>(
             None => store.commit(statements).await?,
             Some(g) => g.commit(cx, store, statements, &answer).await?,
         };
+        if outcome.is_err() {
+            operation.abandon(cx).await;
+        }
         match outcome {
             Ok(()) => return http::answer(&answer, false),
             Err(Refused::ClientIdTaken | Refused::StateMoved) => continue,

@@ -1,12 +1,12 @@
-//! What a Worker isolate keeps between the requests it serves: the workspaces of API keys
-//! it has looked up, the secrets key ring (parsed, and its primary key imported into
+//! What a Worker isolate keeps between the requests it serves: the workspaces (and shards)
+//! of API keys it has looked up, the secrets key ring (parsed, and its primary key imported into
 //! WebCrypto), and rendered list pages. Nothing here is shared between isolates or
 //! survives one; every entry is checked or bounded so that it is never served stale.
 
+use crate::store::directory::Tenant;
 use crate::webcrypto::NativeKey;
 use connect_core::server::page_cache::{CachedPage, PageCache, PageKey};
 use connect_core::server::seal::{KeyRing, KeyRingError};
-use connect_core::wire::ids::WorkspaceId;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -27,9 +27,9 @@ struct Secrets {
 }
 
 thread_local! {
-    // Key hash -> (workspace, when it was looked up). Only live keys are kept, so a key
-    // created a moment ago works at once. Never the key itself.
-    static API_KEYS: RefCell<HashMap<String, (WorkspaceId, i64)>> = RefCell::new(HashMap::new());
+    // Key hash -> (workspace and shard, when it was looked up): the directory never changes
+    // an entry. A key found revoked is dropped. Never the key itself.
+    static API_KEYS: RefCell<HashMap<String, (Tenant, i64)>> = RefCell::new(HashMap::new());
     // Reading a key ring schedules AES for each key (about as much work as sealing one
     // secret); it is done once per ring text.
     static SECRETS: RefCell<Option<Secrets>> = const { RefCell::new(None) };
@@ -37,8 +37,9 @@ thread_local! {
     static PAGES: RefCell<PageCache> = RefCell::new(PageCache::new());
 }
 
-/// The workspace of the key with this hash, if looked up less than [`KEY_CACHE_MS`] ago.
-pub fn workspace_of_key(key_hash: &str, now_ms: i64) -> Option<WorkspaceId> {
+/// The workspace and shard of the key with this hash, if looked up less than
+/// [`KEY_CACHE_MS`] ago.
+pub fn tenant_of_key(key_hash: &str, now_ms: i64) -> Option<Tenant> {
     API_KEYS.with(|c| {
         c.borrow()
             .get(key_hash)
@@ -47,14 +48,14 @@ pub fn workspace_of_key(key_hash: &str, now_ms: i64) -> Option<WorkspaceId> {
     })
 }
 
-/// Remembers that the key with this hash is live and opens `workspace`.
-pub fn remember_key(key_hash: String, workspace: WorkspaceId, now_ms: i64) {
+/// Remembers that the key with this hash opens `tenant`.
+pub fn remember_key(key_hash: String, tenant: Tenant, now_ms: i64) {
     API_KEYS.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= KEY_CACHE_MAX {
             c.clear();
         }
-        c.insert(key_hash, (workspace, now_ms));
+        c.insert(key_hash, (tenant, now_ms));
     });
 }
 

@@ -16,13 +16,14 @@ mod routes;
 mod store;
 mod webcrypto;
 
+use connect_core::rules::bookmark;
 use connect_core::rules::random::request_id;
 use connect_core::wire::time::Timestamp;
 use context::Cx;
 use error::ApiError;
 use random::RandomPool;
 use std::rc::Rc;
-use store::{Costs, Store};
+use store::{Costs, Freshness, Store};
 use worker::{
     console_error, console_log, event, Context, Date, Env, Headers, Method, Request, Response,
     Result, ScheduleContext, ScheduledEvent,
@@ -40,6 +41,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
         random,
         now: Timestamp::from_millis(started as i64),
         costs: Rc::new(Costs::default()),
+        bookmark: None,
     };
     let mut response = match routes::handle(&mut cx, req).await {
         Ok(response) => response,
@@ -78,6 +80,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let _ = headers.set("x-request-id", &request_id);
     // Responses hold client secrets, webhook secrets and API keys: no cache may keep one.
     let _ = headers.set("cache-control", "no-store");
+    if let Some(bookmark) = &cx.bookmark {
+        let _ = headers.set(bookmark::HEADER, &bookmark.to_string());
+    }
     // One header line, after any metric the handler put there.
     let timing = format!("{}, total;dur={elapsed}", cx.costs.server_timing());
     let timing = match headers.get("server-timing") {
@@ -128,24 +133,36 @@ fn error_response(err: &ApiError, request_id: &str) -> Response {
 }
 
 /// Every minute (`* * * * *` in `wrangler.toml`): the re-seal goes on while values remain
-/// under older keys of the ring (see `reseal`); with none, it costs one small read.
-/// Hourly (`17 * * * *`): removes the idempotency claims past their 24 hours. A key is
-/// also freed on its next use (the claim's insert deletes an expired claim first); this
-/// keeps the table from growing with keys that are never reused.
+/// under older keys of the ring (see `reseal`); with none, it costs one small read a
+/// shard. Hourly (`17 * * * *`): removes the idempotency claims past their 24 hours, in
+/// every shard. A key is also freed on its next use (the claim's insert deletes an expired
+/// claim first); this keeps the table from growing with keys that are never reused.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let now = Timestamp::from_millis(Date::now().as_millis() as i64);
-    let store = match Store::new(&env, Rc::new(Costs::default())) {
-        Ok(store) => store,
-        Err(e) => return console_error!("no D1 binding: {e:?}"),
+    let shards = match config::shards(&env) {
+        Ok(shards) => shards,
+        Err(e) => return console_error!("{e:?}"),
     };
+    let mut stores = Vec::new();
+    for shard in shards.names() {
+        match Store::open(&env, shard, Freshness::Primary, Rc::new(Costs::default())) {
+            Ok(store) => stores.push(store),
+            Err(e) => return console_error!("{e:?}"),
+        }
+    }
     if event.cron() == PURGE_CRON {
-        match store.purge_expired_claims(now).await {
-            Ok(n) => console_log!("purged {n} expired idempotency claims"),
-            Err(e) => console_error!("purging expired idempotency claims failed: {e:?}"),
+        for store in &stores {
+            match store.purge_expired_claims(now).await {
+                Ok(n) => console_log!("{}: purged {n} expired idempotency claims", store.shard()),
+                Err(e) => console_error!(
+                    "{}: purging expired idempotency claims failed: {e:?}",
+                    store.shard()
+                ),
+            }
         }
     } else {
-        reseal::run(&env, &store, &mut RandomPool::new()).await;
+        reseal::run(&env, &stores, &mut RandomPool::new()).await;
     }
 }
 

@@ -6,6 +6,7 @@
 //! walk's cursors and writes, in one transaction, what it moved and the cursors. An app or
 //! record that changed since the chunk read it fails the transaction and the chunk is read
 //! again: a re-seal never writes over a newer value (a rotated secret stays rotated).
+//! Each shard has its own walk; a chunk is in one shard.
 //!
 //! KV holds copies of recent idempotency records. A chunk deletes the copies of the
 //! records it moves before its transaction: KV is only a shortcut, a miss falls through to
@@ -67,46 +68,88 @@ async fn forget_kv_copies(env: &Env, records: &[RecordRow]) {
     join_all(names.iter().map(|name| kv.delete(name))).await;
 }
 
-/// Chunks one scheduled run does at most. A chunk costs 5 to 8 D1 statements and a KV
-/// delete per record it moves (at most [`WINDOW`](reseal::WINDOW)); 8 chunks stay well within the 1,000
-/// subrequests of an invocation on the Workers Paid plan and move up to 800 apps and 800
-/// records a minute, 48,000 of each an hour. An operator in a hurry calls the admin route
-/// in a loop as well.
+/// Chunks one scheduled run does at most, over all shards. A chunk costs 5 to 8 D1
+/// statements and a KV delete per record it moves (at most [`WINDOW`](reseal::WINDOW)); 8
+/// chunks stay well within the 1,000 subrequests of an invocation on the Workers Paid plan
+/// and move up to 800 apps and 800 records a minute, 48,000 of each an hour. An operator
+/// in a hurry calls the admin route in a loop as well.
 const CHUNKS_PER_RUN: usize = 8;
 
 /// Attempts of a chunk whose rows moved while it was decided.
 const ATTEMPTS: usize = 5;
 
-/// The scheduled re-seal: chunks until nothing remains or [`CHUNKS_PER_RUN`]. With
-/// nothing to move it costs one read a minute.
-pub async fn run(env: &Env, store: &Store, entropy: &mut dyn Entropy) {
-    match (config::key_ring(env), store.sealed_counts().await) {
-        (Ok(ring), Ok(counts)) if reseal::remaining(&ring, &counts) == 0 => return,
-        (Err(e), _) | (_, Err(e)) => {
-            console_error!("re-seal: {e:?}");
-            return;
+/// The scheduled re-seal: chunks, shard after shard, until nothing remains or
+/// [`CHUNKS_PER_RUN`]. With nothing to move it costs one read a shard.
+pub async fn run(env: &Env, stores: &[Store], entropy: &mut dyn Entropy) {
+    let ring = match config::key_ring(env) {
+        Ok(ring) => ring,
+        Err(e) => return console_error!("re-seal: {e:?}"),
+    };
+    let mut budget = CHUNKS_PER_RUN;
+    for store in stores {
+        match store.sealed_counts().await {
+            Ok(counts) if reseal::remaining(&ring, &counts) == 0 => continue,
+            Err(e) => {
+                console_error!("re-seal of {}: {e:?}", store.shard());
+                continue;
+            }
+            Ok(_) => {}
         }
-        _ => {}
-    }
-    let mut moved = 0;
-    for _ in 0..CHUNKS_PER_RUN {
-        match one_chunk(env, store, entropy).await {
-            Ok(Some(progress)) => {
-                moved += progress.resealed;
-                if progress.remaining == 0 {
+        let mut moved = 0;
+        while budget > 0 {
+            budget -= 1;
+            match one_chunk(env, store, entropy).await {
+                Ok(Some(progress)) => {
+                    moved += progress.resealed;
+                    if progress.remaining == 0 {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    console_error!("re-seal of {}: {e:?}", store.shard());
                     break;
                 }
             }
-            Ok(None) => break,
-            Err(e) => {
-                console_error!("re-seal: {e:?}");
-                break;
-            }
+        }
+        if moved > 0 {
+            console_log!(
+                "re-seal of {}: moved {moved} apps and idempotency records to the primary key",
+                store.shard()
+            );
         }
     }
-    if moved > 0 {
-        console_log!("re-seal: moved {moved} apps and idempotency records to the primary key");
+}
+
+/// One chunk in the first shard with values to move (the admin route): what it moved, and
+/// what remains in all shards. A chunk whose rows keep moving moves nothing this time.
+pub async fn chunk_in_any_shard(
+    env: &Env,
+    stores: &[Store],
+    entropy: &mut dyn Entropy,
+) -> ApiResult<ResealProgress> {
+    let ring = config::key_ring(env)?;
+    let mut total = ResealProgress {
+        resealed: 0,
+        remaining: 0,
+    };
+    let mut done = false;
+    for store in stores {
+        let left = reseal::remaining(&ring, &store.sealed_counts().await?);
+        if done || left == 0 {
+            total.remaining += left;
+            continue;
+        }
+        done = true;
+        match one_chunk(env, store, entropy).await? {
+            Some(progress) => {
+                total.resealed = progress.resealed;
+                total.remaining += progress.remaining;
+            }
+            None => total.remaining += left,
+        }
     }
+    Ok(total)
 }
 
 /// One chunk, attempted again while its rows move; `None` if they keep moving.

@@ -1,6 +1,6 @@
 //! The server's encodings (feature `server`): sealing secrets with a key ring, the stored
 //! app, recorded responses of idempotent requests, the re-seal under a new primary key,
-//! and the per-process page cache; behind `faults`, the fault injection of test builds
+//! the per-process page cache, and the list of shards; behind `faults`, the fault injection of test builds
 //! (its calls, `storage_call`, are named in every build). A client leaves this off and
 //! compiles none of AES-GCM, LZ4 or base64.
 
@@ -11,4 +11,5 @@ pub mod recorded;
 pub mod reseal;
 pub mod row;
 pub mod seal;
+pub mod shards;
 pub mod storage_call;

@@ -147,6 +147,42 @@ pub struct SealedCounts {
     pub idempotency_records: u64,
 }
 
+/// `GET /admin/v1/shards` (200): the D1 databases workspaces live in, and what each holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shards {
+    /// Every shard, in the order `SHARDS` names them.
+    pub shards: Vec<Shard>,
+    /// The sums over all shards.
+    pub total: ShardTotals,
+}
+
+/// One shard of [`Shards`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shard {
+    /// Its name: the D1 binding of its database.
+    pub name: String,
+    /// Workspaces the directory places in it.
+    pub workspaces: u64,
+    /// Apps in its workspaces.
+    pub apps: u64,
+    /// The size of its database, in bytes, as D1 reports it.
+    pub bytes: u64,
+    /// Whether the next new workspace goes to it: the shard with the fewest bytes.
+    pub takes_new_workspaces: bool,
+}
+
+/// The sums of [`Shards`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardTotals {
+    /// Workspaces in all shards.
+    pub workspaces: u64,
+    /// Apps in all shards.
+    pub apps: u64,
+    /// Bytes of all shards' databases.
+    pub bytes: u64,
+}
+
 /// `POST /admin/v1/secrets-keys/reseal` (200): one chunk of the re-seal done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResealProgress {

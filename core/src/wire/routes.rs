@@ -33,6 +33,8 @@ pub enum RouteName {
     AdminSecretsKeys,
     /// `/admin/v1/secrets-keys/reseal`
     AdminSecretsKeysReseal,
+    /// `/admin/v1/shards`
+    AdminShards,
 }
 
 /// One route: its name, path template and allowed methods.
@@ -126,6 +128,11 @@ pub const ROUTES: &[RouteSpec] = &[
         name: RouteName::AdminSecretsKeysReseal,
         path: "/admin/v1/secrets-keys/reseal",
         methods: &["POST"],
+    },
+    RouteSpec {
+        name: RouteName::AdminShards,
+        path: "/admin/v1/shards",
+        methods: &["GET", "HEAD"],
     },
 ];
 

@@ -16,7 +16,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::http;
 use crate::idempotency::{self, Operation, WriteRequest};
 use crate::rate_limit;
-use crate::store::Store;
+use crate::store::{Freshness, Store};
+use connect_core::rules::bookmark::{self, Bookmark};
 use connect_core::wire::ids::WorkspaceId;
 use connect_core::wire::routes::{self, Matched, RouteName, RouteSpec};
 use serde_json::Value;
@@ -51,13 +52,38 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     }
     let key = auth::api_key(&req, config::key_environment(&cx.env)?)?;
     rate_limit::check(&cx.env, &key).await?;
-    let store = cx.store()?;
-    let ws = auth::workspace(&key, &store, cx.now).await?;
+    let sent = sent_bookmark(&req)?;
+    cx.bookmark = sent.clone();
+    let (tenant, key_hash) = auth::tenant(&key, || cx.directory(), cx.now).await?;
+    // A read may be served by a replica, at least as recent as the bookmark the caller
+    // sent for this shard (one of another shard says nothing about this database); a
+    // request that writes, and so decides idempotency, starts at the primary.
+    let freshness = if method == "GET" {
+        Freshness::Replica(sent.as_ref().filter(|b| b.shard() == tenant.shard))
+    } else {
+        Freshness::Primary
+    };
+    let store = cx.store(&tenant.shard, freshness)?;
+    store.confirm_key(key_hash);
+    let ws = tenant.workspace;
     let answer = dispatch(cx, &store, &mut req, &method, &ws, route, id).await;
-    // A request with a cached key that reached no D1 call (refused before, or replayed
-    // from KV) confirms its key now: a revoked key gets 401, whatever it was answered.
-    store.finish_key_check().await?;
+    // A request that reached no D1 call (refused before, or replayed from KV) confirms its
+    // key now: a revoked key gets 401, whatever it was answered.
+    let confirmed = store.finish_key_check().await;
+    if let Some(latest) = store.bookmark() {
+        cx.bookmark = Some(latest);
+    }
+    confirmed?;
     answer
+}
+
+/// The `X-Connect-Bookmark` the caller sent back, if any; a malformed one is a 400 naming
+/// the header.
+fn sent_bookmark(req: &Request) -> ApiResult<Option<Bookmark>> {
+    match req.headers().get(bookmark::HEADER)? {
+        Some(raw) => Ok(Some(Bookmark::parse(&raw)?)),
+        None => Ok(None),
+    }
 }
 
 /// Runs the handler of a workspace route; `method` is the request's, `HEAD` read as `GET`.
@@ -125,7 +151,8 @@ async fn dispatch(
             | RouteName::AdminWorkspaceApiKeys
             | RouteName::AdminApiKey
             | RouteName::AdminSecretsKeys
-            | RouteName::AdminSecretsKeysReseal,
+            | RouteName::AdminSecretsKeysReseal
+            | RouteName::AdminShards,
             _,
         ) => Err(ApiError::Internal(format!(
             "{} reached the workspace dispatch",

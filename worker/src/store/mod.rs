@@ -1,27 +1,36 @@
 //! Storage: every SQL statement of the Worker, by table (`apps`, `idempotency`,
-//! `workspaces`; `reseal` for the re-seal's counts and cursors), run through [`Store`],
+//! `workspaces`, `directory`; `reseal` for the re-seal's counts and cursors, `shards` for
+//! the operators' report), run through [`Store`], one shard's database in one D1 session,
 //! which counts what each request costs D1; and KV for fast replays of idempotent
 //! requests (`kv`).
 //!
 //! Statements that must happen together go through [`Store::commit`]: one D1 batch, a
 //! single round trip and a single transaction, so a failure leaves nothing behind.
+//!
+//! A Store reads and writes in a D1 session ([`Freshness`]): writes, and every read of a
+//! request that writes, start at the primary; a read-only request may be served by a read
+//! replica, at least as recent as the bookmark it sent. D1 keeps a session sequentially
+//! consistent, so a request sees its own writes and never goes back in time.
 
 pub mod apps;
+pub mod directory;
 pub mod idempotency;
 pub mod kv;
 pub mod reseal;
+pub mod shards;
 pub mod sql;
 pub mod workspaces;
 
 use crate::error::{ApiError, ApiResult};
 use crate::faults::{Call, Faults};
 use crate::isolate;
+use connect_core::rules::bookmark::Bookmark;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, D1Result, Env};
+use worker::{D1DatabaseSession, D1PreparedStatement, D1Result, D1SessionConstraint, Env};
 
 /// What a request cost D1 so far, in the units D1 bills: round trips, rows read and rows
 /// written (D1's own `meta.rows_read` and `meta.rows_written`), reported in
@@ -98,10 +107,23 @@ pub enum Refused {
     StateMoved,
 }
 
-/// The D1 database, counting what each call costs, and confirming the request's API key
-/// in the first call it makes (see [`Store::confirm_key`]).
+/// Where a [`Store`]'s session starts.
+#[derive(Debug, Clone, Copy)]
+pub enum Freshness<'a> {
+    /// At the primary: writes, what decides them (idempotency above all), the operators'
+    /// routes and the scheduled work.
+    Primary,
+    /// At any replica at least as recent as the bookmark, if any: the reads of a request
+    /// that writes nothing.
+    Replica(Option<&'a Bookmark>),
+}
+
+/// One shard's D1 database in one session, counting what each call costs, and confirming
+/// the request's API key in the first call it makes (see [`Store::confirm_key`]).
 pub struct Store {
-    db: D1Database,
+    db: D1DatabaseSession,
+    /// The shard's name: its binding.
+    shard: String,
     costs: Rc<Costs>,
     /// The faults of a test build (nothing in a release build).
     faults: Faults,
@@ -134,14 +156,42 @@ pub(crate) fn n(v: i64) -> JsValue {
 }
 
 impl Store {
-    /// The `DB` binding, counting into `costs`.
-    pub fn new(env: &Env, costs: Rc<Costs>) -> ApiResult<Self> {
+    /// The database of `shard` (a D1 binding), in a session starting as `freshness` says,
+    /// counting into `costs`.
+    pub fn open(
+        env: &Env,
+        shard: &str,
+        freshness: Freshness<'_>,
+        costs: Rc<Costs>,
+    ) -> ApiResult<Self> {
+        let db = env
+            .d1(shard)
+            .map_err(|e| ApiError::Internal(format!("SHARDS names {shard}: {e}")))?;
+        let session = match freshness {
+            Freshness::Primary => db.with_session_constraint(D1SessionConstraint::FirstPrimary),
+            Freshness::Replica(Some(bookmark)) => db.with_session(Some(bookmark.d1())),
+            Freshness::Replica(None) => {
+                db.with_session_constraint(D1SessionConstraint::FirstUnconstrained)
+            }
+        }?;
         Ok(Self {
-            db: env.d1("DB")?,
+            db: session,
+            shard: shard.to_owned(),
             costs,
             faults: Faults::of(env)?,
             key_to_confirm: RefCell::new(None),
         })
+    }
+
+    /// The shard's name.
+    pub fn shard(&self) -> &str {
+        &self.shard
+    }
+
+    /// The bookmark of the latest state the session saw (or started at), if any.
+    pub fn bookmark(&self) -> Option<Bookmark> {
+        let d1 = self.db.get_bookmark().ok().flatten()?;
+        Bookmark::new(&self.shard, &d1)
     }
 
     /// Has this request's first D1 call confirm that the API key with hash `key_hash`

@@ -96,15 +96,16 @@ pub const WORKSPACE_ADD_APPS: &str = "UPDATE workspaces SET next_position = next
 pub const WORKSPACE_REMOVE_ONE: &str =
     "UPDATE workspaces SET apps_count = apps_count - 1, generation = generation + 1 WHERE id = ?1";
 
+/// Forgets workspace ?1 if it has no app: one an operators' request wrote to its shard
+/// but never entered in the directory, because a retry of the request won (primary key).
+pub const WORKSPACE_DELETE_UNLISTED: &str =
+    "DELETE FROM workspaces WHERE id = ?1 AND apps_count = 0 AND next_position = 0";
+
 /// Workspace ?1's creation time and app count.
 pub const WORKSPACE_GET: &str = "SELECT created_at, apps_count FROM workspaces WHERE id = ?1";
 
 /// A new workspace ?1 created at ?2.
 pub const WORKSPACE_INSERT: &str = "INSERT INTO workspaces (id, created_at) VALUES (?1, ?2)";
-
-/// The workspace of the live key with hash ?1 (the `key_hash` index).
-pub const API_KEY_WORKSPACE: &str =
-    "SELECT workspace_id FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL";
 
 /// A row if the key with hash ?1 is live: the confirmation of a key an isolate had cached,
 /// read in one batch with the request's first read (the `key_hash` index).
@@ -179,3 +180,37 @@ pub const RESEAL_RECORDS_WRITE: &str = "UPDATE idempotency_keys \
 /// The re-seal of kind ?1 goes on after rowid ?2 (0: from the beginning).
 pub const RESEAL_CURSOR_SET: &str = "INSERT INTO reseal_cursors (kind, after) VALUES (?1, ?2) \
      ON CONFLICT (kind) DO UPDATE SET after = excluded.after";
+
+/// Forgets API key ?1, written to its shard but never entered in the directory (see
+/// `WORKSPACE_DELETE_UNLISTED`; primary key).
+pub const API_KEY_DELETE_UNLISTED: &str = "DELETE FROM api_keys WHERE id = ?1";
+
+/// The apps of the shard's workspaces: a read of every workspace row (there is no index
+/// that would spare it), for the operators' report only.
+pub const SHARD_APPS: &str = "SELECT total(apps_count) AS apps FROM workspaces";
+
+// The directory, in the first shard (`migrations/0002_shards.sql`).
+
+/// The workspace and shard of the API key with hash ?1 (primary key).
+pub const DIRECTORY_KEY: &str =
+    "SELECT workspace_id, shard FROM directory_api_keys WHERE key_hash = ?1";
+
+/// The shard of the API key with id ?1 (the `key_id` unique index).
+pub const DIRECTORY_KEY_SHARD: &str = "SELECT shard FROM directory_api_keys WHERE key_id = ?1";
+
+/// The shard of workspace ?1 (primary key).
+pub const DIRECTORY_WORKSPACE_SHARD: &str =
+    "SELECT shard FROM directory_workspaces WHERE workspace_id = ?1";
+
+/// Workspace ?1 lives in shard ?2, created at ?3; the trigger counts it in
+/// `directory_shards` (primary keys).
+pub const DIRECTORY_WORKSPACE_INSERT: &str =
+    "INSERT INTO directory_workspaces (workspace_id, shard, created_at) VALUES (?1, ?2, ?3)";
+
+/// The API key with hash ?1 and id ?2 opens workspace ?3 in shard ?4 (primary key, unique
+/// `key_id`).
+pub const DIRECTORY_KEY_INSERT: &str = "INSERT INTO directory_api_keys \
+     (key_hash, key_id, workspace_id, shard) VALUES (?1, ?2, ?3, ?4)";
+
+/// The workspaces the directory places in each shard: a row a shard.
+pub const DIRECTORY_SHARDS_ALL: &str = "SELECT shard, workspaces FROM directory_shards";

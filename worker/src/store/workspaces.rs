@@ -1,4 +1,4 @@
-//! The `workspaces` and `api_keys` tables.
+//! The `workspaces` and `api_keys` tables of a shard.
 
 use super::sql;
 use super::{s, Store};
@@ -7,11 +7,6 @@ use connect_core::wire::ids::{ApiKeyId, WorkspaceId};
 use connect_core::wire::time::Timestamp;
 use serde::Deserialize;
 use worker::D1PreparedStatement;
-
-#[derive(Deserialize)]
-struct WorkspaceIdRow {
-    workspace_id: String,
-}
 
 #[derive(Deserialize)]
 struct WorkspaceRow {
@@ -25,14 +20,6 @@ struct RevokedRow {
 }
 
 impl Store {
-    /// The live key with this hash, and its workspace.
-    pub async fn workspace_for_key(&self, key_hash: &str) -> ApiResult<Option<WorkspaceId>> {
-        let row: Option<WorkspaceIdRow> = self
-            .first(self.stmt(sql::API_KEY_WORKSPACE, &[s(key_hash)])?)
-            .await?;
-        Ok(row.and_then(|r| WorkspaceId::parse(&r.workspace_id)))
-    }
-
     /// The workspace's creation time and app count.
     pub async fn workspace(&self, workspace: &WorkspaceId) -> ApiResult<Option<(Timestamp, u64)>> {
         let row: Option<WorkspaceRow> = self
@@ -78,6 +65,24 @@ impl Store {
                 s(&now.to_string()),
             ],
         )
+    }
+
+    /// Statements forgetting a workspace and its first key that were written here but
+    /// never entered in the directory (a retry of the request that made them won).
+    pub fn delete_unlisted_workspace(
+        &self,
+        workspace: &WorkspaceId,
+        key_id: &ApiKeyId,
+    ) -> ApiResult<Vec<D1PreparedStatement>> {
+        Ok(vec![
+            self.delete_unlisted_key(key_id)?,
+            self.stmt(sql::WORKSPACE_DELETE_UNLISTED, &[s(workspace.as_str())])?,
+        ])
+    }
+
+    /// The statement forgetting a key written here but never entered in the directory.
+    pub fn delete_unlisted_key(&self, key_id: &ApiKeyId) -> ApiResult<D1PreparedStatement> {
+        self.stmt(sql::API_KEY_DELETE_UNLISTED, &[s(key_id.as_str())])
     }
 
     /// Revokes a key (keeping the first revocation time); `None` if there is no such key.

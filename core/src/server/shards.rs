@@ -1,0 +1,131 @@
+//! The shards: the D1 databases workspaces live in, as the `SHARDS` setting names them.
+//!
+//! Each workspace lives in one shard with its apps, its idempotency records and its API
+//! keys, so a request touches one database. The first shard also holds the directory
+//! (which shard each workspace and API key lives in) and the operators' idempotency
+//! records. A shard's name is its D1 binding; the directory stores it, so a shard is never
+//! renamed or removed, and new shards are added at the end.
+
+use crate::rules::bookmark::is_shard_name;
+use std::fmt;
+
+/// The shards of a deployment, in the order they were added: never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardList(Vec<String>);
+
+/// Why a `SHARDS` text is not a list of shards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShardListError {
+    /// No shard named.
+    Empty,
+    /// A name that cannot be a binding's (letters, digits and `_`, at most 64).
+    BadName(String),
+    /// A name given twice.
+    Repeated(String),
+}
+
+impl fmt::Display for ShardListError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "names no shard: give the D1 bindings, comma-separated"),
+            Self::BadName(name) => write!(
+                f,
+                "{name:?} cannot be a D1 binding's name (letters, digits and _, at most 64)"
+            ),
+            Self::Repeated(name) => write!(f, "names {name:?} twice"),
+        }
+    }
+}
+
+impl ShardList {
+    /// Reads `SHARDS`: binding names separated by commas (white space around them
+    /// ignored), the first holding the directory.
+    pub fn parse(text: &str) -> Result<Self, ShardListError> {
+        let mut names: Vec<String> = Vec::new();
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if !is_shard_name(name) {
+                return Err(ShardListError::BadName(name.to_owned()));
+            }
+            if names.iter().any(|n| n == name) {
+                return Err(ShardListError::Repeated(name.to_owned()));
+            }
+            names.push(name.to_owned());
+        }
+        if names.is_empty() {
+            return Err(ShardListError::Empty);
+        }
+        Ok(Self(names))
+    }
+
+    /// The shard holding the directory and the operators' idempotency records.
+    pub fn directory(&self) -> &str {
+        &self.0[0]
+    }
+
+    /// Every shard, in order.
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Whether `name` is one of them.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|n| n == name)
+    }
+}
+
+/// The shard a new workspace goes to: the one with the fewest bytes, since D1 limits a
+/// database's size (10 GB), not its rows; the first in `SHARDS` order among equals.
+/// `sizes` holds each shard's name and bytes; `None` if it is empty.
+pub fn roomiest(sizes: &[(String, u64)]) -> Option<&str> {
+    sizes
+        .iter()
+        .enumerate()
+        .min_by_key(|(i, (_, bytes))| (*bytes, *i))
+        .map(|(_, (name, _))| name.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_of_bindings_reads_in_order() {
+        let list = ShardList::parse(" SHARD_1, SHARD_2 ,SHARD_3,").unwrap();
+        assert_eq!(list.names(), ["SHARD_1", "SHARD_2", "SHARD_3"]);
+        assert_eq!(list.directory(), "SHARD_1");
+        assert!(list.contains("SHARD_2") && !list.contains("SHARD_4"));
+        assert_eq!(ShardList::parse("DB").unwrap().directory(), "DB");
+    }
+
+    #[test]
+    fn bad_lists_say_what_is_wrong() {
+        assert_eq!(ShardList::parse(""), Err(ShardListError::Empty));
+        assert_eq!(ShardList::parse(" , "), Err(ShardListError::Empty));
+        assert_eq!(
+            ShardList::parse("SHARD_1,SHARD-2"),
+            Err(ShardListError::BadName("SHARD-2".into()))
+        );
+        assert_eq!(
+            ShardList::parse("A,B,A"),
+            Err(ShardListError::Repeated("A".into()))
+        );
+        assert!(ShardListError::Empty.to_string().contains("no shard"));
+    }
+
+    #[test]
+    fn new_workspaces_go_to_the_smallest_database() {
+        let sizes = |v: &[(&str, u64)]| -> Vec<(String, u64)> {
+            v.iter().map(|(n, b)| (n.to_string(), *b)).collect()
+        };
+        assert_eq!(
+            roomiest(&sizes(&[("A", 30), ("B", 20), ("C", 25)])),
+            Some("B")
+        );
+        assert_eq!(roomiest(&sizes(&[("A", 20), ("B", 20)])), Some("A"));
+        assert_eq!(
+            roomiest(&sizes(&[("A", 21), ("B", 20), ("C", 20)])),
+            Some("B")
+        );
+        assert_eq!(roomiest(&[]), None);
+    }
+}
