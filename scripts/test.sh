@@ -59,6 +59,13 @@ if ! log=$(CI=true "$WRANGLER" deploy --dry-run --env production --outdir "$out"
   die "wrangler deploy --dry-run failed"
 fi
 grep -a 'Total Upload' <<<"$log" || true
+# Every shard SHARDS names in production is bound to a D1 database of its own.
+shards=$(grep -ao 'env.SHARDS ("[^"]*")' <<<"$log" | sed 's/.*("\(.*\)")/\1/')
+[ -n "$shards" ] || die "the production environment sets no SHARDS"
+for shard in ${shards//,/ }; do
+  grep -aq "env.$shard (.*D1 Database" <<<"$log" || die "SHARDS names $shard, which production does not bind to a D1 database"
+done
+printf 'production shards: %s\n' "$shards"
 wasm=$(find "$out" -name '*.wasm' | head -n1)
 [ -n "$wasm" ] || die "the dry-run bundle has no .wasm"
 # What is uploaded: the wasm and the JavaScript modules (not README.md, not source maps).

@@ -85,6 +85,7 @@ impl ClientBuilder {
                 agent: transport::agent(self.timeout),
                 api_key: key.to_owned(),
                 policy: self.policy,
+                bookmark: Default::default(),
             },
         })
     }

@@ -6,8 +6,12 @@ use crate::retry::{Outcome, RetryPolicy};
 use connect_core::wire::error::ErrorObject;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
+
+/// The API's header for reading one's own writes.
+const BOOKMARK: &str = "x-connect-bookmark";
 
 /// An HTTP method the API uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,12 +35,17 @@ pub(crate) struct Call {
     pub idempotency_key: Option<String>,
 }
 
-/// The connection, the key and the retry policy shared by every call of a client.
+/// The connection, the key, the retry policy and the latest bookmark shared by every call
+/// of a client.
 #[derive(Clone)]
 pub(crate) struct Transport {
     pub agent: ureq::Agent,
     pub api_key: String,
     pub policy: RetryPolicy,
+    /// The latest `X-Connect-Bookmark` the API sent, sent back with every request: a read
+    /// then sees at least what the client's earlier calls saw, its own writes included,
+    /// wherever it is served from.
+    pub bookmark: Arc<Mutex<Option<String>>>,
 }
 
 /// The envelope of an error answer.
@@ -106,9 +115,14 @@ impl Transport {
         }
     }
 
+    fn latest_bookmark(&self) -> Option<String> {
+        self.bookmark.lock().ok().and_then(|b| b.clone())
+    }
+
     fn attempt(&self, call: &Call) -> Attempt {
         let url = call.url.as_str();
         let auth = format!("Bearer {}", self.api_key);
+        let bookmark = self.latest_bookmark();
         let sent = match call.method {
             Method::Get | Method::Delete => {
                 let builder = if call.method == Method::Get {
@@ -116,10 +130,13 @@ impl Transport {
                 } else {
                     self.agent.delete(url)
                 };
-                builder
+                let mut builder = builder
                     .header("authorization", &auth)
-                    .header("accept", "application/json")
-                    .call()
+                    .header("accept", "application/json");
+                if let Some(bookmark) = &bookmark {
+                    builder = builder.header(BOOKMARK, bookmark);
+                }
+                builder.call()
             }
             Method::Post | Method::Put | Method::Patch => {
                 let builder = match call.method {
@@ -134,12 +151,24 @@ impl Transport {
                 if let Some(key) = &call.idempotency_key {
                     builder = builder.header("idempotency-key", key);
                 }
+                if let Some(bookmark) = &bookmark {
+                    builder = builder.header(BOOKMARK, bookmark);
+                }
                 builder.send(call.body.as_deref().unwrap_or("").as_bytes())
             }
         };
         match sent {
             Ok(mut response) => {
                 let status = response.status().as_u16();
+                if let Some(latest) = response
+                    .headers()
+                    .get(BOOKMARK)
+                    .and_then(|v| v.to_str().ok())
+                {
+                    if let Ok(mut kept) = self.bookmark.lock() {
+                        *kept = Some(latest.to_owned());
+                    }
+                }
                 let retry_after = response
                     .headers()
                     .get("retry-after")

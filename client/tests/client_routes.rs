@@ -305,3 +305,45 @@ fn a_delete_whose_answer_was_lost_succeeds_when_the_retry_finds_the_app_gone() {
         Some(ErrorCode::ResourceNotFound)
     );
 }
+
+#[test]
+fn the_latest_bookmark_goes_back_with_every_later_call() {
+    let first = "SHARD_2:00000000-00000003-00000000-00000000000000000000000000000000";
+    let second = "SHARD_2:00000000-00000004-00000000-00000000000000000000000000000000";
+    let double = Double::start(vec![
+        (
+            201,
+            vec![("x-connect-bookmark", first.into())],
+            CREATED.into(),
+        ),
+        (
+            404,
+            vec![("x-connect-bookmark", second.into())],
+            r#"{"error":{"code":"RESOURCE_NOT_FOUND","message":"no app"},"request_id":"r1"}"#
+                .into(),
+        ),
+        (
+            404,
+            vec![],
+            r#"{"error":{"code":"RESOURCE_NOT_FOUND","message":"no app"},"request_id":"r2"}"#
+                .into(),
+        ),
+    ]);
+    let client = Client::builder(&double.base_url, "sk_workspace_test_x")
+        .build()
+        .unwrap();
+    let request = BatchCreateRequest {
+        items: vec![item(0)],
+        continue_on_error: None,
+    };
+    client.batch_create(&request, None).unwrap();
+    let id = connect_client::ClientId::parse("HqTRDIYH").unwrap();
+    assert!(client.get_app(&id).is_err());
+    assert!(client.get_app(&id).is_err());
+    let sent: Vec<Option<String>> = double.seen().into_iter().map(|s| s.bookmark).collect();
+    assert_eq!(
+        sent,
+        [None, Some(first.to_owned()), Some(second.to_owned())],
+        "none at first, then the latest answer's (an error's too; one without keeps it)"
+    );
+}

@@ -92,6 +92,7 @@ pub struct Seen {
     pub method: String,
     pub path: String,
     pub idempotency_key: Option<String>,
+    pub bookmark: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -149,7 +150,7 @@ fn read_request(stream: &TcpStream) -> Option<Seen> {
     let mut parts = start.split_whitespace();
     let method = parts.next()?.to_owned();
     let path = parts.next()?.to_owned();
-    let (mut length, mut key) = (0usize, None);
+    let (mut length, mut key, mut bookmark) = (0usize, None, None);
     loop {
         let mut line = String::new();
         reader.read_line(&mut line).ok()?;
@@ -161,6 +162,7 @@ fn read_request(stream: &TcpStream) -> Option<Seen> {
         match name.trim().to_ascii_lowercase().as_str() {
             "content-length" => length = value.trim().parse().ok()?,
             "idempotency-key" => key = Some(value.trim().to_owned()),
+            "x-connect-bookmark" => bookmark = Some(value.trim().to_owned()),
             _ => {}
         }
     }
@@ -170,6 +172,7 @@ fn read_request(stream: &TcpStream) -> Option<Seen> {
         method,
         path,
         idempotency_key: key,
+        bookmark,
         body,
     })
 }
