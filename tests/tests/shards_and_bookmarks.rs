@@ -217,7 +217,7 @@ fn workspaces_live_in_both_shards_apart_and_the_report_adds_up() {
     // shard, through the directory) refuses it at once, and the new one still works.
     let res = server
         .post(format!("/admin/v1/workspaces/{}/api-keys", b.workspace))
-        .bearer(&admin)
+        .bearer(admin)
         .send();
     assert_eq!(res.status, 201, "{}", res.text());
     let second_key = res.json_value()["key"].as_str().unwrap().to_owned();
@@ -231,7 +231,7 @@ fn workspaces_live_in_both_shards_apart_and_the_report_adds_up() {
     assert_eq!(key_rows.len(), 2);
     let res = server
         .request("DELETE", format!("/admin/v1/api-keys/{}", b.key_id))
-        .bearer(&admin)
+        .bearer(admin)
         .send();
     assert_eq!(res.status, 200, "{}", res.text());
     assert_error(
