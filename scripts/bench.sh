@@ -22,6 +22,11 @@
 # the p50 and the rows read (Server-Timing) of 40 pages at its start and 40 at its end,
 # and the same on the project after deleting 10 % of the apps at random through the API.
 #
+# BENCH_BEFORE=<git revision>: the project's Worker as it was at that revision is built too
+# (in a scratch worktree) and served beside the others, and the batch create, the list and
+# the walk are measured on it right after the project's: the table then has a project /
+# before column, for checking that a change costs no throughput.
+#
 # BENCH_SECONDS (default 15) per scenario, BENCH_CONNECTIONS (default 8), BENCH_TMP (the
 # directory for state, default /dev/shm if writable, else /tmp).
 set -euo pipefail
@@ -29,6 +34,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 SECONDS_PER=${BENCH_SECONDS:-15}
+BEFORE=${BENCH_BEFORE:-}
 SCALE=${BENCH_SCALE:-1000000}
 CONNS=${BENCH_CONNECTIONS:-8}
 PEER_SRC="$ROOT/../shared/bench/peer-ts"
@@ -53,6 +59,7 @@ cleanup() {
   for pid in "${PGID[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
   sleep 1
   for pid in "${PGID[@]}"; do kill -9 -- "-$pid" 2>/dev/null || true; done
+  [ -z "$BEFORE" ] || git -C "$ROOT" worktree remove --force "$WORK/before-src" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -110,8 +117,28 @@ serve project "$WORK/project" "$(project_databases | paste -sd, -)" "$P_PORT" --
 serve peer "$WORK/peer" peer "$Q_PORT"
 P="http://127.0.0.1:$P_PORT"; Q="http://127.0.0.1:$Q_PORT"
 
+if [ -n "$BEFORE" ]; then
+  say "building the project's Worker as of $BEFORE (a scratch worktree)"
+  git -C "$ROOT" worktree add --detach "$WORK/before-src" "$BEFORE" >/dev/null 2>&1
+  ln -s "$ROOT/node_modules" "$WORK/before-src/node_modules"
+  # Its own target directory would compile every dependency again; the shared one only
+  # rebuilds the Worker's own crates (and this project's build above is already copied out).
+  (cd "$WORK/before-src" && CARGO_TARGET_DIR="$ROOT/target" bash scripts/build-worker.sh >/dev/null)
+  mkdir -p "$WORK/before"
+  sed -e "s#^main = .*#main = \"$WORK/before-src/worker/build/worker/shim.mjs\"#" \
+    -e 's#^command = .*#command = "true"#' -e '/^watch_dir/d' \
+    -e "s#^migrations_dir = .*#migrations_dir = \"$WORK/before-src/migrations\"#" \
+    -e 's#simple = { limit = 100, period = 10 }#simple = { limit = 10000000, period = 10 }#' \
+    "$WORK/before-src/wrangler.toml" >"$WORK/before/wrangler.toml"
+  B_PORT=$(free_port)
+  serve before "$WORK/before" "$(project_databases "$WORK/before/wrangler.toml" | paste -sd, -)" "$B_PORT" \
+    --var "ADMIN_TOKEN:$ADMIN" --var "SECRETS_KEYS:bench:$(random_hex 32)"
+  B="http://127.0.0.1:$B_PORT"
+fi
+
+# new_project_key [BASE]: a workspace and its key on the project (or on BASE).
 new_project_key() {
-  curl -s -X POST "$P/admin/v1/workspaces" -H "Authorization: Bearer $ADMIN" |
+  curl -s -X POST "${1:-$P}/admin/v1/workspaces" -H "Authorization: Bearer $ADMIN" |
     python3 -c 'import sys,json; print(json.load(sys.stdin)["apiKey"]["key"])'
 }
 # The peer has one seeded workspace; give it more, with keys, straight in its D1.
@@ -189,17 +216,29 @@ PK_LIST=$(new_project_key); QK_LIST=$(new_peer_key)
 fill "$P" "$PK_LIST" 1000; fill "$Q" "$QK_LIST" 1000
 APP=$(curl -s "$P/connect/v1/apps?limit=1" -H "Authorization: Bearer $PK_LIST" | python3 -c 'import sys,json; print(json.load(sys.stdin)["data"][0]["clientId"])')
 
+if [ -n "$BEFORE" ]; then
+  BK_LIST=$(new_project_key "$B"); fill "$B" "$BK_LIST" 1000
+fi
+
 say "load: ${SECONDS_PER}s per scenario, $CONNS connections, wrk -t2"
 PK_BATCH=$(new_project_key); QK_BATCH=$(new_peer_key)
 BENCH_BODY="$WORK/batch.json" BENCH_KEY=$PK_BATCH measure "project batch create (100 items)" "$P" batch.lua
+if [ -n "$BEFORE" ]; then
+  BK_BATCH=$(new_project_key "$B")
+  BENCH_BODY="$WORK/batch.json" BENCH_KEY=$BK_BATCH measure "before batch create (100 items)" "$B" batch.lua
+fi
 BENCH_BODY="$WORK/batch.json" BENCH_KEY=$QK_BATCH measure "peer batch create (100 items)" "$Q" batch.lua
 BENCH_KEY=$PK_LIST BENCH_PATH="/connect/v1/apps?limit=100" measure "project list (limit=100)" "$P" get.lua
+[ -z "$BEFORE" ] || BENCH_KEY=$BK_LIST BENCH_PATH="/connect/v1/apps?limit=100" measure "before list (limit=100)" "$B" get.lua
 BENCH_KEY=$QK_LIST BENCH_PATH="/connect/v1/apps?limit=100" measure "peer list (limit=100)" "$Q" get.lua
 BENCH_KEY=$PK_LIST BENCH_PATH="/connect/v1/apps/$APP" measure "project get app" "$P" get.lua
 
 say "growth: a 20,000-app workspace on each side"
 PK_BIG=$(new_project_key); QK_BIG=$(new_peer_key)
 fill "$P" "$PK_BIG" 20000; fill "$Q" "$QK_BIG" 20000
+if [ -n "$BEFORE" ]; then
+  BK_BIG=$(new_project_key "$B"); fill "$B" "$BK_BIG" 20000
+fi
 BENCH_KEY=$PK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=0" measure "project list 20k offset=0" "$P" get.lua
 BENCH_KEY=$PK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=19900" measure "project list 20k offset=19900" "$P" get.lua
 BENCH_KEY=$QK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=0" measure "peer list 20k offset=0" "$Q" get.lua
@@ -218,6 +257,11 @@ BENCH_KEY=$PK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=19900" measure "
 # its list once never sees: so the project's walk runs with the cache off too.
 say "walks: every page of the 20,000-app workspace in turn, as a client syncing its list"
 BENCH_KEY=$PK_BIG BENCH_TOTAL=20000 measure "project walk 20k" "$P" walk.lua
+if [ -n "$BEFORE" ]; then
+  SERVE_ARGS[before]="${SERVE_ARGS[before]} --var PAGE_CACHE:off"
+  BENCH_KEY=$BK_BIG BENCH_TOTAL=20000 measure "before walk 20k" "$B" walk.lua
+  SERVE_ARGS[before]="${SERVE_ARGS[before]% --var PAGE_CACHE:off}"
+fi
 BENCH_KEY=$QK_BIG BENCH_TOTAL=20000 measure "peer walk 20k" "$Q" walk.lua
 SERVE_ARGS[project]="${SERVE_ARGS[project]% --var PAGE_CACHE:off}"
 
@@ -312,6 +356,15 @@ deep, shallow = row("project list 20k offset=19900")[1], row("project list 20k o
 print(f"growth, pages kept: {deep/shallow:.2f}x ({deep:.1f} ms vs {shallow:.1f} ms)")
 print(f"D1 round trips (warm key): batch create {sys.argv[2]}, list {sys.argv[3]}, get {sys.argv[4]}")
 print(f"deployable size: wasm {int(sys.argv[5])/1024:.0f} KiB gzipped, whole bundle {int(sys.argv[6])/1024:.0f} KiB gzipped")
+if "before batch create (100 items)" in rows:
+    print()
+    print("| scenario | project req/s | before req/s | project / before | project p50 / p99 ms | before p50 / p99 ms |")
+    print("|---|---|---|---|---|---|")
+    for label, p, b in [("batch create, 100 items", "project batch create (100 items)", "before batch create (100 items)"),
+                        ("list, limit=100 (1,000 apps)", "project list (limit=100)", "before list (limit=100)"),
+                        ("list walked page by page, 20,000 apps", "project walk 20k", "before walk 20k")]:
+        a, c = row(p), row(b)
+        print(f"| {label} | {a[0]:.0f} | {c[0]:.0f} | {a[0]/c[0]:.2f}x | {a[1]:.1f} / {a[2]:.1f} | {c[1]:.1f} / {c[2]:.1f} |")
 bad = {k: v[3] for k, v in rows.items() if v[3]}
 if bad:
     print(f"non-2xx responses: {bad}")

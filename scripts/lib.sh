@@ -43,7 +43,8 @@ prebuilt_config() {
 }
 
 # The local D1 databases of the project's Worker, one a line: the database_name of each
-# shard in the top-level [[d1_databases]] of wrangler.toml (not those of an [env.*]).
+# shard in the top-level [[d1_databases]] of wrangler.toml (not those of an [env.*]); of
+# another wrangler.toml when given one.
 project_databases() {
-  awk '/^\[env\./ { exit } /^database_name *=/ { gsub(/.*= *"|".*/, ""); print }' "$ROOT/wrangler.toml"
+  awk '/^\[env\./ { exit } /^database_name *=/ { gsub(/.*= *"|".*/, ""); print }' "${1:-$ROOT/wrangler.toml}"
 }

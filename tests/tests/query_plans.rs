@@ -59,7 +59,7 @@ fn plan(server: &Server, statement: &str) -> Vec<String> {
 fn every_statement_searches_by_an_index_and_scans_no_table() {
     let server = Server::shared();
     let ws = "'org_plans'";
-    let statements: [(&str, &str, Vec<&str>, &str); 37] = [
+    let statements: [(&str, &str, Vec<&str>, &str); 38] = [
         (
             "APPS_INSERT",
             sql::APPS_INSERT,
@@ -226,6 +226,7 @@ fn every_statement_searches_by_an_index_and_scans_no_table() {
             "SEARCH api_keys",
         ),
         ("SHARD_APPS", sql::SHARD_APPS, vec![], "SCAN workspaces"),
+        ("SHARD_SIZE", sql::SHARD_SIZE, vec![], ""),
         (
             "DIRECTORY_KEY",
             sql::DIRECTORY_KEY,

@@ -124,7 +124,7 @@ impl Operation for CreateWorkspace {
     async fn attempt(&mut self, cx: &mut Cx, directory: &Store) -> ApiResult<Attempt> {
         let mut sizes = Vec::new();
         for shard in every_shard(cx)? {
-            sizes.push((shard.shard().to_owned(), shard.usage().await?.bytes));
+            sizes.push((shard.shard().to_owned(), shard.bytes().await?));
         }
         let shard = roomiest(&sizes)
             .ok_or_else(|| ApiError::Internal("SHARDS names no shard".into()))?

@@ -69,11 +69,11 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     let answer = dispatch(cx, &store, &mut req, &method, &ws, route, id).await;
     // A request that reached no D1 call (refused before, or replayed from KV) confirms its
     // key now: a revoked key gets 401, whatever it was answered.
-    let confirmed = store.finish_key_check().await;
+    store.finish_key_check().await?;
+    // A live key's answer, errors included, says how recent a state it saw.
     if let Some(latest) = store.bookmark() {
         cx.bookmark = Some(latest);
     }
-    confirmed?;
     answer
 }
 

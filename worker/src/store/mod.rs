@@ -127,7 +127,7 @@ pub struct Store {
     costs: Rc<Costs>,
     /// The faults of a test build (nothing in a release build).
     faults: Faults,
-    /// The hash of an API key the isolate had cached, still to be confirmed live.
+    /// The hash of the request's API key, still to be confirmed live.
     key_to_confirm: RefCell<Option<String>>,
 }
 
@@ -195,7 +195,8 @@ impl Store {
     }
 
     /// Has this request's first D1 call confirm that the API key with hash `key_hash`
-    /// (found in the isolate's cache) is still live, in the same round trip: a read runs
+    /// (found in the isolate's cache or the directory, which say only where it leads) is
+    /// live, in the same round trip: a read runs
     /// in one batch with the check, a write's transaction fails on it. So a key revoked a
     /// moment ago is refused on its next request, and a warm request still makes one round
     /// trip. [`Store::finish_key_check`] confirms it for a request that made no D1 call.

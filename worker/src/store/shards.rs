@@ -4,6 +4,7 @@ use super::sql;
 use super::Store;
 use crate::error::{ApiError, ApiResult};
 use serde::Deserialize;
+use worker::D1Result;
 
 /// A shard's apps and bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,26 +20,43 @@ struct AppsRow {
     apps: f64,
 }
 
+/// The database's size D1 reports with `result`.
+fn size_after(result: &D1Result) -> ApiResult<u64> {
+    result
+        .meta()?
+        .and_then(|m| m.size_after)
+        .map(|bytes| bytes as u64)
+        .ok_or_else(|| ApiError::Internal("D1 reported no database size".into()))
+}
+
+/// The one result of a read of one statement.
+fn only(results: &[D1Result]) -> ApiResult<&D1Result> {
+    match results {
+        [result] => Ok(result),
+        _ => Err(ApiError::Internal(
+            "D1 answered one read with another count".into(),
+        )),
+    }
+}
+
 impl Store {
-    /// The shard's apps and bytes, in one read.
+    /// The shard's apps (a read of every workspace row) and bytes.
     pub async fn usage(&self) -> ApiResult<Usage> {
         let results = self.read(vec![self.stmt(sql::SHARD_APPS, &[])?]).await?;
-        let [result] = results.as_slice() else {
-            return Err(ApiError::Internal(
-                "D1 answered one read with another count".into(),
-            ));
-        };
+        let result = only(&results)?;
         let apps = result
             .results::<AppsRow>()?
             .first()
             .map_or(0, |r| r.apps.max(0.0) as u64);
-        let bytes = result
-            .meta()?
-            .and_then(|m| m.size_after)
-            .ok_or_else(|| ApiError::Internal("D1 reported no database size".into()))?;
         Ok(Usage {
             apps,
-            bytes: bytes as u64,
+            bytes: size_after(result)?,
         })
+    }
+
+    /// The shard's bytes, reading no row.
+    pub async fn bytes(&self) -> ApiResult<u64> {
+        let results = self.read(vec![self.stmt(sql::SHARD_SIZE, &[])?]).await?;
+        size_after(only(&results)?)
     }
 }

@@ -185,6 +185,10 @@ pub const RESEAL_CURSOR_SET: &str = "INSERT INTO reseal_cursors (kind, after) VA
 /// `WORKSPACE_DELETE_UNLISTED`; primary key).
 pub const API_KEY_DELETE_UNLISTED: &str = "DELETE FROM api_keys WHERE id = ?1";
 
+/// Reads nothing: D1 reports the database's size after every statement (`size_after`), and
+/// this is the cheapest statement to ask it with.
+pub const SHARD_SIZE: &str = "SELECT 1 AS one";
+
 /// The apps of the shard's workspaces: a read of every workspace row (there is no index
 /// that would spare it), for the operators' report only.
 pub const SHARD_APPS: &str = "SELECT total(apps_count) AS apps FROM workspaces";
