@@ -177,8 +177,10 @@ fi
 # undocumented method refused. Left out: positive_data_acceptance, since schema-valid data
 # is still refused by rules a schema cannot state (an id of the right shape that names no
 # app is 404; a key reused with another body is 422), and max_response_time (no fixed
-# budget on a shared machine).
-CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection,ignored_auth,use_after_free,ensure_resource_availability,missing_required_header,unsupported_method
+# budget on a shared machine). negative_data_rejection is turned on in schemathesis.toml,
+# not here: a check named on the command line would override the one operation it is off
+# for (see there).
+CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,ignored_auth,use_after_free,ensure_resource_availability,missing_required_header,unsupported_method
 args=(
   run "$E2E_OPENAPI"
   --url "$E2E_BASE_URL"

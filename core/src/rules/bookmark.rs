@@ -48,8 +48,17 @@ fn is_d1_bookmark(text: &str) -> bool {
             .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Reads the header's value: `None` when it is empty (a script that sends its last
+/// bookmark before it has one), else the bookmark as this API sent it.
+pub fn from_header(raw: &str) -> Result<Option<Bookmark>, FieldError> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    Bookmark::parse(raw).map(Some)
+}
+
 impl Bookmark {
-    /// Reads the header's value, as this API sent it.
+    /// Reads a bookmark as this API sent it.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let invalid = || {
             FieldError::invalid(
@@ -113,6 +122,10 @@ mod tests {
     fn malformed_bookmarks_name_the_header() {
         let local = "00000000-00000003-00000000-00000000000000000000000000000000";
         assert!(Bookmark::parse(&format!("SHARD_2:{local}")).is_ok());
+        assert_eq!(from_header(""), Ok(None));
+        assert_eq!(from_header("  "), Ok(None));
+        assert!(from_header(&format!("SHARD_1:{D1}")).unwrap().is_some());
+        assert_eq!(from_header(":").unwrap_err().parameter, HEADER);
         for bad in [
             "",
             ":",

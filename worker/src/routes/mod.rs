@@ -77,11 +77,11 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     answer
 }
 
-/// The `X-Connect-Bookmark` the caller sent back, if any; a malformed one is a 400 naming
-/// the header.
+/// The `X-Connect-Bookmark` the caller sent back, if any (an empty one is none); a
+/// malformed one is a 400 naming the header.
 fn sent_bookmark(req: &Request) -> ApiResult<Option<Bookmark>> {
     match req.headers().get(bookmark::HEADER)? {
-        Some(raw) => Ok(Some(Bookmark::parse(&raw)?)),
+        Some(raw) => Ok(bookmark::from_header(&raw)?),
         None => Ok(None),
     }
 }
