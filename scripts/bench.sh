@@ -121,15 +121,14 @@ if [ -n "$BEFORE" ]; then
   say "building the project's Worker as of $BEFORE (a scratch worktree)"
   git -C "$ROOT" worktree add --detach "$WORK/before-src" "$BEFORE" >/dev/null 2>&1
   ln -s "$ROOT/node_modules" "$WORK/before-src/node_modules"
-  # Its own target directory would compile every dependency again; the shared one only
-  # rebuilds the Worker's own crates (and this project's build above is already copied out).
-  (cd "$WORK/before-src" && CARGO_TARGET_DIR="$ROOT/target" bash scripts/build-worker.sh >/dev/null)
+  # A target directory of its own, kept under target/ so that later runs reuse it. Not the
+  # project's: its crates have the same names and paths of the same shape, and cargo then
+  # took the old revision's connect-core as fresh for the next build of this one.
+  (cd "$WORK/before-src" && CARGO_TARGET_DIR="$ROOT/target/bench-before" bash scripts/build-worker.sh >/dev/null)
   mkdir -p "$WORK/before"
-  sed -e "s#^main = .*#main = \"$WORK/before-src/worker/build/worker/shim.mjs\"#" \
-    -e 's#^command = .*#command = "true"#' -e '/^watch_dir/d' \
-    -e "s#^migrations_dir = .*#migrations_dir = \"$WORK/before-src/migrations\"#" \
+  prebuilt_config_of "$WORK/before-src" \
     -e 's#simple = { limit = 100, period = 10 }#simple = { limit = 10000000, period = 10 }#' \
-    "$WORK/before-src/wrangler.toml" >"$WORK/before/wrangler.toml"
+    >"$WORK/before/wrangler.toml"
   B_PORT=$(free_port)
   serve before "$WORK/before" "$(project_databases "$WORK/before/wrangler.toml" | paste -sd, -)" "$B_PORT" \
     --var "ADMIN_TOKEN:$ADMIN" --var "SECRETS_KEYS:bench:$(random_hex 32)"

@@ -34,12 +34,17 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 # The project's wrangler.toml, on stdout, for serving the Worker already built by
 # build-worker.sh from anywhere: absolute paths, no build step, no file watching. Extra
 # arguments are more sed expressions (-e '...') applied with these.
-prebuilt_config() {
-  sed -e "s#^main = .*#main = \"$ROOT/worker/build/worker/shim.mjs\"#" \
+prebuilt_config() { prebuilt_config_of "$ROOT" "$@"; }
+
+# prebuilt_config_of DIR [-e ...]: the same for the checkout at DIR (another revision of
+# the project, built there).
+prebuilt_config_of() {
+  local dir=$1; shift
+  sed -e "s#^main = .*#main = \"$dir/worker/build/worker/shim.mjs\"#" \
     -e 's#^command = .*#command = "true"#' \
     -e '/^watch_dir/d' \
-    -e "s#^migrations_dir = .*#migrations_dir = \"$ROOT/migrations\"#" \
-    "$@" "$ROOT/wrangler.toml"
+    -e "s#^migrations_dir = .*#migrations_dir = \"$dir/migrations\"#" \
+    "$@" "$dir/wrangler.toml"
 }
 
 # The local D1 databases of the project's Worker, one a line: the database_name of each

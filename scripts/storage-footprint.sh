@@ -77,12 +77,7 @@ mkdir -p "$WORK/config"
 CONFIG="$WORK/config/wrangler.toml"
 prebuilt_config -e 's#simple = { limit = 100, period = 10 }#simple = { limit = 10000000, period = 10 }#' >"$CONFIG"
 
-# The database_name of every top-level [[d1_databases]] section (not [[env.*.d1_databases]]).
-mapfile -t DATABASES < <(awk '
-  /^[[:space:]]*\[/ { in_d1 = ($0 ~ /^[[:space:]]*\[\[d1_databases\]\][[:space:]]*(#.*)?$/) }
-  in_d1 && /^[[:space:]]*database_name[[:space:]]*=/ {
-    v = $0; sub(/^[^=]*=[[:space:]]*"/, "", v); sub(/".*$/, "", v); print v
-  }' "$CONFIG")
+mapfile -t DATABASES < <(project_databases "$CONFIG")
 [ "${#DATABASES[@]}" -gt 0 ] || die "no [[d1_databases]] section with a database_name in wrangler.toml"
 say "applying migrations to the local D1 databases: ${DATABASES[*]}"
 for db in "${DATABASES[@]}"; do

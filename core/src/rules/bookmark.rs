@@ -67,13 +67,7 @@ impl Bookmark {
             )
         };
         let (shard, d1) = raw.trim().split_once(':').ok_or_else(invalid)?;
-        if !is_shard_name(shard) || !is_d1_bookmark(d1) {
-            return Err(invalid());
-        }
-        Ok(Self {
-            shard: shard.to_owned(),
-            d1: d1.to_owned(),
-        })
+        Self::new(shard, d1).ok_or_else(invalid)
     }
 
     /// The bookmark D1 gave for `shard`'s database, if it has D1's shape and `shard` can

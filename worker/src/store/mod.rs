@@ -233,8 +233,14 @@ impl Store {
         &self,
         stmt: D1PreparedStatement,
     ) -> ApiResult<Vec<T>> {
-        match self.read(vec![stmt]).await?.as_slice() {
-            [rows] => Ok(rows.results()?),
+        Ok(self.read_one(stmt).await?.results()?)
+    }
+
+    /// Runs one read statement: its result, rows and meta (see [`Store::read`]).
+    pub(crate) async fn read_one(&self, stmt: D1PreparedStatement) -> ApiResult<D1Result> {
+        let mut results = self.read(vec![stmt]).await?;
+        match (results.pop(), results.is_empty()) {
+            (Some(result), true) => Ok(result),
             _ => Err(ApiError::Internal(
                 "D1 answered one read with another count".into(),
             )),

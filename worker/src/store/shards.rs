@@ -29,34 +29,22 @@ fn size_after(result: &D1Result) -> ApiResult<u64> {
         .ok_or_else(|| ApiError::Internal("D1 reported no database size".into()))
 }
 
-/// The one result of a read of one statement.
-fn only(results: &[D1Result]) -> ApiResult<&D1Result> {
-    match results {
-        [result] => Ok(result),
-        _ => Err(ApiError::Internal(
-            "D1 answered one read with another count".into(),
-        )),
-    }
-}
-
 impl Store {
     /// The shard's apps (a read of every workspace row) and bytes.
     pub async fn usage(&self) -> ApiResult<Usage> {
-        let results = self.read(vec![self.stmt(sql::SHARD_APPS, &[])?]).await?;
-        let result = only(&results)?;
+        let result = self.read_one(self.stmt(sql::SHARD_APPS, &[])?).await?;
         let apps = result
             .results::<AppsRow>()?
             .first()
             .map_or(0, |r| r.apps.max(0.0) as u64);
         Ok(Usage {
             apps,
-            bytes: size_after(result)?,
+            bytes: size_after(&result)?,
         })
     }
 
     /// The shard's bytes, reading no row.
     pub async fn bytes(&self) -> ApiResult<u64> {
-        let results = self.read(vec![self.stmt(sql::SHARD_SIZE, &[])?]).await?;
-        size_after(only(&results)?)
+        size_after(&self.read_one(self.stmt(sql::SHARD_SIZE, &[])?).await?)
     }
 }

@@ -98,17 +98,20 @@ pub(super) async fn write_to_shard(
     }
 }
 
-/// Removes what an abandoned attempt wrote to a shard; what it cannot remove stays
-/// unreachable (nothing in the directory leads to it), and is logged.
-pub(super) async fn unwrite(shard: &Store, statements: ApiResult<Vec<D1PreparedStatement>>) {
-    let outcome = match statements {
-        Ok(statements) => shard.commit(statements).await,
-        Err(e) => Err(e),
-    };
+/// Removes what an abandoned attempt wrote to `shard` (the statements `undo` makes for
+/// its database); what it cannot remove stays unreachable (nothing in the directory leads
+/// to it), and is logged.
+pub(super) async fn unwrite(
+    cx: &Cx,
+    shard: &str,
+    undo: impl FnOnce(&Store) -> ApiResult<Vec<D1PreparedStatement>>,
+) {
+    let outcome: ApiResult<_> = async {
+        let store = cx.store(shard, Freshness::Primary)?;
+        store.commit(undo(&store)?).await
+    }
+    .await;
     if let Err(e) = outcome {
-        console_error!(
-            "an abandoned operators' write stays in shard {} (unreachable): {e:?}",
-            shard.shard()
-        );
+        console_error!("an abandoned operators' write stays in shard {shard} (unreachable): {e:?}");
     }
 }

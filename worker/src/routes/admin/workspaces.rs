@@ -13,7 +13,7 @@ use connect_core::server::shards::roomiest;
 use connect_core::wire::ids::{ApiKeyId, WorkspaceId};
 use connect_core::wire::response::{CreatedWorkspace, IssuedApiKey, RevokedApiKey, Workspace};
 use connect_core::wire::secrets::ApiKey;
-use worker::{console_error, Response};
+use worker::Response;
 
 fn issue_key(cx: &mut Cx, workspace: &WorkspaceId) -> ApiResult<IssuedApiKey> {
     Ok(IssuedApiKey {
@@ -79,13 +79,10 @@ impl Operation for CreateWorkspace {
         let Some((shard, workspace, key_id)) = self.written.take() else {
             return;
         };
-        match cx.store(&shard, Freshness::Primary) {
-            Ok(store) => {
-                let statements = store.delete_unlisted_workspace(&workspace, &key_id);
-                unwrite(&store, statements).await;
-            }
-            Err(e) => console_error!("abandoning workspace {workspace}: {e:?}"),
-        }
+        unwrite(cx, &shard, |store| {
+            store.delete_unlisted_workspace(&workspace, &key_id)
+        })
+        .await;
     }
 }
 
@@ -140,13 +137,10 @@ impl Operation for AddApiKey {
         let Some((shard, key_id)) = self.written.take() else {
             return;
         };
-        match cx.store(&shard, Freshness::Primary) {
-            Ok(store) => {
-                let statement = store.delete_unlisted_key(&key_id).map(|s| vec![s]);
-                unwrite(&store, statement).await;
-            }
-            Err(e) => console_error!("abandoning API key {key_id}: {e:?}"),
-        }
+        unwrite(cx, &shard, |store| {
+            Ok(vec![store.delete_unlisted_key(&key_id)?])
+        })
+        .await;
     }
 }
 
