@@ -27,6 +27,13 @@
 # the walk are measured on it right after the project's: the table then has a project /
 # before column, for checking that a change costs no throughput.
 #
+# BENCH_INSPECTOR=off: every server is started without wrangler's inspector, through
+# wrangler's programmatic API (scripts/bench/serve-without-inspector.mjs), instead of by
+# `wrangler dev`, which always relays a report of each D1 and KV call, its response body
+# included, through its proxy to node. The relay costs more CPU than the Workers' own work
+# on a list page and favours the Worker making fewer binding calls; production has none
+# (docs/performance.md). The figures the issues set are those of `wrangler dev` (on).
+#
 # BENCH_SECONDS (default 15) per scenario, BENCH_CONNECTIONS (default 8), BENCH_TMP (the
 # directory for state, default /dev/shm if writable, else /tmp).
 set -euo pipefail
@@ -37,6 +44,7 @@ SECONDS_PER=${BENCH_SECONDS:-15}
 BEFORE=${BENCH_BEFORE:-}
 SCALE=${BENCH_SCALE:-1000000}
 CONNS=${BENCH_CONNECTIONS:-8}
+INSPECTOR=${BENCH_INSPECTOR:-on}
 PEER_SRC="$ROOT/../shared/bench/peer-ts"
 
 bash scripts/setup.sh
@@ -65,8 +73,16 @@ cleanup() {
 trap cleanup EXIT
 
 
+# How a server is started: `wrangler dev`, or with BENCH_INSPECTOR=off the same through
+# wrangler's programmatic API without an inspector (scripts/bench/serve-without-inspector.mjs).
+case "$INSPECTOR" in
+  on) SERVE=("$WRANGLER" dev) ;;
+  off) SERVE=(node "$ROOT/scripts/bench/serve-without-inspector.mjs") ;;
+  *) die "BENCH_INSPECTOR is on or off, not $INSPECTOR" ;;
+esac
+
 # serve NAME CONFIG_DIR D1_NAMES PORT [--var ...]: migrations of each database (D1_NAMES
-# is one word, names separated by commas), then wrangler dev in its own process group;
+# is one word, names separated by commas), then the server (SERVE) in its own process group;
 # waits until it answers.
 serve() {
   local name=$1 dir=$2 d1=$3 port=$4 database; shift 4
@@ -81,7 +97,7 @@ start() {
   local name=$1 dir port
   read -r dir port rest <<<"${SERVE_ARGS[$name]}"
   # shellcheck disable=SC2086 # rest is a list of --var NAME:VALUE words without spaces
-  setsid "$WRANGLER" dev -c "$dir/wrangler.toml" --ip 127.0.0.1 --port "$port" \
+  setsid "${SERVE[@]}" -c "$dir/wrangler.toml" --ip 127.0.0.1 --port "$port" \
     --persist-to "$WORK/$name-state" $rest </dev/null >>"$WORK/$name.log" 2>&1 &
   PGID[$name]=$!
   for _ in $(seq 1 120); do
@@ -166,15 +182,15 @@ fill() {
 }
 
 # cpu_ticks PGID: "runtime proxy wrangler", the CPU clock ticks (user + system) used so far by
-# the processes of one server: the workerd that runs the Worker (started with an
-# inspector), the workerd in front of it, and node.
+# the processes of one server: the workerd that runs the Worker (its entry socket on a port
+# of the system's choosing), the workerd in front of it (on the port served), and node.
 cpu_ticks() {
   local runtime=0 proxy=0 wrangler=0 p cmd t
   for p in $(pgrep -g "$1"); do
     cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
     t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) || continue
     case "$cmd" in
-      *workerd*--inspector-addr*) runtime=$((runtime + t)) ;;
+      *workerd*--socket-addr=entry=127.0.0.1:0\ *) runtime=$((runtime + t)) ;;
       *workerd*) proxy=$((proxy + t)) ;;
       *node*) wrangler=$((wrangler + t)) ;;
     esac
@@ -219,7 +235,7 @@ if [ -n "$BEFORE" ]; then
   BK_LIST=$(new_project_key "$B"); fill "$B" "$BK_LIST" 1000
 fi
 
-say "load: ${SECONDS_PER}s per scenario, $CONNS connections, wrk -t2"
+say "load: ${SECONDS_PER}s per scenario, $CONNS connections, wrk -t2, inspector $INSPECTOR"
 PK_BATCH=$(new_project_key); QK_BATCH=$(new_peer_key)
 BENCH_BODY="$WORK/batch.json" BENCH_KEY=$PK_BATCH measure "project batch create (100 items)" "$P" batch.lua
 if [ -n "$BEFORE" ]; then
@@ -313,7 +329,7 @@ if [ "$SCALE" -gt 0 ]; then
   SCALE_TABLE=$($S table "$WORK/scale" "$SCALE")
 fi
 
-python3 - "$WORK/results" "$RT_BATCH" "$RT_LIST" "$RT_GET" "$WASM_GZ" "$BUNDLE_GZ" <<'PY'
+python3 - "$WORK/results" "$RT_BATCH" "$RT_LIST" "$RT_GET" "$WASM_GZ" "$BUNDLE_GZ" "$INSPECTOR" <<'PY'
 import sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -321,6 +337,8 @@ for line in open(sys.argv[1]):
     rows[" ".join(parts[:-7])] = [float(x) for x in parts[-7:]]
 def row(name):
     return rows[name]
+print()
+print("served by `wrangler dev`" if sys.argv[7] == "on" else "served without wrangler's inspector (BENCH_INSPECTOR=off)")
 print()
 print("| scenario | project req/s | peer req/s | ratio | project p50 / p99 ms | peer p50 / p99 ms |")
 print("|---|---|---|---|---|---|")
@@ -345,7 +363,8 @@ def cpu(r):
     return f"{r[4]:.2f} + {r[5]:.2f} + {r[6]:.2f} = {sum(r[4:7]):.2f}"
 for label, p, q in [("batch create, 100 items", "project batch create (100 items)", "peer batch create (100 items)"),
                     ("list, limit=100 (1,000 apps)", "project list (limit=100)", "peer list (limit=100)"),
-                    ("list, limit=100, page cache off", "project read list (limit=100)", "peer list (limit=100)")]:
+                    ("list, limit=100, page cache off", "project read list (limit=100)", "peer list (limit=100)"),
+                    ("list walked page by page, 20,000 apps", "project walk 20k", "peer walk 20k")]:
     print(f"| {label} | {cpu(row(p))} | {cpu(row(q))} |")
 print(f"| get app (project only) | {cpu(g)} | |")
 print()
