@@ -5,8 +5,8 @@
 // `Network` events. The runtime then reports every subrequest, D1 and KV calls included,
 // with its response body; wrangler's proxy parses each report and posts a copy of it to
 // wrangler's node process as a debug log line. On this machine that relay costs about 2.5 ms
-// of CPU for each binding call and about 20 ns for each byte a call returns, more than the
-// Workers' own work; production has no inspector (docs/performance.md).
+// of CPU for each binding call and 25 to 55 ns for each byte a call returns, more than the
+// Workers' own work on a list page; production has no inspector (docs/performance.md).
 //
 // Takes the `wrangler dev` arguments bench.sh uses:
 //   node serve-without-inspector.mjs -c CONFIG --ip IP --port PORT --persist-to DIR [--var NAME:VALUE]...
