@@ -106,10 +106,11 @@ start() {
   done
   echo "$name did not start:"; tail -30 "$WORK/$name.log"; exit 1
 }
-# restart NAME: a fresh wrangler dev on the same state. Local workerd does not run a major
-# GC while under constant load (cloudflare/workerd#6824): after about 100 s of wrk its
-# heap reaches V8's limit and it aborts, whichever Worker it runs. Each measurement
-# therefore starts from a fresh process.
+# restart NAME: a fresh server on the same state, so that every measurement starts alike.
+# With `wrangler dev` it is also needed: wrangler's proxy keeps every inspector report while
+# no DevTools is attached, D1 response bodies included, and under the walk it reached V8's
+# heap limit (1.7 GB) and aborted after about 85 s; without the inspector the proxy stayed
+# under 400 MB through 150 s (docs/performance.md).
 restart() {
   local name=$1
   kill -- "-${PGID[$name]}" 2>/dev/null || true
