@@ -24,6 +24,14 @@ fn item(i: usize) -> BatchItem {
     }
 }
 
+/// A batch of `item(0)` alone.
+fn one_item_batch() -> BatchCreateRequest {
+    BatchCreateRequest {
+        items: vec![item(0)],
+        continue_on_error: None,
+    }
+}
+
 #[test]
 fn the_stream_walks_450_apps_once_each_in_creation_order() {
     let server = Server::shared();
@@ -150,9 +158,7 @@ fn every_route_works_and_errors_carry_the_envelope() {
 #[test]
 fn a_request_the_rules_refuse_is_never_sent() {
     let double = Double::start(vec![]);
-    let client = Client::builder(&double.base_url, "sk_workspace_test_x")
-        .build()
-        .unwrap();
+    let client = double.client();
     let mut bad = item(0);
     bad.app.redirect_uris = Some(vec!["https://a.example.com/cb".into(), "http://".into()]);
     let request = BatchCreateRequest {
@@ -188,13 +194,8 @@ fn a_500_then_a_429_then_a_201_is_a_success_with_one_key() {
         ),
         (201, vec![], CREATED.into()),
     ]);
-    let client = Client::builder(&double.base_url, "sk_workspace_test_x")
-        .build()
-        .unwrap();
-    let request = BatchCreateRequest {
-        items: vec![item(0)],
-        continue_on_error: None,
-    };
+    let client = double.client();
+    let request = one_item_batch();
     let t0 = Instant::now();
     let answer = client.batch_create(&request, None).unwrap();
     assert_eq!(answer.success_count, 0);
@@ -223,13 +224,8 @@ fn in_progress_is_retried_and_another_4xx_never_is() {
         ),
         (201, vec![], CREATED.into()),
     ]);
-    let client = Client::builder(&in_progress.base_url, "sk_workspace_test_x")
-        .build()
-        .unwrap();
-    let request = BatchCreateRequest {
-        items: vec![item(0)],
-        continue_on_error: None,
-    };
+    let client = in_progress.client();
+    let request = one_item_batch();
     client.batch_create(&request, Some("mine")).unwrap();
     let seen = in_progress.seen();
     assert_eq!(seen.len(), 2);
@@ -250,9 +246,7 @@ fn in_progress_is_retried_and_another_4xx_never_is() {
             ),
             (201, vec![], CREATED.into()),
         ]);
-        let client = Client::builder(&double.base_url, "sk_workspace_test_x")
-            .build()
-            .unwrap();
+        let client = double.client();
         let e = client.batch_create(&request, None).unwrap_err();
         assert_eq!(e.status(), Some(status));
         assert_eq!(double.seen().len(), 1, "{code} is final");
@@ -286,9 +280,7 @@ fn a_delete_whose_answer_was_lost_succeeds_when_the_retry_finds_the_app_gone() {
         (404, vec![], not_found.into()),
     ]);
     let id = connect_client::ClientId::parse("HqTRDIYH").unwrap();
-    let client = Client::builder(&lost.base_url, "sk_workspace_test_x")
-        .build()
-        .unwrap();
+    let client = lost.client();
     let deleted = client.delete_app(&id).unwrap();
     assert!(deleted.deleted);
     assert_eq!(deleted.client_id, id);
@@ -297,9 +289,7 @@ fn a_delete_whose_answer_was_lost_succeeds_when_the_retry_finds_the_app_gone() {
 
     // Without an earlier attempt in doubt, no app is an error.
     let missing = Double::start(vec![(404, vec![], not_found.into())]);
-    let client = Client::builder(&missing.base_url, "sk_workspace_test_x")
-        .build()
-        .unwrap();
+    let client = missing.client();
     assert_eq!(
         client.delete_app(&id).unwrap_err().code(),
         Some(ErrorCode::ResourceNotFound)
@@ -329,13 +319,8 @@ fn the_latest_bookmark_goes_back_with_every_later_call() {
                 .into(),
         ),
     ]);
-    let client = Client::builder(&double.base_url, "sk_workspace_test_x")
-        .build()
-        .unwrap();
-    let request = BatchCreateRequest {
-        items: vec![item(0)],
-        continue_on_error: None,
-    };
+    let client = double.client();
+    let request = one_item_batch();
     client.batch_create(&request, None).unwrap();
     let id = connect_client::ClientId::parse("HqTRDIYH").unwrap();
     assert!(client.get_app(&id).is_err());

@@ -138,6 +138,13 @@ impl Double {
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
+
+    /// A client with the default settings, pointed at this double.
+    pub fn client(&self) -> connect_client::Client {
+        connect_client::Client::builder(&self.base_url, "sk_workspace_test_x")
+            .build()
+            .unwrap()
+    }
 }
 
 fn read_request(stream: &TcpStream) -> Option<Seen> {
