@@ -311,3 +311,56 @@ fn stored_claims_hold_no_secret_in_plain_text() {
     assert_eq!(again.body, large.body);
     assert_no_secret_shapes(server);
 }
+
+#[test]
+fn the_hourly_purge_removes_expired_claims_in_bounded_chunks_in_every_shard() {
+    // Its own server: the purge removes every workspace's expired claims.
+    let server = Server::start(connect_e2e::ServerConfig::project());
+    let t = server.tenant();
+    let kept = t.batch(&body(&["Kept"]), Some("kept-key"));
+    assert_eq!(kept.status, 201, "{}", kept.text());
+    let kept_kv = kv_name(&t, "kept-key");
+    // In every shard, 2,345 claims long expired (more than two chunks of 1,000) and 5 that
+    // are not, sealed under a key id of their own so that the counts can be followed.
+    server.d1_exec(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2350) \
+         INSERT INTO idempotency_keys (scope, key_hash, fingerprint, response, key_id, created_at, expires_at) \
+         SELECT 'org_purge', printf('%064d', i), 'f', 'purge.x', 'purge', 0, \
+                CASE WHEN i <= 2345 THEN i ELSE 4102444800000 END FROM n",
+    );
+    let counted =
+        "SELECT sealed FROM sealed_counts WHERE kind = 'idempotency_records' AND key_id = 'purge'";
+    assert_eq!(server.d1_sum(counted, "sealed"), 2 * 2350);
+
+    let purge = server
+        .get("/cdn-cgi/handler/scheduled?cron=17+*+*+*+*")
+        .send();
+    assert_eq!(purge.status, 200, "{}", purge.text());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for shard in ["SHARD_1", "SHARD_2"] {
+        let line = format!("{shard}: purged 2345 expired idempotency claims in 3 statement(s)");
+        while !server.log().contains(&line) {
+            assert!(
+                Instant::now() < deadline,
+                "no {line:?} in the log: {}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    assert!(!server.log().contains("more remain"), "{}", server.log());
+    let left = "SELECT count(*) AS n FROM idempotency_keys WHERE scope = 'org_purge'";
+    assert_eq!(
+        server.d1_sum(left, "n"),
+        2 * 5,
+        "only the unexpired claims are left"
+    );
+    assert_eq!(server.d1_sum(counted, "sealed"), 2 * 5, "the counts follow");
+
+    // The tenant's claim had not expired: without its KV copy, D1 still replays it.
+    server.kv_delete(&kept_kv);
+    let again = t.batch(&body(&["Kept"]), Some("kept-key"));
+    assert!(replayed(&again), "{}", again.text());
+    assert_eq!(again.body, kept.body);
+    assert_eq!(t.total(), 1);
+}

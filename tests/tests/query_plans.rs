@@ -173,7 +173,7 @@ fn every_statement_searches_by_an_index_and_scans_no_table() {
         (
             "CLAIMS_PURGE_EXPIRED",
             sql::CLAIMS_PURGE_EXPIRED,
-            vec!["1"],
+            vec!["1", "1000"],
             "idempotency_keys_by_expiry (expires_at<?)",
         ),
         (

@@ -9,6 +9,7 @@ mod faults;
 mod http;
 mod idempotency;
 mod isolate;
+mod purge;
 mod random;
 mod rate_limit;
 mod reseal;
@@ -25,8 +26,8 @@ use random::RandomPool;
 use std::rc::Rc;
 use store::{Costs, Freshness, Store};
 use worker::{
-    console_error, console_log, event, Context, Date, Env, Headers, Method, Request, Response,
-    Result, ScheduleContext, ScheduledEvent,
+    console_error, event, Context, Date, Env, Headers, Method, Request, Response, Result,
+    ScheduleContext, ScheduledEvent,
 };
 
 #[event(fetch)]
@@ -135,7 +136,7 @@ fn error_response(err: &ApiError, request_id: &str) -> Response {
 /// Every minute (`* * * * *` in `wrangler.toml`): the re-seal goes on while values remain
 /// under older keys of the ring (see `reseal`); with none, it costs one small read a
 /// shard. Hourly (`17 * * * *`): removes the idempotency claims past their 24 hours, in
-/// every shard. A key is also freed on its next use (the claim's insert deletes an expired
+/// every shard, in bounded chunks (see `purge`). A key is also freed on its next use (the claim's insert deletes an expired
 /// claim first); this keeps the table from growing with keys that are never reused.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
@@ -152,15 +153,7 @@ async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         }
     }
     if event.cron() == PURGE_CRON {
-        for store in &stores {
-            match store.purge_expired_claims(now).await {
-                Ok(n) => console_log!("{}: purged {n} expired idempotency claims", store.shard()),
-                Err(e) => console_error!(
-                    "{}: purging expired idempotency claims failed: {e:?}",
-                    store.shard()
-                ),
-            }
-        }
+        purge::run(&stores, now).await;
     } else {
         reseal::run(&env, &stores, &mut RandomPool::new()).await;
     }

@@ -1,12 +1,14 @@
 //! The server's encodings (feature `server`): sealing secrets with a key ring, the stored
 //! app, recorded responses of idempotent requests, the re-seal under a new primary key,
-//! the per-process page cache, and the list of shards; behind `faults`, the fault injection of test builds
-//! (its calls, `storage_call`, are named in every build). A client leaves this off and
-//! compiles none of AES-GCM, LZ4 or base64.
+//! the per-process page cache, the list of shards and the chunks of the purge of expired
+//! claims; behind `faults`, the fault injection of test builds (its calls, `storage_call`,
+//! are named in every build). A client leaves this off and compiles none of AES-GCM, LZ4
+//! or base64.
 
 #[cfg(feature = "faults")]
 pub mod faults;
 pub mod page_cache;
+pub mod purge;
 pub mod recorded;
 pub mod reseal;
 pub mod row;

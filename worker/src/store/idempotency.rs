@@ -80,9 +80,13 @@ impl Store {
         }))
     }
 
-    /// Removes every claim expired at `now`; returns how many.
-    pub async fn purge_expired_claims(&self, now: Timestamp) -> ApiResult<usize> {
-        self.run(self.stmt(sql::CLAIMS_PURGE_EXPIRED, &[n(now.millis())])?)
-            .await
+    /// Removes at most `limit` of the claims expired at `now`, the longest expired first;
+    /// returns how many.
+    pub async fn purge_expired_claims(&self, now: Timestamp, limit: u32) -> ApiResult<usize> {
+        self.run(self.stmt(
+            sql::CLAIMS_PURGE_EXPIRED,
+            &[n(now.millis()), n(limit.into())],
+        )?)
+        .await
     }
 }

@@ -292,7 +292,9 @@ impl Store {
         ApiError::Internal(format!("D1 read: {e}"))
     }
 
-    /// Runs one statement that writes: the rows it changed.
+    /// Runs one statement that writes: how many rows it returned. A statement that must
+    /// tell how many rows it changed says so in its `RETURNING` clause: D1's
+    /// `meta.changes` also counts the rows its triggers changed.
     pub(crate) async fn run(&self, stmt: D1PreparedStatement) -> ApiResult<usize> {
         let sent = async {
             self.costs.write_sent();
@@ -309,7 +311,7 @@ impl Store {
             }
         };
         self.costs.add(std::slice::from_ref(&result));
-        Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
+        Ok(result.results::<serde_json::Value>()?.len())
     }
 
     /// Runs one statement: its first row, if any.

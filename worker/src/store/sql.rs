@@ -138,8 +138,12 @@ pub const CLAIM_INSERT: &str = "INSERT INTO idempotency_keys \
 pub const CLAIM_GET: &str = "SELECT fingerprint, response, expires_at FROM idempotency_keys \
      WHERE scope = ?1 AND key_hash = ?2";
 
-/// Removes every claim expired at ?1 (the `expires_at` index).
-pub const CLAIMS_PURGE_EXPIRED: &str = "DELETE FROM idempotency_keys WHERE expires_at <= ?1";
+/// Removes at most ?2 of the claims expired at ?1, the longest expired first, a row for
+/// each it removed: one chunk of the hourly purge (connect_core::server::purge). The
+/// `expires_at` index finds them, each is deleted by its row id.
+pub const CLAIMS_PURGE_EXPIRED: &str = "DELETE FROM idempotency_keys WHERE rowid IN ( \
+     SELECT rowid FROM idempotency_keys WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2) \
+     RETURNING 1 AS removed";
 
 /// How many apps and idempotency records each key seals: the whole table, one row per
 /// kind and key (a handful).

@@ -1,0 +1,189 @@
+//! The hourly purge of expired idempotency claims, in bounded chunks: which shards delete
+//! their next chunk, and when a run stops. It reads and writes nothing; the Worker runs
+//! the statements (`worker/src/purge.rs`).
+//!
+//! One statement deletes at most [`CHUNK`] claims, the longest expired first, so that none
+//! comes near D1's 30-second limit on a query even when every claim holds the answer of a
+//! 100-app batch (about 27 KB). A run goes round the shards, a chunk from each in turn,
+//! until each shard's last chunk came back short (nothing expired is left there) or failed,
+//! or the run has sent [`MAX_STATEMENTS`]. D1 takes at most 1,000 queries per Worker
+//! invocation, so a run stays well under that whatever the backlog; the next hour's run
+//! goes on where it stopped, and a claim past its expiry is also freed when its key is used
+//! again.
+
+/// The most claims one statement of the purge deletes.
+pub const CHUNK: u32 = 1_000;
+
+/// The most statements one run sends, over every shard: half of D1's 1,000 queries per
+/// invocation, 500,000 claims an hour.
+pub const MAX_STATEMENTS: usize = 500;
+
+/// Where a shard's purge stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShardPurge {
+    /// Claims deleted by this run.
+    pub removed: u64,
+    /// Statements sent by this run.
+    pub statements: usize,
+    /// Whether this run is done with the shard: its last chunk came back short, or failed.
+    pub finished: bool,
+    /// Whether its last chunk failed (the error is the store's to report).
+    pub failed: bool,
+}
+
+impl ShardPurge {
+    /// Whether expired claims may be left in the shard after this run: it stopped at the
+    /// run's budget, or on a failure.
+    pub fn more_remain(&self) -> bool {
+        !self.finished || self.failed
+    }
+}
+
+/// One run of the purge over a list of shards, by their index in that list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurgeRun {
+    shards: Vec<ShardPurge>,
+}
+
+impl PurgeRun {
+    /// A run over `shards` shards, none purged yet.
+    pub fn new(shards: usize) -> Self {
+        Self {
+            shards: vec![ShardPurge::default(); shards],
+        }
+    }
+
+    /// The shards that delete a chunk next, in order, one chunk each: every shard not yet
+    /// finished, as far as the run's budget allows. Empty when the run is over.
+    pub fn next_round(&self) -> Vec<usize> {
+        let sent: usize = self.shards.iter().map(|s| s.statements).sum();
+        self.shards
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.finished)
+            .map(|(i, _)| i)
+            .take(MAX_STATEMENTS.saturating_sub(sent))
+            .collect()
+    }
+
+    /// Records what shard `shard`'s chunk did: how many claims it deleted, or that it
+    /// failed.
+    pub fn record(&mut self, shard: usize, outcome: Result<u64, ()>) {
+        let s = &mut self.shards[shard];
+        s.statements += 1;
+        match outcome {
+            Ok(removed) => {
+                s.removed += removed;
+                s.finished = removed < u64::from(CHUNK);
+            }
+            Err(()) => {
+                s.finished = true;
+                s.failed = true;
+            }
+        }
+    }
+
+    /// Where each shard stands, in the order of the list.
+    pub fn shards(&self) -> &[ShardPurge] {
+        &self.shards
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Runs a purge over shards holding `expired` claims each, and whose chunks fail from
+    /// the `fail_at`-th statement on (if given), as the Worker does.
+    fn simulate(expired: &[u64], fail_at: &[Option<usize>]) -> PurgeRun {
+        let mut left = expired.to_vec();
+        let mut run = PurgeRun::new(expired.len());
+        loop {
+            let round = run.next_round();
+            if round.is_empty() {
+                return run;
+            }
+            for i in round {
+                if fail_at[i].is_some_and(|n| run.shards()[i].statements >= n) {
+                    run.record(i, Err(()));
+                    continue;
+                }
+                let removed = left[i].min(u64::from(CHUNK));
+                left[i] -= removed;
+                run.record(i, Ok(removed));
+            }
+        }
+    }
+
+    #[test]
+    fn a_shard_with_nothing_expired_costs_one_statement() {
+        let run = simulate(&[0, 0], &[None, None]);
+        for s in run.shards() {
+            assert_eq!(
+                *s,
+                ShardPurge {
+                    removed: 0,
+                    statements: 1,
+                    finished: true,
+                    failed: false
+                }
+            );
+            assert!(!s.more_remain());
+        }
+    }
+
+    #[test]
+    fn a_backlog_goes_in_chunks_until_a_chunk_comes_back_short() {
+        let run = simulate(&[2_345, 3_000], &[None, None]);
+        assert_eq!(run.shards()[0].removed, 2_345);
+        assert_eq!(run.shards()[0].statements, 3);
+        // A last full chunk cannot tell that nothing is left: one more statement finds it.
+        assert_eq!(run.shards()[1].removed, 3_000);
+        assert_eq!(run.shards()[1].statements, 4);
+        assert!(run.shards().iter().all(|s| !s.more_remain()));
+    }
+
+    #[test]
+    fn a_run_stops_at_its_budget_and_shares_it_between_the_shards() {
+        let huge = u64::from(CHUNK) * MAX_STATEMENTS as u64;
+        let run = simulate(&[huge, huge], &[None, None]);
+        for s in run.shards() {
+            assert_eq!(s.statements, MAX_STATEMENTS / 2);
+            assert_eq!(s.removed, u64::from(CHUNK) * (MAX_STATEMENTS / 2) as u64);
+            assert!(s.more_remain());
+        }
+    }
+
+    #[test]
+    fn a_failing_shard_stops_alone() {
+        let run = simulate(&[5_500, 5_500], &[Some(2), None]);
+        let (failed, fine) = (run.shards()[0], run.shards()[1]);
+        assert_eq!((failed.removed, failed.statements), (2_000, 3));
+        assert!(failed.failed && failed.more_remain());
+        assert_eq!((fine.removed, fine.statements), (5_500, 6));
+        assert!(!fine.more_remain());
+    }
+
+    proptest! {
+        #[test]
+        fn a_run_never_exceeds_its_budget_and_empties_what_it_can(
+            expired in proptest::collection::vec(0u64..400_000, 1..6),
+        ) {
+            let run = simulate(&expired, &vec![None; expired.len()]);
+            let sent: usize = run.shards().iter().map(|s| s.statements).sum();
+            prop_assert!(sent <= MAX_STATEMENTS);
+            for (s, &n) in run.shards().iter().zip(&expired) {
+                prop_assert!(s.removed <= n);
+                // Done with a shard means nothing expired is left there.
+                prop_assert!(s.more_remain() || s.removed == n);
+            }
+            // The budget is shared: shards stopped by it sent as many statements, give or
+            // take the last round's.
+            let stopped: Vec<usize> = run.shards().iter().filter(|s| !s.finished).map(|s| s.statements).collect();
+            if let (Some(lo), Some(hi)) = (stopped.iter().min(), stopped.iter().max()) {
+                prop_assert!(hi - lo <= 1);
+            }
+        }
+    }
+}
