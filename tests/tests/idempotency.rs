@@ -1,6 +1,6 @@
 //! `Idempotency-Key`, end to end on the real Worker (issue 3): exactly once under
 //! concurrency, byte-identical replays, conflicts, refused requests not recorded, replays
-//! without KV, expiry, workspace scope, and nothing stored in plain text.
+//! without KV, expiry and the hourly purge, workspace scope, and nothing stored in plain text.
 
 use connect_core::rules::api_key::sha256_hex;
 use connect_core::wire::error::ErrorCode;
