@@ -8,6 +8,7 @@ use connect_core::rules::batch;
 use connect_core::rules::idempotency::Fingerprint;
 use connect_core::rules::input::parse_body;
 use connect_core::rules::pagination::PageRequest;
+use connect_core::rules::random::ClientIdClass;
 use connect_core::server::recorded::RecordedResponse;
 use connect_core::server::row::Stored;
 use connect_core::server::seal::{KeyRing, SealContext};
@@ -61,7 +62,7 @@ fn benches(c: &mut Criterion) {
             let mut entropy = SeededEntropy::new(1);
             b.iter(|| {
                 let plan = batch::plan(&parse_body(black_box(body)).unwrap()).unwrap();
-                plan.execute(&workspace, now, &mut entropy)
+                plan.execute(&workspace, ClientIdClass::FIRST, now, &mut entropy)
             })
         });
         c.bench_function(
@@ -70,7 +71,7 @@ fn benches(c: &mut Criterion) {
                 let mut entropy = SeededEntropy::new(2);
                 b.iter(|| {
                     let plan = batch::plan(&parse_body(black_box(body)).unwrap()).unwrap();
-                    let outcome = plan.execute(&workspace, now, &mut entropy);
+                    let outcome = plan.execute(&workspace, ClientIdClass::FIRST, now, &mut entropy);
                     let rows: Vec<App<Stored>> = outcome
                         .apps()
                         .map(|app| app.seal(&ring, &mut entropy))
@@ -91,9 +92,12 @@ fn benches(c: &mut Criterion) {
         );
     }
     let value = parse_body(&body).unwrap();
-    let outcome = batch::plan(&value)
-        .unwrap()
-        .execute(&workspace, now, &mut SeededEntropy::new(7));
+    let outcome = batch::plan(&value).unwrap().execute(
+        &workspace,
+        ClientIdClass::FIRST,
+        now,
+        &mut SeededEntropy::new(7),
+    );
     c.bench_function("batch/100 heavy items: seal the apps into rows", |b| {
         let mut entropy = SeededEntropy::new(8);
         b.iter(|| {

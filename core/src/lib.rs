@@ -61,7 +61,7 @@
 //!
 //! ```
 //! # #[cfg(all(feature = "server", feature = "test-util"))] {
-//! use connect_core::rules::{batch, input::parse_body};
+//! use connect_core::rules::{batch, input::parse_body, random::ClientIdClass};
 //! use connect_core::server::{row::Stored, seal::KeyRing};
 //! use connect_core::wire::app::App;
 //! use connect_core::test_util::SeededEntropy;
@@ -77,7 +77,10 @@
 //! let workspace = WorkspaceId::parse("org_example").unwrap();
 //! let now = Timestamp::from_millis(1_774_599_771_272);
 //! let mut entropy = SeededEntropy::new(1); // the Worker passes crypto.getRandomValues
-//! let outcome = batch::plan(&body).unwrap().execute(&workspace, now, &mut entropy);
+//! // The client ids of the workspace's shard: here the first (see `server::shards`).
+//! let class = ClientIdClass::FIRST;
+//! let outcome = batch::plan(&body).unwrap().execute(&workspace, class, now, &mut entropy);
+//! assert_eq!(outcome.apps().next().unwrap().client_id.class(), class);
 //!
 //! let ring = KeyRing::parse(&format!("k1:{}", "ab".repeat(32))).unwrap();
 //! let stored: Vec<App<Stored>> = outcome.apps().map(|app| app.seal(&ring, &mut entropy)).collect();

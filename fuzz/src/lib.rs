@@ -16,6 +16,7 @@ use connect_core::rules::input::{parse_body, FromJson, Path};
 use connect_core::rules::logo::Logo;
 use connect_core::rules::name::AppName;
 use connect_core::rules::pagination::{PageRequest, MAX_LIMIT, MAX_OFFSET};
+use connect_core::rules::random::ClientIdClass;
 use connect_core::rules::redirect_uri::{
     RedirectUri, RedirectUris, MAX_REDIRECT_URIS, MAX_URI_LEN,
 };
@@ -187,12 +188,14 @@ pub fn batch(data: &[u8]) {
     assert!((1..=MAX_BATCH_ITEMS).contains(&plan.len()) && !plan.is_empty());
 
     let seed = seed_of(data);
-    let created = plan.execute(&workspace(), now(), &mut SeededEntropy::new(seed));
-    let again = plan.execute(&workspace(), now(), &mut SeededEntropy::new(seed));
+    let class = ClientIdClass::new((seed % 1024) as usize).expect("a class below 1024");
+    let created = plan.execute(&workspace(), class, now(), &mut SeededEntropy::new(seed));
+    let again = plan.execute(&workspace(), class, now(), &mut SeededEntropy::new(seed));
     assert_eq!(created, again, "execute is a pure function of its inputs");
 
     for app in created.apps() {
         check_stored(app);
+        assert_eq!(app.client_id.class(), class, "minted in the shard's class");
     }
     let r = &created.response().expect("new apps' secrets are open");
     assert_eq!(r.results.len(), plan.len(), "one result per item");
@@ -282,7 +285,12 @@ pub fn app(data: &[u8]) {
             return;
         }
     };
-    let held = new.mint(&workspace(), now(), &mut SeededEntropy::new(seed_of(data)));
+    let held = new.mint(
+        &workspace(),
+        ClientIdClass::FIRST,
+        now(),
+        &mut SeededEntropy::new(seed_of(data)),
+    );
     check_stored(&held);
     let app = held.show().expect("a new app's secret is open");
     check_app(&app);
@@ -331,7 +339,12 @@ fn base_app(seed: u64) -> App<Held> {
     };
     NewApp::validate(&request, Path::Root)
         .expect("the base app is valid")
-        .mint(&workspace(), now(), &mut SeededEntropy::new(seed))
+        .mint(
+            &workspace(),
+            ClientIdClass::FIRST,
+            now(),
+            &mut SeededEntropy::new(seed),
+        )
 }
 
 /// `patch`: `parse_body`, `UpdateAppRequest::from_json`, `App::<Held>::patched` on a

@@ -6,6 +6,7 @@
 //! write, a malformed one is a 400 naming the header.
 
 use connect_core::wire::error::ErrorCode;
+use connect_core::wire::ids::ClientId;
 use connect_core::wire::response::Shards;
 use connect_e2e::api::{assert_error, d1_costs, Tenant};
 use connect_e2e::{random_hex, Response, Server, ServerConfig};
@@ -94,6 +95,12 @@ fn workspaces_live_in_both_shards_apart_and_the_report_adds_up() {
     let b = server.tenant();
     assert_eq!(shard_of(&b), "SHARD_2");
     let b_ids = client_ids(&batch(&b, "B", 3, None));
+
+    // Each shard mints client ids of its own class, its place in SHARDS: no id one mints
+    // can ever be minted by the other.
+    let class = |id: &String| ClientId::parse(id).unwrap().class().number();
+    assert!(a_ids.iter().all(|id| class(id) == 0), "{a_ids:?}");
+    assert!(b_ids.iter().all(|id| class(id) == 1), "{b_ids:?}");
 
     // Each shard holds its own workspaces' rows and nothing of the other's.
     let apps_in = |database: &str, t: &Tenant| -> i64 {
@@ -247,6 +254,18 @@ fn workspaces_live_in_both_shards_apart_and_the_report_adds_up() {
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json_value()["total"], 4);
     assert_eq!(a.total(), 201, "A's key, in the other shard, still works");
+
+    // A single create mints in its shard's class too.
+    for (key, expected) in [(&a.key, 0), (&second_key, 1)] {
+        let res = server
+            .post("/connect/v1/apps")
+            .bearer(key)
+            .json(&json!({ "name": "Single" }))
+            .send();
+        assert_eq!(res.status, 201, "{}", res.text());
+        let id = res.json_value()["clientId"].as_str().unwrap().to_owned();
+        assert_eq!(class(&id), expected, "{id}");
+    }
 }
 
 #[test]

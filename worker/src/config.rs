@@ -3,6 +3,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::isolate;
 use crate::webcrypto::NativeKey;
+use connect_core::rules::random::ClientIdClass;
 use connect_core::server::page_cache;
 use connect_core::server::seal::KeyRing;
 use connect_core::server::shards::ShardList;
@@ -59,6 +60,13 @@ pub fn shards(env: &Env) -> ApiResult<ShardList> {
         .map_err(|_| ApiError::Internal("SHARDS is not set".into()))?
         .to_string();
     ShardList::parse(&text).map_err(|e| ApiError::Internal(format!("SHARDS {e}")))
+}
+
+/// The class of the client ids `shard` mints: its place in `SHARDS`.
+pub fn client_id_class(env: &Env, shard: &str) -> ApiResult<ClientIdClass> {
+    shards(env)?
+        .client_id_class(shard)
+        .ok_or_else(|| ApiError::Internal(format!("SHARDS does not name {shard}")))
 }
 
 /// `ADMIN_TOKEN`, if set; without it the admin routes do not exist.

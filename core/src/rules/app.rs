@@ -10,7 +10,7 @@ use crate::rules::error::FieldError;
 use crate::rules::input::Path;
 use crate::rules::logo::Logo;
 use crate::rules::name::AppName;
-use crate::rules::random::Entropy;
+use crate::rules::random::{ClientIdClass, Entropy};
 use crate::rules::redirect_uri::{RedirectUri, RedirectUris};
 use crate::rules::webhook::WebhookSettings;
 use crate::wire::app::{
@@ -352,15 +352,17 @@ impl NewApp {
         })
     }
 
-    /// Mints the app: a fresh client id and secret, the default provider and workflow.
+    /// Mints the app: a fresh client id of `class` (the class of the workspace's shard)
+    /// and a fresh secret, the default provider and workflow.
     pub fn mint(
         &self,
         workspace: &WorkspaceId,
+        class: ClientIdClass,
         now: Timestamp,
         entropy: &mut dyn Entropy,
     ) -> App<Held> {
         App {
-            client_id: ClientId::generate(entropy),
+            client_id: ClientId::generate(class, entropy),
             client_secret: Kept::Open(ClientSecret::generate(entropy)),
             name: self.name.as_str().to_owned(),
             logo: self.logo.as_ref().map(|l| l.as_str().to_owned()),
@@ -397,6 +399,7 @@ mod tests {
     fn minted(body: serde_json::Value, seed: u64) -> App<Held> {
         NewApp::validate(&create(body), Path::Root).unwrap().mint(
             &WorkspaceId::parse("org_test").unwrap(),
+            ClientIdClass::FIRST,
             Timestamp::from_millis(1_774_599_771_272),
             &mut SeededEntropy::new(seed),
         )

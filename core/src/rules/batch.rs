@@ -16,7 +16,7 @@ use crate::rules::app::{Held, NewApp, NotOpened};
 use crate::rules::bodies::MAX_ITEM_KEY_CHARS;
 use crate::rules::error::FieldError;
 use crate::rules::input::{FromJson, Object, Path};
-use crate::rules::random::Entropy;
+use crate::rules::random::{ClientIdClass, Entropy};
 use crate::wire::app::App;
 use crate::wire::error::ErrorObject;
 use crate::wire::ids::WorkspaceId;
@@ -120,11 +120,13 @@ impl BatchPlan {
         self.items.is_empty()
     }
 
-    /// Mints every valid item. Minting is random: if the store refuses a client id as
-    /// taken, call this again for a fresh set.
+    /// Mints every valid item, their client ids of `class` (the class of the workspace's
+    /// shard). Minting is random: if the store refuses a client id as taken, call this
+    /// again for a fresh set.
     pub fn execute(
         &self,
         workspace: &WorkspaceId,
+        class: ClientIdClass,
         now: Timestamp,
         entropy: &mut dyn Entropy,
     ) -> BatchOutcome {
@@ -134,7 +136,7 @@ impl BatchPlan {
             .map(|item| ItemOutcome {
                 idempotency_key: item.idempotency_key.clone(),
                 app: match &item.app {
-                    Ok(new) => Ok(new.mint(workspace, now, entropy)),
+                    Ok(new) => Ok(new.mint(workspace, class, now, entropy)),
                     Err(e) => Err(e.to_error_object()),
                 },
             })
@@ -232,9 +234,12 @@ mod tests {
             ],
             "continueOnError": true
         });
-        let out = plan(&body)
-            .unwrap()
-            .execute(&ws(), now(), &mut SeededEntropy::new(1));
+        let out = plan(&body).unwrap().execute(
+            &ws(),
+            ClientIdClass::FIRST,
+            now(),
+            &mut SeededEntropy::new(1),
+        );
         let r = &out.response().unwrap();
         assert_eq!((r.success_count, r.error_count, r.results.len()), (3, 0, 3));
         assert_eq!(
@@ -271,9 +276,12 @@ mod tests {
                 { "name": "good too" }
             ]
         });
-        let out = plan(&body)
-            .unwrap()
-            .execute(&ws(), now(), &mut SeededEntropy::new(2));
+        let out = plan(&body).unwrap().execute(
+            &ws(),
+            ClientIdClass::FIRST,
+            now(),
+            &mut SeededEntropy::new(2),
+        );
         let r = &out.response().unwrap();
         assert_eq!((r.success_count, r.error_count), (2, 3));
         let err = |i: usize| r.results[i].error.as_ref().unwrap();
@@ -356,7 +364,7 @@ mod tests {
         fn any_valid_item_list_round_trips(items in proptest::collection::vec(item_strategy(), 1..20), seed in any::<u64>()) {
             let request = BatchCreateRequest { items: items.clone(), continue_on_error: None };
             let body = serde_json::to_value(&request).unwrap();
-            let out = plan(&body).unwrap().execute(&ws(), now(), &mut SeededEntropy::new(seed));
+            let out = plan(&body).unwrap().execute(&ws(), ClientIdClass::FIRST, now(), &mut SeededEntropy::new(seed));
             let response = out.response().unwrap();
             let wire = serde_json::to_string(&response).unwrap();
             let back: BatchCreateResponse = serde_json::from_str(&wire).unwrap();
@@ -381,7 +389,7 @@ mod tests {
             seed in any::<u64>(),
         ) {
             let body = json!({ "items": items, "continueOnError": true });
-            let out = plan(&body).unwrap().execute(&ws(), now(), &mut SeededEntropy::new(seed));
+            let out = plan(&body).unwrap().execute(&ws(), ClientIdClass::FIRST, now(), &mut SeededEntropy::new(seed));
             let r = &out.response().unwrap();
             prop_assert_eq!(r.results.len(), items.len());
             prop_assert_eq!(r.success_count + r.error_count, items.len());

@@ -154,6 +154,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::rules::app::NewApp;
     use crate::rules::input::Path;
+    use crate::rules::random::ClientIdClass;
     use crate::server::seal::tests::ring;
     use crate::test_util::SeededEntropy;
     use crate::wire::ids::WorkspaceId;
@@ -170,6 +171,7 @@ pub(crate) mod tests {
         };
         NewApp::validate(&request, Path::Root).unwrap().mint(
             &WorkspaceId::parse("org_rows").unwrap(),
+            ClientIdClass::FIRST,
             Timestamp::from_millis(1_700_000_000_123),
             &mut SeededEntropy::new(seed),
         )

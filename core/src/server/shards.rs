@@ -4,9 +4,12 @@
 //! keys, so a request touches one database. The first shard also holds the directory
 //! (which shard each workspace and API key lives in) and the operators' idempotency
 //! records. A shard's name is its D1 binding; the directory stores it, so a shard is never
-//! renamed or removed, and new shards are added at the end.
+//! renamed or removed, and new shards are added at the end. A shard's place in the list is
+//! the class of the client ids it mints ([`ClientIdClass`]), so the list holds at most
+//! [`CLIENT_ID_CLASSES`] shards.
 
 use crate::rules::bookmark::is_shard_name;
+use crate::rules::random::{ClientIdClass, CLIENT_ID_CLASSES};
 use std::fmt;
 
 /// The shards of a deployment, in the order they were added: never empty.
@@ -22,6 +25,8 @@ pub enum ShardListError {
     BadName(String),
     /// A name given twice.
     Repeated(String),
+    /// More shards than classes of client ids.
+    TooMany(usize),
 }
 
 impl fmt::Display for ShardListError {
@@ -33,6 +38,10 @@ impl fmt::Display for ShardListError {
                 "{name:?} cannot be a D1 binding's name (letters, digits and _, at most 64)"
             ),
             Self::Repeated(name) => write!(f, "names {name:?} twice"),
+            Self::TooMany(n) => write!(
+                f,
+                "names {n} shards, more than the {CLIENT_ID_CLASSES} classes of client ids"
+            ),
         }
     }
 }
@@ -54,6 +63,9 @@ impl ShardList {
         if names.is_empty() {
             return Err(ShardListError::Empty);
         }
+        if ClientIdClass::new(names.len() - 1).is_none() {
+            return Err(ShardListError::TooMany(names.len()));
+        }
         Ok(Self(names))
     }
 
@@ -70,6 +82,12 @@ impl ShardList {
     /// Whether `name` is one of them.
     pub fn contains(&self, name: &str) -> bool {
         self.0.iter().any(|n| n == name)
+    }
+
+    /// The class of the client ids shard `name` mints: its place in the list.
+    pub fn client_id_class(&self, name: &str) -> Option<ClientIdClass> {
+        let place = self.0.iter().position(|n| n == name)?;
+        ClientIdClass::new(place)
     }
 }
 
@@ -94,6 +112,9 @@ mod tests {
         assert_eq!(list.names(), ["SHARD_1", "SHARD_2", "SHARD_3"]);
         assert_eq!(list.directory(), "SHARD_1");
         assert!(list.contains("SHARD_2") && !list.contains("SHARD_4"));
+        let class = |name| list.client_id_class(name).map(ClientIdClass::number);
+        assert_eq!((class("SHARD_1"), class("SHARD_3")), (Some(0), Some(2)));
+        assert_eq!(class("SHARD_4"), None);
         assert_eq!(ShardList::parse("DB").unwrap().directory(), "DB");
     }
 
@@ -110,6 +131,17 @@ mod tests {
             Err(ShardListError::Repeated("A".into()))
         );
         assert!(ShardListError::Empty.to_string().contains("no shard"));
+        let names = |n: usize| {
+            (0..n)
+                .map(|i| format!("S{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        assert_eq!(ShardList::parse(&names(1024)).unwrap().names().len(), 1024);
+        assert_eq!(
+            ShardList::parse(&names(1025)),
+            Err(ShardListError::TooMany(1025))
+        );
     }
 
     #[test]

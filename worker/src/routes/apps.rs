@@ -41,7 +41,10 @@ pub fn create(workspace: &WorkspaceId, body: &Value) -> ApiResult<CreateApp> {
 impl Operation for CreateApp {
     async fn attempt(&mut self, cx: &mut Cx, store: &Store) -> ApiResult<Attempt> {
         let ring = config::key_ring(&cx.env)?;
-        let app = self.new.mint(&self.workspace, cx.now, &mut cx.random);
+        let class = config::client_id_class(&cx.env, store.shard())?;
+        let app = self
+            .new
+            .mint(&self.workspace, class, cx.now, &mut cx.random);
         let stored = app.seal(&ring, &mut cx.random);
         let shown = app.show()?;
         let location = format!("{APPS_PATH}/{}", shown.client_id);
@@ -69,7 +72,10 @@ pub fn batch_create(workspace: &WorkspaceId, body: &Value) -> ApiResult<BatchCre
 impl Operation for BatchCreate {
     async fn attempt(&mut self, cx: &mut Cx, store: &Store) -> ApiResult<Attempt> {
         let ring = config::key_ring(&cx.env)?;
-        let outcome = self.plan.execute(&self.workspace, cx.now, &mut cx.random);
+        let class = config::client_id_class(&cx.env, store.shard())?;
+        let outcome = self
+            .plan
+            .execute(&self.workspace, class, cx.now, &mut cx.random);
         let stored: Vec<App<Stored>> = outcome
             .apps()
             .map(|app| app.seal(&ring, &mut cx.random))

@@ -98,7 +98,8 @@ impl Costs {
 /// Why a transaction wrote nothing, when that is part of the protocol rather than a fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
-    /// A freshly minted client id exists already (about one in 2^47 per app): mint again.
+    /// A freshly minted client id exists already in the shard (each new id meets one of
+    /// the shard's N apps with odds of about N in 2^37.6): mint again.
     ClientIdTaken,
     /// Another request claimed the `Idempotency-Key` first: answer as it did.
     KeyTaken,
