@@ -122,7 +122,8 @@ fn prefixed(
 }
 
 fixed_id!(
-    /// An app's public identifier: 8 characters of `[A-Za-z0-9]`, uniformly random,
+    /// An app's public identifier: 8 characters of `[A-Za-z0-9]`, random (uniformly
+    /// within the class of the shard that minted it, `rules::random::ClientIdClass`),
     /// globally unique, immutable (for example `HqTRDIYH`).
     ClientId,
     8,
