@@ -136,8 +136,9 @@ fn error_response(err: &ApiError, request_id: &str) -> Response {
 /// Every minute (`* * * * *` in `wrangler.toml`): the re-seal goes on while values remain
 /// under older keys of the ring (see `reseal`); with none, it costs one small read a
 /// shard. Hourly (`17 * * * *`): removes the idempotency claims past their 24 hours, in
-/// every shard, in bounded chunks (see `purge`). A key is also freed on its next use (the claim's insert deletes an expired
-/// claim first); this keeps the table from growing with keys that are never reused.
+/// every shard, in bounded chunks (see `purge`). A key is also freed on its next use (the
+/// claim's insert deletes an expired claim first); this keeps the table from growing with
+/// keys that are never reused.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let now = Timestamp::from_millis(Date::now().as_millis() as i64);
