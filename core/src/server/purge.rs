@@ -18,6 +18,18 @@ pub const CHUNK: u32 = 1_000;
 /// invocation, 500,000 claims an hour.
 pub const MAX_STATEMENTS: usize = 500;
 
+/// Where a run stands with one shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stage {
+    /// Its last chunk came back full (or none was sent yet): it deletes another.
+    #[default]
+    Going,
+    /// Its last chunk came back short: nothing expired is left there.
+    Emptied,
+    /// Its last chunk failed (the error is the store's to report): done for this run.
+    Failed,
+}
+
 /// Where a shard's purge stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ShardPurge {
@@ -25,17 +37,15 @@ pub struct ShardPurge {
     pub removed: u64,
     /// Statements sent by this run.
     pub statements: usize,
-    /// Whether this run is done with the shard: its last chunk came back short, or failed.
-    pub finished: bool,
-    /// Whether its last chunk failed (the error is the store's to report).
-    pub failed: bool,
+    /// Whether the run goes on with the shard, and if not, why.
+    pub stage: Stage,
 }
 
 impl ShardPurge {
     /// Whether expired claims may be left in the shard after this run: it stopped at the
     /// run's budget, or on a failure.
     pub fn more_remain(&self) -> bool {
-        !self.finished || self.failed
+        self.stage != Stage::Emptied
     }
 }
 
@@ -53,14 +63,14 @@ impl PurgeRun {
         }
     }
 
-    /// The shards that delete a chunk next, in order, one chunk each: every shard not yet
-    /// finished, as far as the run's budget allows. Empty when the run is over.
+    /// The shards that delete a chunk next, in order, one chunk each: every shard the run
+    /// goes on with, as far as the run's budget allows. Empty when the run is over.
     pub fn next_round(&self) -> Vec<usize> {
         let sent: usize = self.shards.iter().map(|s| s.statements).sum();
         self.shards
             .iter()
             .enumerate()
-            .filter(|(_, s)| !s.finished)
+            .filter(|(_, s)| s.stage == Stage::Going)
             .map(|(i, _)| i)
             .take(MAX_STATEMENTS.saturating_sub(sent))
             .collect()
@@ -71,16 +81,17 @@ impl PurgeRun {
     pub fn record(&mut self, shard: usize, outcome: Result<u64, ()>) {
         let s = &mut self.shards[shard];
         s.statements += 1;
-        match outcome {
+        s.stage = match outcome {
             Ok(removed) => {
                 s.removed += removed;
-                s.finished = removed < u64::from(CHUNK);
+                if removed < u64::from(CHUNK) {
+                    Stage::Emptied
+                } else {
+                    Stage::Going
+                }
             }
-            Err(()) => {
-                s.finished = true;
-                s.failed = true;
-            }
-        }
+            Err(()) => Stage::Failed,
+        };
     }
 
     /// Where each shard stands, in the order of the list.
@@ -125,8 +136,7 @@ mod tests {
                 ShardPurge {
                     removed: 0,
                     statements: 1,
-                    finished: true,
-                    failed: false
+                    stage: Stage::Emptied
                 }
             );
             assert!(!s.more_remain());
@@ -160,7 +170,7 @@ mod tests {
         let run = simulate(&[5_500, 5_500], &[Some(2), None]);
         let (failed, fine) = (run.shards()[0], run.shards()[1]);
         assert_eq!((failed.removed, failed.statements), (2_000, 3));
-        assert!(failed.failed && failed.more_remain());
+        assert!(failed.stage == Stage::Failed && failed.more_remain());
         assert_eq!((fine.removed, fine.statements), (5_500, 6));
         assert!(!fine.more_remain());
     }
@@ -180,7 +190,7 @@ mod tests {
             }
             // The budget is shared: shards stopped by it sent as many statements, give or
             // take the last round's.
-            let stopped: Vec<usize> = run.shards().iter().filter(|s| !s.finished).map(|s| s.statements).collect();
+            let stopped: Vec<usize> = run.shards().iter().filter(|s| s.stage == Stage::Going).map(|s| s.statements).collect();
             if let (Some(lo), Some(hi)) = (stopped.iter().min(), stopped.iter().max()) {
                 prop_assert!(hi - lo <= 1);
             }
