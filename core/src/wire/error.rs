@@ -32,7 +32,9 @@ pub enum ErrorCode {
     ResourceConflict,
     /// An `Idempotency-Key` reused with a different request.
     IdempotencyKeyConflict,
-    /// The first request with this `Idempotency-Key` is still running.
+    /// Reserved: the reference's code for a first request with this `Idempotency-Key` that
+    /// is still running. This server never sends it (concurrent requests with one key all
+    /// get the original answer); a client may still meet it from another server.
     IdempotencyRequestInProgress,
     /// The body is over 1 MiB.
     RequestTooLarge,
