@@ -49,7 +49,7 @@ if [ ! -f .dev.vars ] || ! grep -q '^SECRETS_KEYS=' .dev.vars; then
     umask 077
     {
       echo "ADMIN_TOKEN=$(random_base62 40)"
-      # The secrets key ring: kid:64hex, the first key seals (README, Deploying).
+      # The secrets key ring: kid:64hex, the first key seals (docs/configuration.md).
       echo "SECRETS_KEYS=local1:$(random_hex 32)"
     } > .dev.vars.tmp
     mv .dev.vars.tmp .dev.vars

@@ -20,7 +20,7 @@ bash scripts/build-worker.sh
 # the same command, and past failures are replayed from core/proptest-regressions/. The
 # generators are built so that the fixed cases reach both sides of every rule (each
 # module's `*_reach_both_sides` test checks it). Exploring new cases is a separate run
-# with random seeds (the README's "Property tests with random seeds"); a case it finds is
+# with random seeds (docs/testing.md, "Property tests"); a case it finds is
 # saved to core/proptest-regressions/ and so joins the fixed run.
 export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261122}"
 

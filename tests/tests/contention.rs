@@ -161,7 +161,7 @@ fn twenty_concurrent_patches_all_apply_and_the_last_is_the_state() {
 
 /// The load the local server holds (faults off): rounds of `level` clients, each sending
 /// `PER_CLIENT` requests (a 10-app batch create, then a list page, in turn), at rising
-/// levels. Prints each round; the highest level without a 5xx is what the README states.
+/// levels. Prints each round; the highest level without a 5xx is what docs/performance.md states.
 /// Fails if a level at or under the chaos test's 16 clients saw a 5xx.
 #[test]
 fn the_local_server_answers_without_5xx_under_concurrent_clients() {
