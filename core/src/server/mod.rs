@@ -1,17 +1,41 @@
-//! The server's encodings (feature `server`): sealing secrets with a key ring, the stored
-//! app, recorded responses of idempotent requests, the re-seal under a new primary key,
-//! the per-process page cache, the list of shards and the chunks of the purge of expired
-//! claims; behind `faults`, the fault injection of test builds (its calls, `storage_call`,
-//! are named in every build). A client leaves this off and compiles none of AES-GCM, LZ4
-//! or base64.
+//! The server (feature `server`): how the API keeps its promises over storage, as data
+//! and decisions, without IO of its own.
+//!
+//! - Encodings: sealing secrets with a key ring ([`seal`]), the stored app ([`row`]),
+//!   recorded answers of idempotent requests ([`recorded`]), the page cache
+//!   ([`page_cache`]), the list of shards ([`shards`]).
+//! - Storage as data ([`storage`]): statements of [`sql`] with their parameters, run by an
+//!   adapter (D1 in the Worker, SQLite in the native tests); the statements of each table
+//!   ([`tables`]); a request's use of one database, with the confirmation of its API key
+//!   ([`session`]).
+//! - The write protocol ([`perform`]): every write, its `Idempotency-Key`, its claim in
+//!   the write's own transaction, its retries; and the writes themselves
+//!   ([`operations`]), the re-seal ([`reseal`]) and the purge of expired claims
+//!   ([`purge`]).
+//!
+//! A client leaves this off and compiles none of AES-GCM, LZ4 or base64.
 
-#[cfg(feature = "faults")]
-pub mod faults;
+pub mod failure;
+pub mod operations;
 pub mod page_cache;
+pub mod perform;
 pub mod purge;
 pub mod recorded;
 pub mod reseal;
 pub mod row;
 pub mod seal;
+pub mod session;
 pub mod shards;
-pub mod storage_call;
+pub mod sql;
+pub mod storage;
+pub mod tables;
+
+/// A line for the operator's log, from work that runs without a request (the scheduled
+/// re-seal and purge): the adapter writes it where its logs go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogLine {
+    /// What was done.
+    Info(String),
+    /// What failed.
+    Error(String),
+}

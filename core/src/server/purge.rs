@@ -1,6 +1,6 @@
 //! The hourly purge of expired idempotency claims, in bounded chunks: which shards delete
-//! their next chunk, and when a run stops. It reads and writes nothing; the Worker runs
-//! the statements (`worker/src/purge.rs`).
+//! their next chunk, when a run stops ([`PurgeRun`]), and the run itself over the shards'
+//! databases ([`run`]).
 //!
 //! One statement deletes at most [`CHUNK`] claims, the longest expired first, so that none
 //! comes near D1's 30-second limit on a query even when every claim holds the answer of a
@@ -10,6 +10,12 @@
 //! invocation, so a run stays well under that whatever the backlog; the next hour's run
 //! goes on where it stopped, and a claim past its expiry is also freed when its key is used
 //! again.
+
+use crate::server::failure::Failure;
+use crate::server::perform::Backend;
+use crate::server::tables::claims;
+use crate::server::LogLine;
+use crate::wire::time::Timestamp;
 
 /// The most claims one statement of the purge deletes.
 pub const CHUNK: u32 = 1_000;
@@ -98,6 +104,52 @@ impl PurgeRun {
     pub fn shards(&self) -> &[ShardPurge] {
         &self.shards
     }
+}
+
+/// Deletes the claims expired at `now` from every shard named, a round of one chunk per
+/// shard at a time, the shards of a round one after the other; its log lines say what
+/// each shard's run did.
+pub async fn run<B: Backend>(backend: &B, shards: &[String], now: Timestamp) -> Vec<LogLine> {
+    let mut log = Vec::new();
+    let mut run = PurgeRun::new(shards.len());
+    loop {
+        let round = run.next_round();
+        if round.is_empty() {
+            break;
+        }
+        for i in round {
+            let outcome = async {
+                let db = backend.shard(&shards[i])?;
+                let removed = db
+                    .commit_all(vec![claims::purge_expired(now, CHUNK)])
+                    .await?;
+                Ok::<_, Failure>(removed.first().map_or(0, Vec::len) as u64)
+            }
+            .await;
+            run.record(
+                i,
+                outcome.map_err(|e| {
+                    log.push(LogLine::Error(format!(
+                        "{}: purging expired idempotency claims failed: {e}",
+                        shards[i]
+                    )))
+                }),
+            );
+        }
+    }
+    for (name, shard) in shards.iter().zip(run.shards()) {
+        log.push(LogLine::Info(format!(
+            "{name}: purged {} expired idempotency claims in {} statement(s){}",
+            shard.removed,
+            shard.statements,
+            if shard.more_remain() {
+                "; more remain, the next hourly run goes on"
+            } else {
+                ""
+            }
+        )));
+    }
+    log
 }
 
 #[cfg(test)]

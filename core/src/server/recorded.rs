@@ -61,6 +61,21 @@ impl fmt::Display for RecordError {
 impl std::error::Error for RecordError {}
 
 impl RecordedResponse {
+    /// A response of `status` whose body is `value` as JSON, without headers.
+    pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            status,
+            headers: Vec::new(),
+            body: serde_json::to_string(value)?,
+        })
+    }
+
+    /// This response with header `name` (lower case) set to `value`.
+    pub fn with_header(mut self, name: &str, value: String) -> Self {
+        self.headers.push((name.to_owned(), value));
+        self
+    }
+
     /// The bytes to seal: the head line and the body, compressed.
     fn packed(&self) -> Vec<u8> {
         let head = Head {

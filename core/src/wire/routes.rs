@@ -56,6 +56,9 @@ impl RouteSpec {
     }
 }
 
+/// The path of the apps collection: `Location` of a created app, `Link` of a list page.
+pub const APPS_PATH: &str = "/connect/v1/apps";
+
 /// Every route. Where two templates match a path, the first wins (`apps/batch` before
 /// `apps/{clientId}`).
 pub const ROUTES: &[RouteSpec] = &[
@@ -71,7 +74,7 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         name: RouteName::Apps,
-        path: "/connect/v1/apps",
+        path: APPS_PATH,
         methods: &["GET", "HEAD", "POST"],
     },
     RouteSpec {

@@ -1,4 +1,4 @@
-//! The re-seal: moving stored values sealed under older keys of the ring to its primary
+//! What the re-seal moves: stored values sealed under older keys of the ring to its primary
 //! key, a bounded window of rows at a time; and what each key seals, for an operator who
 //! wants to know when an old key can leave the ring.
 //!
