@@ -3,29 +3,33 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::isolate;
-use crate::store::directory::Tenant;
-use crate::store::Store;
+use crate::store::D1;
+use connect_core::server::failure::Failure;
+use connect_core::server::session::Session;
+use connect_core::server::tables::directory::{self, Tenant};
 use connect_core::wire::secrets::{ApiKey, KeyEnvironment};
 use connect_core::wire::time::Timestamp;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use worker::Request;
 
+/// A 401 saying `why`.
+fn unauthorized(why: &'static str) -> ApiError {
+    Failure::Unauthorized(why).into()
+}
+
 /// The token of `Authorization: Bearer <token>` (scheme in any case).
 fn bearer(req: &Request) -> ApiResult<String> {
-    let header = req
-        .headers()
-        .get("authorization")?
-        .ok_or(ApiError::Unauthorized(
-            "the Authorization header is missing: send Authorization: Bearer <API key>",
-        ))?;
+    let header = req.headers().get("authorization")?.ok_or(unauthorized(
+        "the Authorization header is missing: send Authorization: Bearer <API key>",
+    ))?;
     match header.split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
         {
             Ok(token.trim().to_owned())
         }
-        _ => Err(ApiError::Unauthorized(
+        _ => Err(unauthorized(
             "the Authorization header must be: Bearer <API key>",
         )),
     }
@@ -34,7 +38,7 @@ fn bearer(req: &Request) -> ApiResult<String> {
 /// The presented API key, if it can be a key of this deployment (no lookup yet).
 pub fn api_key(req: &Request, env: KeyEnvironment) -> ApiResult<ApiKey> {
     let token = bearer(req)?;
-    ApiKey::parse(env, &token).ok_or(ApiError::Unauthorized(match env {
+    ApiKey::parse(env, &token).ok_or(unauthorized(match env {
         KeyEnvironment::Test => {
             "the API key is malformed: this deployment takes sk_workspace_test_ keys"
         }
@@ -49,7 +53,7 @@ pub fn api_key(req: &Request, env: KeyEnvironment) -> ApiResult<ApiKey> {
 /// request's first call to its shard confirms that (see `Store::confirm_key`).
 pub async fn tenant(
     key: &ApiKey,
-    directory: impl FnOnce() -> ApiResult<Store>,
+    directory: impl FnOnce() -> Result<Session<D1>, Failure>,
     now: Timestamp,
 ) -> ApiResult<(Tenant, String)> {
     let hash = key.hash();
@@ -57,10 +61,9 @@ pub async fn tenant(
     if let Some(tenant) = isolate::tenant_of_key(&hash, now) {
         return Ok((tenant, hash));
     }
-    let tenant = directory()?
-        .tenant_of_key(&hash)
+    let tenant = directory::tenant_of_key(&directory()?, &hash)
         .await?
-        .ok_or(ApiError::Unauthorized("the API key is unknown or revoked"))?;
+        .ok_or(unauthorized("the API key is unknown or revoked"))?;
     isolate::remember_key(hash.clone(), tenant.clone(), now);
     Ok((tenant, hash))
 }
@@ -74,6 +77,6 @@ pub fn operator(req: &Request, admin_token: &str) -> ApiResult<()> {
     if bool::from(presented.ct_eq(&expected)) {
         Ok(())
     } else {
-        Err(ApiError::Unauthorized("the admin token is not valid"))
+        Err(unauthorized("the admin token is not valid"))
     }
 }

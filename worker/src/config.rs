@@ -1,9 +1,9 @@
 //! Settings read from the Worker's environment: vars and secrets.
 
-use crate::error::{ApiError, ApiResult};
 use crate::isolate;
 use crate::webcrypto::NativeKey;
 use connect_core::rules::random::ClientIdClass;
+use connect_core::server::failure::Failure;
 use connect_core::server::page_cache;
 use connect_core::server::seal::KeyRing;
 use connect_core::server::shards::ShardList;
@@ -12,61 +12,61 @@ use std::rc::Rc;
 use worker::Env;
 
 /// `KEY_ENVIRONMENT` (`test` or `prod`): which API keys this deployment accepts and mints.
-pub fn key_environment(env: &Env) -> ApiResult<KeyEnvironment> {
+pub fn key_environment(env: &Env) -> Result<KeyEnvironment, Failure> {
     let raw = env
         .var("KEY_ENVIRONMENT")
-        .map_err(|_| ApiError::Internal("KEY_ENVIRONMENT is not set".into()))?
+        .map_err(|_| Failure::Internal("KEY_ENVIRONMENT is not set".into()))?
         .to_string();
     KeyEnvironment::parse(&raw).ok_or_else(|| {
-        ApiError::Internal(format!("KEY_ENVIRONMENT must be test or prod, not {raw:?}"))
+        Failure::Internal(format!("KEY_ENVIRONMENT must be test or prod, not {raw:?}"))
     })
 }
 
 /// The `SECRETS_KEYS` secret's text: `kid:64hex[,kid:64hex...]`, the primary key first.
-fn secrets_keys(env: &Env) -> ApiResult<String> {
+fn secrets_keys(env: &Env) -> Result<String, Failure> {
     Ok(env
         .secret("SECRETS_KEYS")
-        .map_err(|_| ApiError::Internal("the SECRETS_KEYS secret is not set".into()))?
+        .map_err(|_| Failure::Internal("the SECRETS_KEYS secret is not set".into()))?
         .to_string())
 }
 
 /// The key ring of `SECRETS_KEYS`, which seals and opens every secret at rest. A malformed
 /// ring is an internal error whose log line says what is wrong, never a key.
-pub fn key_ring(env: &Env) -> ApiResult<Rc<KeyRing>> {
+pub fn key_ring(env: &Env) -> Result<Rc<KeyRing>, Failure> {
     isolate::key_ring(&secrets_keys(env)?)
-        .map_err(|e| ApiError::Internal(format!("SECRETS_KEYS: {e}")))
+        .map_err(|e| Failure::Internal(format!("SECRETS_KEYS: {e}")))
 }
 
 /// The ring's primary key imported into the runtime's WebCrypto (see `webcrypto`).
-pub async fn native_primary_key(env: &Env) -> ApiResult<NativeKey> {
+pub async fn native_primary_key(env: &Env) -> Result<NativeKey, Failure> {
     let text = secrets_keys(env)?;
     if let Some(key) = isolate::native_primary(&text) {
         return Ok(key);
     }
     let ring =
-        isolate::key_ring(&text).map_err(|e| ApiError::Internal(format!("SECRETS_KEYS: {e}")))?;
+        isolate::key_ring(&text).map_err(|e| Failure::Internal(format!("SECRETS_KEYS: {e}")))?;
     let key = NativeKey::import(ring.primary_key_bytes())
         .await
-        .map_err(|e| ApiError::Internal(format!("the primary key into WebCrypto: {e:?}")))?;
+        .map_err(|e| Failure::Internal(format!("the primary key into WebCrypto: {e:?}")))?;
     isolate::keep_native_primary(&text, key.clone());
     Ok(key)
 }
 
 /// `SHARDS`: the D1 bindings workspaces live in, comma-separated, in the order they were
 /// added; the first holds the directory (`connect_core::server::shards`).
-pub fn shards(env: &Env) -> ApiResult<ShardList> {
+pub fn shards(env: &Env) -> Result<ShardList, Failure> {
     let text = env
         .var("SHARDS")
-        .map_err(|_| ApiError::Internal("SHARDS is not set".into()))?
+        .map_err(|_| Failure::Internal("SHARDS is not set".into()))?
         .to_string();
-    ShardList::parse(&text).map_err(|e| ApiError::Internal(format!("SHARDS {e}")))
+    ShardList::parse(&text).map_err(|e| Failure::Internal(format!("SHARDS {e}")))
 }
 
 /// The class of the client ids `shard` mints: its place in `SHARDS`.
-pub fn client_id_class(env: &Env, shard: &str) -> ApiResult<ClientIdClass> {
+pub fn client_id_class(env: &Env, shard: &str) -> Result<ClientIdClass, Failure> {
     shards(env)?
         .client_id_class(shard)
-        .ok_or_else(|| ApiError::Internal(format!("SHARDS does not name {shard}")))
+        .ok_or_else(|| Failure::Internal(format!("SHARDS does not name {shard}")))
 }
 
 /// `ADMIN_TOKEN`, if set; without it the admin routes do not exist.

@@ -1,77 +1,58 @@
 //! Every failure of a request, and the one place where it becomes an HTTP status and the
-//! contract's error envelope.
+//! contract's error envelope: the core's [`Failure`]s, and what only HTTP can go wrong
+//! with (methods, bodies, the rate limit).
 
-use connect_core::rules::app::NotOpened;
 use connect_core::rules::error::FieldError;
 use connect_core::rules::media_type::UnsupportedBody;
-use connect_core::server::recorded::RecordError;
-use connect_core::server::seal::SealError;
+use connect_core::server::failure::Failure;
 use connect_core::wire::error::{ErrorCode, ErrorDetails, ErrorEnvelope, ErrorObject};
-use connect_core::wire::ids::ClientId;
 
 /// A request that ends in an error response.
 #[derive(Debug)]
 pub enum ApiError {
-    /// A parameter is missing or wrong (400).
-    Field(FieldError),
-    /// No, malformed, unknown or revoked credentials (401); the text says which.
-    Unauthorized(&'static str),
-    /// Nothing here (404).
-    NotFound(String),
-    /// The state of the resource forbids the request (409).
-    Conflict(&'static str),
+    /// What the core refused or failed at.
+    Server(Failure),
     /// The route exists with these methods (405).
     MethodNotAllowed(&'static [&'static str]),
     /// Body over 1 MiB (413).
     TooLarge,
     /// Body declared as something other than UTF-8 JSON, or encoded (415).
     UnsupportedMediaType(UnsupportedBody),
-    /// The `Idempotency-Key` belongs to another request (409).
-    IdempotencyConflict,
     /// Too many requests for this API key (429).
     RateLimited,
-    /// A stored secret that must be shown could not be opened: its key is gone from the
-    /// ring, or it was tampered with (500). The apps are named to the caller (none for a
-    /// recorded answer); the keys their values name go to the log.
-    NotOpened {
-        /// The apps whose client secret could not be opened.
-        client_ids: Vec<ClientId>,
-        /// The keys the unopened values name.
-        key_ids: Vec<String>,
-    },
-    /// Anything unexpected (500), before any write of the request was sent: nothing was
-    /// changed. The text goes to the log, never to the caller.
-    Internal(String),
-    /// Anything unexpected (500) after a write of the request was sent to D1 (it may have
-    /// committed, its answer lost) or committed: whether it happened is unknown. The fetch
-    /// handler turns an [`ApiError::Internal`] into this (see
-    /// `Costs::write_may_have_happened`), so no handler has to remember it.
-    InDoubt(String),
 }
 
+/// The message of a 500 that came after the request's write was sent.
+const IN_DOUBT_MESSAGE: &str = "an unexpected error occurred after the change was sent to the database: it may or may not have happened. Retry a POST with the same Idempotency-Key: you get the original answer if it happened, or it is performed once if it did not. A PATCH or PUT can be sent again as it is; a DELETE answers 404 if it happened. Give support the request_id";
+
 impl ApiError {
+    /// An unexpected failure (500, nothing changed unless a write was sent), whose text
+    /// goes to the log.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::Server(Failure::Internal(detail.into()))
+    }
+
     /// The HTTP status of this error.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Field(_) => 400,
-            Self::Unauthorized(_) => 401,
-            Self::NotFound(_) => 404,
+            Self::Server(failure) => match failure {
+                Failure::Field(_) => 400,
+                Failure::Unauthorized(_) => 401,
+                Failure::NotFound(_) => 404,
+                Failure::Conflict(_) | Failure::IdempotencyConflict => 409,
+                Failure::NotOpened { .. } | Failure::Internal(_) | Failure::InDoubt(_) => 500,
+            },
             Self::MethodNotAllowed(_) => 405,
             Self::TooLarge => 413,
             Self::UnsupportedMediaType(_) => 415,
-            Self::Conflict(_) | Self::IdempotencyConflict => 409,
             Self::RateLimited => 429,
-            Self::NotOpened { .. } | Self::Internal(_) | Self::InDoubt(_) => 500,
         }
     }
 
     /// The `error` of the envelope.
     pub fn to_object(&self) -> ErrorObject {
         match self {
-            Self::Field(e) => e.to_error_object(),
-            Self::Unauthorized(why) => ErrorObject::new(ErrorCode::AuthInvalidCredentials, *why),
-            Self::NotFound(what) => ErrorObject::new(ErrorCode::ResourceNotFound, what.clone()),
-            Self::Conflict(why) => ErrorObject::new(ErrorCode::ResourceConflict, *why),
+            Self::Server(failure) => failure_object(failure),
             Self::MethodNotAllowed(allow) => ErrorObject::new(
                 ErrorCode::MethodNotAllowed,
                 format!("this route allows only {}", allow.join(", ")),
@@ -85,29 +66,9 @@ impl ApiError {
                     },
                 )
             }
-            Self::IdempotencyConflict => ErrorObject::new(
-                ErrorCode::IdempotencyKeyConflict,
-                "this Idempotency-Key was used with a different request; use a new key",
-            ),
             Self::RateLimited => ErrorObject::new(
                 ErrorCode::RateLimited,
                 "too many requests for this API key; retry after the number of seconds in Retry-After",
-            ),
-            Self::NotOpened { client_ids, .. } => ErrorObject::new(
-                ErrorCode::SystemInternalError,
-                "a stored secret could not be opened: the key it was sealed with is not in the secrets key ring; nothing was changed (an operator restores the key, or rotate-client-secret replaces the secret)",
-            )
-            .with_details(ErrorDetails {
-                client_ids: (!client_ids.is_empty()).then(|| client_ids.clone()),
-                ..ErrorDetails::default()
-            }),
-            Self::Internal(_) => ErrorObject::new(
-                ErrorCode::SystemInternalError,
-                "an unexpected error occurred and nothing was changed; retry with back-off and give support the request_id",
-            ),
-            Self::InDoubt(_) => ErrorObject::new(
-                ErrorCode::SystemInternalError,
-                IN_DOUBT_MESSAGE,
             ),
         }
     }
@@ -121,63 +82,59 @@ impl ApiError {
     }
 }
 
-/// The message of a 500 that came after the request's write was sent.
-const IN_DOUBT_MESSAGE: &str = "an unexpected error occurred after the change was sent to the database: it may or may not have happened. Retry a POST with the same Idempotency-Key: you get the original answer if it happened, or it is performed once if it did not. A PATCH or PUT can be sent again as it is; a DELETE answers 404 if it happened. Give support the request_id";
+fn failure_object(failure: &Failure) -> ErrorObject {
+    match failure {
+        Failure::Field(e) => e.to_error_object(),
+        Failure::Unauthorized(why) => ErrorObject::new(ErrorCode::AuthInvalidCredentials, *why),
+        Failure::NotFound(what) => ErrorObject::new(ErrorCode::ResourceNotFound, what.clone()),
+        Failure::Conflict(why) => ErrorObject::new(ErrorCode::ResourceConflict, *why),
+        Failure::IdempotencyConflict => ErrorObject::new(
+            ErrorCode::IdempotencyKeyConflict,
+            "this Idempotency-Key was used with a different request; use a new key",
+        ),
+        Failure::NotOpened { client_ids, .. } => ErrorObject::new(
+            ErrorCode::SystemInternalError,
+            "a stored secret could not be opened: the key it was sealed with is not in the secrets key ring; nothing was changed (an operator restores the key, or rotate-client-secret replaces the secret)",
+        )
+        .with_details(ErrorDetails {
+            client_ids: (!client_ids.is_empty()).then(|| client_ids.clone()),
+            ..ErrorDetails::default()
+        }),
+        Failure::Internal(_) => ErrorObject::new(
+            ErrorCode::SystemInternalError,
+            "an unexpected error occurred and nothing was changed; retry with back-off and give support the request_id",
+        ),
+        Failure::InDoubt(_) => ErrorObject::new(ErrorCode::SystemInternalError, IN_DOUBT_MESSAGE),
+    }
+}
+
+impl From<Failure> for ApiError {
+    fn from(e: Failure) -> Self {
+        Self::Server(e)
+    }
+}
+
+impl From<connect_core::server::storage::StorageError> for ApiError {
+    fn from(e: connect_core::server::storage::StorageError) -> Self {
+        Self::Server(e.into())
+    }
+}
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
-        Self::Field(e)
+        Self::Server(Failure::Field(e))
     }
 }
 
 impl From<worker::Error> for ApiError {
     fn from(e: worker::Error) -> Self {
-        Self::Internal(e.to_string())
-    }
-}
-
-impl From<worker::kv::KvError> for ApiError {
-    fn from(e: worker::kv::KvError) -> Self {
-        Self::Internal(format!("KV: {e}"))
-    }
-}
-
-impl From<NotOpened> for ApiError {
-    fn from(e: NotOpened) -> Self {
-        Self::from_not_opened(vec![e])
-    }
-}
-
-impl From<RecordError> for ApiError {
-    /// A recorded answer that names a key the ring does not hold is a stored secret that
-    /// could not be opened; any other failure is unexpected.
-    fn from(e: RecordError) -> Self {
-        match e {
-            RecordError::Seal(SealError::UnknownKey(key_id)) => Self::NotOpened {
-                client_ids: Vec::new(),
-                key_ids: vec![key_id],
-            },
-            e => Self::Internal(e.to_string()),
-        }
-    }
-}
-
-impl ApiError {
-    /// The error for apps whose client secret could not be opened.
-    pub fn from_not_opened(lost: Vec<NotOpened>) -> Self {
-        let mut key_ids: Vec<String> = lost.iter().map(|l| l.key_id.clone()).collect();
-        key_ids.sort();
-        key_ids.dedup();
-        Self::NotOpened {
-            client_ids: lost.into_iter().map(|l| l.client_id).collect(),
-            key_ids,
-        }
+        Self::internal(e.to_string())
     }
 }
 
 impl From<serde_json::Error> for ApiError {
     fn from(e: serde_json::Error) -> Self {
-        Self::Internal(format!("JSON: {e}"))
+        Self::internal(format!("JSON: {e}"))
     }
 }
 

@@ -90,16 +90,3 @@ pub fn answer(recorded: &RecordedResponse, replayed: bool) -> ApiResult<Response
     }
     Ok(response)
 }
-
-/// An answer that can be recorded for replay: status and JSON body, with `headers`.
-pub fn recorded<T: serde::Serialize>(
-    status: u16,
-    value: &T,
-    headers: Vec<(String, String)>,
-) -> ApiResult<RecordedResponse> {
-    Ok(RecordedResponse {
-        status,
-        headers,
-        body: serde_json::to_string(value)?,
-    })
-}

@@ -3,10 +3,10 @@
 //! WebCrypto), and rendered list pages. Nothing here is shared between isolates or
 //! survives one; every entry is checked or bounded so that it is never served stale.
 
-use crate::store::directory::Tenant;
 use crate::webcrypto::NativeKey;
 use connect_core::server::page_cache::{CachedPage, PageCache, PageKey};
 use connect_core::server::seal::{KeyRing, KeyRingError};
+use connect_core::server::tables::directory::Tenant;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;

@@ -2,32 +2,32 @@
 //! and KV. Handlers parse, call the core, store, and answer; the rules live in the core.
 
 mod auth;
+mod backend;
 mod config;
 mod context;
 mod error;
-mod faults;
 mod http;
-mod idempotency;
 mod isolate;
-mod purge;
 mod random;
 mod rate_limit;
-mod reseal;
 mod routes;
 mod store;
 mod webcrypto;
 
+use backend::WorkerBackend;
 use connect_core::rules::bookmark;
 use connect_core::rules::random::request_id;
-use connect_core::wire::time::Timestamp;
+use connect_core::server::failure::Failure;
+use connect_core::server::session::Writes;
+use connect_core::server::{purge, reseal, LogLine};
 use context::Cx;
 use error::ApiError;
 use random::RandomPool;
 use std::rc::Rc;
-use store::{Costs, Freshness, Store};
+use store::Costs;
 use worker::{
-    console_error, event, Context, Date, Env, Headers, Method, Request, Response, Result,
-    ScheduleContext, ScheduledEvent,
+    console_error, console_log, event, Context, Date, Env, Headers, Method, Request, Response,
+    Result, ScheduleContext, ScheduledEvent,
 };
 
 #[event(fetch)]
@@ -36,35 +36,28 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let request_id = request_id(&mut random);
     let started = Date::now().as_millis();
     let head = req.method() == Method::Head;
-    let mut cx = Cx {
-        env,
-        ctx,
-        random,
-        now: Timestamp::from_millis(started as i64),
-        costs: Rc::new(Costs::default()),
-        bookmark: None,
-    };
+    let mut cx = Cx::new(env, ctx, random, backend::now());
     let mut response = match routes::handle(&mut cx, req).await {
         Ok(response) => response,
         Err(err) => {
             // A failure after a write was sent cannot say that nothing was changed.
             let err = match err {
-                ApiError::Internal(detail) if cx.costs.write_may_have_happened() => {
-                    ApiError::InDoubt(detail)
+                ApiError::Server(failure) if cx.writes.may_have_happened() => {
+                    ApiError::Server(failure.after_write())
                 }
                 err => err,
             };
             match &err {
-                ApiError::Internal(detail) => {
+                ApiError::Server(Failure::Internal(detail)) => {
                     console_error!("request_id={request_id} internal error: {detail}")
                 }
-                ApiError::InDoubt(detail) => console_error!(
+                ApiError::Server(Failure::InDoubt(detail)) => console_error!(
                     "request_id={request_id} internal error after a write was sent (it may have happened): {detail}"
                 ),
-                ApiError::NotOpened {
+                ApiError::Server(Failure::NotOpened {
                     client_ids,
                     key_ids,
-                } => console_error!(
+                }) => console_error!(
                     "request_id={request_id} stored secrets did not open: sealed under key(s) {key_ids:?} (in the ring or not: see GET /admin/v1/secrets-keys), apps {client_ids:?}"
                 ),
                 _ => {}
@@ -141,22 +134,25 @@ fn error_response(err: &ApiError, request_id: &str) -> Response {
 /// keys that are never reused.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    let now = Timestamp::from_millis(Date::now().as_millis() as i64);
+    let now = backend::now();
     let shards = match config::shards(&env) {
         Ok(shards) => shards,
-        Err(e) => return console_error!("{e:?}"),
+        Err(e) => return console_error!("{e}"),
     };
-    let mut stores = Vec::new();
-    for shard in shards.names() {
-        match Store::open(&env, shard, Freshness::Primary, Rc::new(Costs::default())) {
-            Ok(store) => stores.push(store),
-            Err(e) => return console_error!("{e:?}"),
-        }
-    }
-    if event.cron() == PURGE_CRON {
-        purge::run(&stores, now).await;
+    let backend = WorkerBackend::new(&env, Rc::new(Costs::default()), Rc::new(Writes::default()));
+    let log = if event.cron() == PURGE_CRON {
+        purge::run(&backend, shards.names(), now).await
     } else {
-        reseal::run(&env, &stores, &mut RandomPool::new()).await;
+        match config::key_ring(&env) {
+            Ok(ring) => reseal::run(&backend, shards.names(), &ring, &mut RandomPool::new()).await,
+            Err(e) => vec![LogLine::Error(format!("re-seal: {e}"))],
+        }
+    };
+    for line in log {
+        match line {
+            LogLine::Info(line) => console_log!("{line}"),
+            LogLine::Error(line) => console_error!("{line}"),
+        }
     }
 }
 

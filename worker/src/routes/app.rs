@@ -1,23 +1,25 @@
 //! `/connect/v1/apps/{clientId}` and everything under it: read, change, delete, rotate.
-//!
-//! A change reads the app, lets the core compute the changed app and the answer, and
-//! writes it only if the app is still at the version it read (see [`ChangeApp`]); the
-//! write mechanism attempts again when another change came first.
+//! Each change is a `connect_core` operation (`ChangeApp`, `DeleteApp`); this module says
+//! what each route changes and answers.
 
 use crate::config;
 use crate::context::Cx;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::http;
-use crate::idempotency::{Attempt, Operation};
-use crate::store::apps::VersionedApp;
-use crate::store::Store;
+use crate::store::D1;
 use connect_core::rules::app::Held;
 use connect_core::rules::input::FromJson;
-use connect_core::server::recorded::RecordedResponse;
-use connect_core::wire::app::{
-    App, DeletedApp, RedirectUrisResponse, RotatedClientSecret, RotatedWebhookSecret,
+use connect_core::server::failure::Failure;
+use connect_core::server::operations::app::{
+    self as change, Change, ChangeApp, ChangeTools, DeleteApp,
 };
-use connect_core::wire::ids::{ClientId, WorkspaceId};
+use connect_core::server::perform::{Backend, Operation};
+use connect_core::server::recorded::RecordedResponse;
+use connect_core::server::session::Session;
+use connect_core::wire::app::{
+    App, RedirectUrisResponse, RotatedClientSecret, RotatedWebhookSecret,
+};
+use connect_core::wire::ids::WorkspaceId;
 use connect_core::wire::request::{
     ReplaceRedirectUrisRequest, UpdateAppRequest, WebhookConfigInput,
 };
@@ -25,19 +27,36 @@ use connect_core::wire::secrets::{ClientSecret, WebhookSecret};
 use serde_json::Value;
 use worker::Response;
 
+/// The app `id` of `workspace`, its secrets opened where they open.
+async fn read_open(
+    cx: &Cx,
+    db: &Session<D1>,
+    workspace: &WorkspaceId,
+    id: &str,
+) -> ApiResult<App<Held>> {
+    let stored = change::read(db, workspace, id).await?;
+    let ring = config::key_ring(&cx.env)?;
+    Ok(stored.app.open(&ring))
+}
+
 /// `GET /apps/{clientId}`.
-pub async fn get(cx: &Cx, store: &Store, workspace: &WorkspaceId, id: &str) -> ApiResult<Response> {
-    let app = open(cx, &read(store, workspace, id).await?)?;
-    http::json_of(200, &app.show()?)
+pub async fn get(
+    cx: &Cx,
+    db: &Session<D1>,
+    workspace: &WorkspaceId,
+    id: &str,
+) -> ApiResult<Response> {
+    let app = read_open(cx, db, workspace, id).await?;
+    http::json_of(200, &app.show().map_err(Failure::from)?)
 }
 
 /// `GET /apps/{clientId}/redirect-uris`: no secret is opened for it.
 pub async fn get_redirect_uris(
-    store: &Store,
+    db: &Session<D1>,
     workspace: &WorkspaceId,
     id: &str,
 ) -> ApiResult<Response> {
-    let stored = read(store, workspace, id).await?;
+    let stored = change::read(db, workspace, id).await?;
     http::json_of(
         200,
         &RedirectUrisResponse {
@@ -49,172 +68,92 @@ pub async fn get_redirect_uris(
 /// `GET /apps/{clientId}/webhook-config`, the signing secret as a preview.
 pub async fn get_webhook_config(
     cx: &Cx,
-    store: &Store,
+    db: &Session<D1>,
     workspace: &WorkspaceId,
     id: &str,
 ) -> ApiResult<Response> {
-    let app = open(cx, &read(store, workspace, id).await?)?;
+    let app = read_open(cx, db, workspace, id).await?;
     http::json_of(200, &app.shown_webhook_config())
 }
 
+/// A change of app `id`: `change` gives the changed app and the answer.
+fn changing<B: Backend>(
+    workspace: &WorkspaceId,
+    id: &str,
+    change: impl FnMut(&App<Held>, &mut ChangeTools<'_>) -> Result<Change, Failure>,
+) -> impl Operation<B> {
+    ChangeApp::new(workspace.clone(), id, change)
+}
+
 /// `PATCH /apps/{clientId}`.
-pub fn update(workspace: &WorkspaceId, id: &str, body: &Value) -> ApiResult<impl Operation> {
+pub fn update<B: Backend>(
+    workspace: &WorkspaceId,
+    id: &str,
+    body: &Value,
+) -> Result<impl Operation<B>, Failure> {
     let patch = UpdateAppRequest::from_json(body, "")?;
-    Ok(ChangeApp::new(workspace, id, move |current, cx| {
-        let next = current.patched(&patch, cx.now)?;
+    Ok(changing(workspace, id, move |current, at| {
+        let next = current.patched(&patch, at.now)?;
         let shown = next.as_ref().unwrap_or(current).show()?;
-        Ok((next, http::recorded(200, &shown, Vec::new())?))
+        Ok((next, RecordedResponse::json(200, &shown)?))
     }))
 }
 
 /// `PUT /apps/{clientId}/redirect-uris`: replaces the list.
-pub fn replace_redirect_uris(
+pub fn replace_redirect_uris<B: Backend>(
     workspace: &WorkspaceId,
     id: &str,
     body: &Value,
-) -> ApiResult<impl Operation> {
+) -> Result<impl Operation<B>, Failure> {
     let body = ReplaceRedirectUrisRequest::from_json(body, "")?;
-    Ok(ChangeApp::new(workspace, id, move |current, cx| {
-        let next = current.with_redirect_uris(&body.redirect_uris, cx.now)?;
+    Ok(changing(workspace, id, move |current, at| {
+        let next = current.with_redirect_uris(&body.redirect_uris, at.now)?;
         let redirect_uris = next.as_ref().unwrap_or(current).redirect_uris.clone();
         let answer = RedirectUrisResponse { redirect_uris };
-        Ok((next, http::recorded(200, &answer, Vec::new())?))
+        Ok((next, RecordedResponse::json(200, &answer)?))
     }))
 }
 
 /// `PATCH /apps/{clientId}/webhook-config`: a merge; `secret` is refused.
-pub fn update_webhook_config(
+pub fn update_webhook_config<B: Backend>(
     workspace: &WorkspaceId,
     id: &str,
     body: &Value,
-) -> ApiResult<impl Operation> {
+) -> Result<impl Operation<B>, Failure> {
     let input = WebhookConfigInput::from_json(body, "")?;
-    Ok(ChangeApp::new(workspace, id, move |current, cx| {
-        let next = current.with_webhook(&input, cx.now)?;
+    Ok(changing(workspace, id, move |current, at| {
+        let next = current.with_webhook(&input, at.now)?;
         let shown = next.as_ref().unwrap_or(current).shown_webhook_config();
-        Ok((next, http::recorded(200, &shown, Vec::new())?))
+        Ok((next, RecordedResponse::json(200, &shown)?))
     }))
 }
 
 /// `POST /apps/{clientId}/rotate-client-secret`: the old secret is dead when this answers.
-pub fn rotate_client_secret(workspace: &WorkspaceId, id: &str) -> impl Operation {
-    ChangeApp::new(workspace, id, |current, cx| {
-        let secret = ClientSecret::generate(&mut cx.random);
+pub fn rotate_client_secret<B: Backend>(workspace: &WorkspaceId, id: &str) -> impl Operation<B> {
+    changing(workspace, id, |current, at| {
+        let secret = ClientSecret::generate(at.random);
         let answer = RotatedClientSecret {
             client_secret: secret.clone(),
         };
-        let next = current.with_client_secret(secret, cx.now);
-        Ok((Some(next), http::recorded(201, &answer, Vec::new())?))
+        let next = current.with_client_secret(secret, at.now);
+        Ok((Some(next), RecordedResponse::json(201, &answer)?))
     })
 }
 
 /// `POST /apps/{clientId}/webhook-config/rotate-secret`: the only answer that shows the
 /// signing secret in full.
-pub fn rotate_webhook_secret(workspace: &WorkspaceId, id: &str) -> impl Operation {
-    ChangeApp::new(workspace, id, |current, cx| {
-        let secret = WebhookSecret::generate(&mut cx.random);
+pub fn rotate_webhook_secret<B: Backend>(workspace: &WorkspaceId, id: &str) -> impl Operation<B> {
+    changing(workspace, id, |current, at| {
+        let secret = WebhookSecret::generate(at.random);
         let answer = RotatedWebhookSecret {
             secret: secret.clone(),
         };
-        let next = current.with_webhook_secret(secret, cx.now);
-        Ok((Some(next), http::recorded(200, &answer, Vec::new())?))
+        let next = current.with_webhook_secret(secret, at.now);
+        Ok((Some(next), RecordedResponse::json(200, &answer)?))
     })
 }
 
 /// `DELETE /apps/{clientId}`.
 pub fn delete(workspace: &WorkspaceId, id: &str) -> DeleteApp {
-    DeleteApp {
-        workspace: workspace.clone(),
-        id: id.to_owned(),
-    }
-}
-
-/// The operation of `DELETE /apps/{clientId}`: deletes the version it read.
-pub struct DeleteApp {
-    workspace: WorkspaceId,
-    id: String,
-}
-
-impl Operation for DeleteApp {
-    async fn attempt(&mut self, _cx: &mut Cx, store: &Store) -> ApiResult<Attempt> {
-        let current = read(store, &self.workspace, &self.id).await?;
-        let client_id = current.app.client_id;
-        Ok(Attempt::Write {
-            statements: store.delete_app(&self.workspace, &current)?,
-            answer: http::recorded(
-                200,
-                &DeletedApp {
-                    client_id,
-                    deleted: true,
-                },
-                Vec::new(),
-            )?,
-        })
-    }
-}
-
-/// A change of one app: reads it, lets the route's `change` derive the changed app
-/// (`None`: nothing changes) and the answer, and writes the changed app only if it is
-/// still at the version read.
-pub struct ChangeApp<F> {
-    workspace: WorkspaceId,
-    id: String,
-    change: F,
-}
-
-impl<F> ChangeApp<F>
-where
-    F: FnMut(&App<Held>, &mut Cx) -> ApiResult<(Option<App<Held>>, RecordedResponse)>,
-{
-    fn new(workspace: &WorkspaceId, id: &str, change: F) -> Self {
-        Self {
-            workspace: workspace.clone(),
-            id: id.to_owned(),
-            change,
-        }
-    }
-}
-
-impl<F> Operation for ChangeApp<F>
-where
-    F: FnMut(&App<Held>, &mut Cx) -> ApiResult<(Option<App<Held>>, RecordedResponse)>,
-{
-    async fn attempt(&mut self, cx: &mut Cx, store: &Store) -> ApiResult<Attempt> {
-        let stored = read(store, &self.workspace, &self.id).await?;
-        let current = open(cx, &stored)?;
-        let (next, answer) = (self.change)(&current, cx)?;
-        let Some(next) = next else {
-            return Ok(Attempt::Answer(answer));
-        };
-        let ring = config::key_ring(&cx.env)?;
-        let sealed = next.seal(&ring, &mut cx.random);
-        Ok(Attempt::Write {
-            statements: store.update_app(&self.workspace, &sealed, stored.version)?,
-            answer,
-        })
-    }
-}
-
-fn not_found(id: &str) -> ApiError {
-    // The id is echoed only once known to be well formed, so a hostile path segment is
-    // never reflected.
-    match ClientId::parse(id) {
-        Some(id) => ApiError::NotFound(format!("no app {id} in this workspace")),
-        None => ApiError::NotFound("no such app in this workspace".into()),
-    }
-}
-
-/// The stored app `id` of `workspace`, or 404.
-async fn read(store: &Store, workspace: &WorkspaceId, id: &str) -> ApiResult<VersionedApp> {
-    let client_id = ClientId::parse(id).ok_or_else(|| not_found(id))?;
-    store
-        .get_app(workspace, &client_id)
-        .await?
-        .ok_or_else(|| not_found(id))
-}
-
-/// The app a stored app holds, its secrets opened where they open (see `Kept`).
-fn open(cx: &Cx, stored: &VersionedApp) -> ApiResult<App<Held>> {
-    let ring = config::key_ring(&cx.env)?;
-    Ok(stored.app.open(&ring))
+    DeleteApp::new(workspace.clone(), id)
 }

@@ -2,89 +2,49 @@
 
 use crate::config;
 use crate::context::Cx;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::http;
-use crate::idempotency::{Attempt, Operation};
 use crate::isolate;
-use crate::store::apps::Listing;
-use crate::store::Store;
+use crate::store::D1;
 use connect_core::rules::app::NewApp;
-use connect_core::rules::batch::{self, BatchPlan};
+use connect_core::rules::batch;
 use connect_core::rules::input::{FromJson, Path};
 use connect_core::rules::pagination::PageRequest;
+use connect_core::server::failure::Failure;
+use connect_core::server::operations::apps::{BatchCreate, CreateApp};
 use connect_core::server::page_cache::{CachedPage, PageKey};
-use connect_core::server::row::Stored;
+use connect_core::server::session::Session;
+use connect_core::server::tables::apps::{self, Listing};
 use connect_core::wire::app::App;
 use connect_core::wire::ids::WorkspaceId;
 use connect_core::wire::request::CreateAppRequest;
+use connect_core::wire::routes::APPS_PATH;
 use serde_json::Value;
 use worker::Response;
 
-/// The collection's path, for `Location` and `Link`.
-pub const APPS_PATH: &str = "/connect/v1/apps";
-
-/// `POST /apps`: one app, minted afresh on each attempt.
-pub struct CreateApp {
-    workspace: WorkspaceId,
-    new: NewApp,
-}
-
-/// Judges the body of `POST /apps`.
-pub fn create(workspace: &WorkspaceId, body: &Value) -> ApiResult<CreateApp> {
+/// Judges the body of `POST /apps`: one app in `workspace`, of shard `shard`.
+pub fn create(
+    cx: &Cx,
+    workspace: &WorkspaceId,
+    shard: &str,
+    body: &Value,
+) -> Result<CreateApp, Failure> {
     let request = CreateAppRequest::from_json(body, "")?;
-    Ok(CreateApp {
-        workspace: workspace.clone(),
-        new: NewApp::validate(&request, Path::Root)?,
-    })
+    let new = NewApp::validate(&request, Path::Root)?;
+    let class = config::client_id_class(&cx.env, shard)?;
+    Ok(CreateApp::new(workspace.clone(), new, class))
 }
 
-impl Operation for CreateApp {
-    async fn attempt(&mut self, cx: &mut Cx, store: &Store) -> ApiResult<Attempt> {
-        let ring = config::key_ring(&cx.env)?;
-        let class = config::client_id_class(&cx.env, store.shard())?;
-        let app = self
-            .new
-            .mint(&self.workspace, class, cx.now, &mut cx.random);
-        let stored = app.seal(&ring, &mut cx.random);
-        let shown = app.show()?;
-        let location = format!("{APPS_PATH}/{}", shown.client_id);
-        Ok(Attempt::Write {
-            statements: store.insert_apps(&self.workspace, &[stored])?,
-            answer: http::recorded(201, &shown, vec![("location".to_owned(), location)])?,
-        })
-    }
-}
-
-/// `POST /apps/batch`: 1 to 100 apps in one transaction.
-pub struct BatchCreate {
-    workspace: WorkspaceId,
-    plan: BatchPlan,
-}
-
-/// Judges the body of `POST /apps/batch`.
-pub fn batch_create(workspace: &WorkspaceId, body: &Value) -> ApiResult<BatchCreate> {
-    Ok(BatchCreate {
-        workspace: workspace.clone(),
-        plan: batch::plan(body)?,
-    })
-}
-
-impl Operation for BatchCreate {
-    async fn attempt(&mut self, cx: &mut Cx, store: &Store) -> ApiResult<Attempt> {
-        let ring = config::key_ring(&cx.env)?;
-        let class = config::client_id_class(&cx.env, store.shard())?;
-        let outcome = self
-            .plan
-            .execute(&self.workspace, class, cx.now, &mut cx.random);
-        let stored: Vec<App<Stored>> = outcome
-            .apps()
-            .map(|app| app.seal(&ring, &mut cx.random))
-            .collect();
-        Ok(Attempt::Write {
-            statements: store.insert_apps(&self.workspace, &stored)?,
-            answer: http::recorded(201, &outcome.response()?, Vec::new())?,
-        })
-    }
+/// Judges the body of `POST /apps/batch`: 1 to 100 apps in `workspace`, of shard `shard`.
+pub fn batch_create(
+    cx: &Cx,
+    workspace: &WorkspaceId,
+    shard: &str,
+    body: &Value,
+) -> Result<BatchCreate, Failure> {
+    let plan = batch::plan(body)?;
+    let class = config::client_id_class(&cx.env, shard)?;
+    Ok(BatchCreate::new(workspace.clone(), plan, class))
 }
 
 /// `GET /apps?limit&offset`: from this isolate's page cache when the workspace has not
@@ -92,7 +52,7 @@ impl Operation for BatchCreate {
 /// `connect_core::server::page_cache`).
 pub async fn list(
     cx: &mut Cx,
-    store: &Store,
+    db: &Session<D1>,
     workspace: &WorkspaceId,
     query: &str,
 ) -> ApiResult<Response> {
@@ -105,13 +65,14 @@ pub async fn list(
         .then(|| isolate::kept_page(&key, cx.now.millis()))
         .flatten();
     let known = kept.as_ref().map(|p| p.generation);
-    let (total, body, source) = match (store.list_apps(workspace, page, known).await?, kept) {
+    let (total, body, source) = match (apps::list(db, workspace, page, known).await?, kept) {
         // D1 answers unchanged only to the generation sent, which came from `kept`.
         (Listing::Unchanged, Some(kept)) => (kept.total, kept.body, "kept"),
         (Listing::Unchanged, None) => {
-            return Err(ApiError::Internal(
+            return Err(Failure::Internal(
                 "D1 answered unchanged without a known generation".into(),
-            ))
+            )
+            .into())
         }
         (
             Listing::Fresh {
@@ -128,9 +89,10 @@ pub async fn list(
                 .partition(Result::is_ok);
             if !lost.is_empty() {
                 // The page must show every app's secret: name each that did not open.
-                return Err(ApiError::from_not_opened(
+                return Err(Failure::from_not_opened(
                     lost.into_iter().filter_map(Result::err).collect(),
-                ));
+                )
+                .into());
             }
             let apps: Vec<App> = shown.into_iter().filter_map(Result::ok).collect();
             let body = serde_json::to_string(&page.response(apps, total))?;

@@ -10,14 +10,20 @@ pub mod openapi;
 pub mod workspace;
 
 use crate::auth;
+use crate::backend::WorkerBackend;
 use crate::config;
 use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::http;
-use crate::idempotency::{self, Operation, WriteRequest};
+use crate::isolate;
 use crate::rate_limit;
-use crate::store::{Freshness, Store};
+use crate::store::kv::Kv;
+use crate::store::{sessions, Freshness, D1};
 use connect_core::rules::bookmark::{self, Bookmark};
+use connect_core::server::failure::Failure;
+use connect_core::server::perform::{perform, Operation, WriteRequest};
+use connect_core::server::session::Session;
+use connect_core::server::storage::KeyValue;
 use connect_core::wire::ids::WorkspaceId;
 use connect_core::wire::routes::{self, Matched, RouteName, RouteSpec};
 use serde_json::Value;
@@ -29,7 +35,7 @@ use worker::{Request, Response};
 pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     let url = req.url()?;
     let path = url.path();
-    let no_route = || ApiError::NotFound("no such route".into());
+    let no_route = || ApiError::from(Failure::NotFound("no such route".into()));
     let Matched { route, param } = routes::match_path(path).ok_or_else(no_route)?;
     let id = param.unwrap_or_default();
     let method = req.inner().method();
@@ -64,14 +70,31 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
         Freshness::Primary
     };
     let store = cx.store(&tenant.shard, freshness)?;
-    store.confirm_key(key_hash);
-    let ws = tenant.workspace;
-    let answer = dispatch(cx, &store, &mut req, &method, &ws, route, id).await;
+    store.confirm_key(key_hash.clone());
+    let answer = dispatch(
+        cx,
+        &store,
+        &mut req,
+        &method,
+        &tenant.workspace,
+        &tenant.shard,
+        route,
+        id,
+    )
+    .await;
     // A request that reached no D1 call (refused before, or replayed from KV) confirms its
     // key now: a revoked key gets 401, whatever it was answered.
-    store.finish_key_check().await?;
+    let checked = store.finish_key_check().await;
+    if matches!(
+        (&answer, &checked),
+        (Err(ApiError::Server(Failure::Unauthorized(_))), _) | (_, Err(Failure::Unauthorized(_)))
+    ) {
+        // The key was found revoked: this isolate forgets it.
+        isolate::forget_key(&key_hash);
+    }
+    checked?;
     // A live key's answer, errors included, says how recent a state it saw.
-    if let Some(latest) = store.bookmark() {
+    if let Some(latest) = sessions::bookmark(store.database()) {
         cx.bookmark = Some(latest);
     }
     answer
@@ -87,12 +110,14 @@ fn sent_bookmark(req: &Request) -> ApiResult<Option<Bookmark>> {
 }
 
 /// Runs the handler of a workspace route; `method` is the request's, `HEAD` read as `GET`.
+#[allow(clippy::too_many_arguments)]
 async fn dispatch(
     cx: &mut Cx,
-    store: &Store,
+    store: &Session<D1>,
     req: &mut Request,
     method: &str,
     ws: &WorkspaceId,
+    shard: &str,
     route: &RouteSpec,
     id: &str,
 ) -> ApiResult<Response> {
@@ -108,12 +133,12 @@ async fn dispatch(
         (RouteName::WebhookConfig, "GET") => app::get_webhook_config(cx, store, ws, id).await,
         (RouteName::Apps, _) => {
             let body = http::read_json(req).await?;
-            let op = apps::create(ws, &body);
+            let op = apps::create(cx, ws, shard, &body);
             write(cx, store, req, ws.as_str(), Some(&body), op).await
         }
         (RouteName::AppsBatch, _) => {
             let body = http::read_json(req).await?;
-            let op = apps::batch_create(ws, &body);
+            let op = apps::batch_create(cx, ws, shard, &body);
             write(cx, store, req, ws.as_str(), Some(&body), op).await
         }
         (RouteName::App, "PATCH") => {
@@ -154,7 +179,7 @@ async fn dispatch(
             | RouteName::AdminSecretsKeysReseal
             | RouteName::AdminShards,
             _,
-        ) => Err(ApiError::Internal(format!(
+        ) => Err(ApiError::internal(format!(
             "{} reached the workspace dispatch",
             route.path
         ))),
@@ -163,24 +188,32 @@ async fn dispatch(
 
 /// Performs a write: every route that changes state comes through here, so every POST
 /// honours `Idempotency-Key` in `scope` (a workspace id, or the operators').
-pub async fn write<O: Operation>(
+pub async fn write<O: Operation<WorkerBackend>>(
     cx: &mut Cx,
-    store: &Store,
+    db: &Session<D1>,
     req: &Request,
     scope: &str,
     body: Option<&Value>,
-    operation: ApiResult<O>,
+    operation: Result<O, Failure>,
 ) -> ApiResult<Response> {
     let url = req.url()?;
     let method = req.inner().method();
+    let key = req.headers().get("idempotency-key")?;
     let request = WriteRequest {
         method: &method,
         path: url.path(),
         body,
-        key: req.headers().get("idempotency-key")?,
+        key: key.as_deref(),
         scope,
     };
-    idempotency::perform(cx, store, request, operation).await
+    let ring = config::key_ring(&cx.env)?;
+    let performed = perform(db, &mut cx.tools(&ring), request, operation).await?;
+    if let (Some(put), Some(kv)) = (performed.remember, Kv::new(&cx.env)) {
+        // The edge copy, written after the answer is sent.
+        cx.ctx
+            .wait_until(async move { kv.put(&put.name, put.text, put.ttl_seconds).await });
+    }
+    http::answer(&performed.answer, performed.replayed)
 }
 
 fn check_method(route: &RouteSpec, method: &str) -> ApiResult<()> {

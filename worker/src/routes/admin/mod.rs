@@ -1,12 +1,9 @@
 //! The operators' admin API (`/admin/v1`), guarded by `ADMIN_TOKEN`: workspaces, their API
 //! keys, the secrets key ring and the shards. Its POSTs honour `Idempotency-Key` like every
 //! POST, in the operators' own scope, decided in the directory's database (the first
-//! shard): a retried workspace creation returns the same workspace and key.
-//!
-//! A workspace or key is written to its shard first, then entered in the directory in the
-//! transaction that holds the claim; until then nothing leads to it. If that transaction
-//! is refused (a retry won), what the attempt wrote to the shard is removed again
-//! (`Operation::abandon`).
+//! shard): a retried workspace creation returns the same workspace and key. The writes
+//! themselves are the core's (`connect_core::server::operations::workspaces`,
+//! `connect_core::server::reseal`).
 //!
 //! By resource: `workspaces` (workspaces and their API keys), `secrets_keys` (the key ring
 //! and the re-seal), `shards` (the operators' report).
@@ -20,10 +17,12 @@ use crate::config;
 use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::http;
-use crate::idempotency::OPERATORS;
-use crate::store::{Freshness, Store};
+use crate::store::{Freshness, D1};
+use connect_core::server::failure::Failure;
+use connect_core::server::perform::OPERATORS;
+use connect_core::server::session::Session;
 use connect_core::wire::routes::RouteName;
-use worker::{console_error, D1PreparedStatement, Request, Response};
+use worker::{Request, Response};
 
 /// Dispatches an admin route (method already checked, operator authenticated); `id` is
 /// the route's path parameter.
@@ -37,12 +36,12 @@ pub async fn handle(
     match route {
         RouteName::AdminWorkspaces => {
             http::read_no_body(req).await?;
-            let op = Ok(workspaces::CreateWorkspace::new());
+            let op = workspaces::create(cx).await;
             write(cx, &directory, req, OPERATORS, None, op).await
         }
         RouteName::AdminWorkspaceApiKeys => {
             http::read_no_body(req).await?;
-            let op = workspaces::AddApiKey::new(id);
+            let op = workspaces::add_key(cx, id);
             write(cx, &directory, req, OPERATORS, None, op).await
         }
         RouteName::AdminApiKey => {
@@ -55,63 +54,24 @@ pub async fn handle(
         }
         RouteName::AdminSecretsKeysReseal => {
             http::read_no_body(req).await?;
-            write(
-                cx,
-                &directory,
-                req,
-                OPERATORS,
-                None,
-                Ok(secrets_keys::Reseal),
-            )
-            .await
+            let op = secrets_keys::reseal(cx);
+            write(cx, &directory, req, OPERATORS, None, op).await
         }
         RouteName::AdminShards => {
             http::read_no_body(req).await?;
             shards::get(cx, &directory).await
         }
-        _ => Err(ApiError::Internal(
-            "a workspace route reached the admin dispatch".into(),
+        _ => Err(ApiError::internal(
+            "a workspace route reached the admin dispatch",
         )),
     }
 }
 
-/// Every shard's database, at its primary.
-pub(super) fn every_shard(cx: &Cx) -> ApiResult<Vec<Store>> {
+/// Every shard's database, at its primary, with its name.
+pub(super) fn every_shard(cx: &Cx) -> Result<Vec<Session<D1>>, Failure> {
     config::shards(&cx.env)?
         .names()
         .iter()
         .map(|shard| cx.store(shard, Freshness::Primary))
         .collect()
-}
-
-/// Writes `statements` to the shard's database, outside the directory's transaction.
-pub(super) async fn write_to_shard(
-    shard: &Store,
-    statements: Vec<D1PreparedStatement>,
-) -> ApiResult<()> {
-    match shard.commit(statements).await? {
-        Ok(()) => Ok(()),
-        Err(refused) => Err(ApiError::Internal(format!(
-            "writing to shard {}: refused ({refused:?})",
-            shard.shard()
-        ))),
-    }
-}
-
-/// Removes what an abandoned attempt wrote to `shard` (the statements `undo` makes for
-/// its database); what it cannot remove stays unreachable (nothing in the directory leads
-/// to it), and is logged.
-pub(super) async fn unwrite(
-    cx: &Cx,
-    shard: &str,
-    undo: impl FnOnce(&Store) -> ApiResult<Vec<D1PreparedStatement>>,
-) {
-    let outcome: ApiResult<_> = async {
-        let store = cx.store(shard, Freshness::Primary)?;
-        store.commit(undo(&store)?).await
-    }
-    .await;
-    if let Err(e) = outcome {
-        console_error!("an abandoned operators' write stays in shard {shard} (unreachable): {e:?}");
-    }
 }

@@ -4,19 +4,21 @@ use super::every_shard;
 use crate::context::Cx;
 use crate::error::ApiResult;
 use crate::http;
-use crate::store::Store;
+use crate::store::D1;
+use connect_core::server::session::Session;
 use connect_core::server::shards::roomiest;
+use connect_core::server::tables::directory;
 use connect_core::wire::response::{Shard, ShardTotals, Shards};
 use worker::Response;
 
 /// `GET /admin/v1/shards`: each shard's workspaces (the directory's counts), apps and
 /// bytes, and which one the next workspace goes to.
-pub async fn get(cx: &Cx, directory: &Store) -> ApiResult<Response> {
-    let listed = directory.workspaces_by_shard().await?;
+pub async fn get(cx: &Cx, db: &Session<D1>) -> ApiResult<Response> {
+    let listed = directory::workspaces_by_shard(db).await?;
     let mut shards = Vec::new();
-    for store in every_shard(cx)? {
-        let usage = store.usage().await?;
-        let name = store.shard().to_owned();
+    for shard in every_shard(cx)? {
+        let (apps, bytes) = shard.database().usage().await?;
+        let name = shard.database().shard().to_owned();
         let workspaces = listed
             .iter()
             .find(|(shard, _)| *shard == name)
@@ -24,8 +26,8 @@ pub async fn get(cx: &Cx, directory: &Store) -> ApiResult<Response> {
         shards.push(Shard {
             name,
             workspaces,
-            apps: usage.apps,
-            bytes: usage.bytes,
+            apps,
+            bytes,
             takes_new_workspaces: false,
         });
     }
