@@ -4,6 +4,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::isolate;
 use crate::webcrypto::NativeKey;
 use connect_core::rules::random::ClientIdClass;
+use connect_core::server::bookmark::BookmarkKeys;
 use connect_core::server::page_cache;
 use connect_core::server::seal::KeyRing;
 use connect_core::server::shards::ShardList;
@@ -34,6 +35,12 @@ fn secrets_keys(env: &Env) -> ApiResult<String> {
 /// ring is an internal error whose log line says what is wrong, never a key.
 pub fn key_ring(env: &Env) -> ApiResult<Rc<KeyRing>> {
     isolate::key_ring(&secrets_keys(env)?)
+        .map_err(|e| ApiError::Internal(format!("SECRETS_KEYS: {e}")))
+}
+
+/// The keys that tag and check `X-Connect-Bookmark`, derived from the ring's keys.
+pub fn bookmark_keys(env: &Env) -> ApiResult<Rc<BookmarkKeys>> {
+    isolate::bookmark_keys(&secrets_keys(env)?)
         .map_err(|e| ApiError::Internal(format!("SECRETS_KEYS: {e}")))
 }
 

@@ -4,7 +4,7 @@ use crate::config;
 use crate::error::ApiResult;
 use crate::random::RandomPool;
 use crate::store::{Costs, Freshness, Store};
-use connect_core::rules::bookmark::Bookmark;
+use connect_core::server::bookmark::Bookmark;
 use connect_core::wire::time::Timestamp;
 use std::rc::Rc;
 use worker::{Context, Env};
@@ -21,8 +21,9 @@ pub struct Cx {
     pub now: Timestamp,
     /// What the request has cost D1 so far.
     pub costs: Rc<Costs>,
-    /// The bookmark its answer carries in `X-Connect-Bookmark`: the latest state of the
-    /// workspace's shard the request saw, else the one it sent.
+    /// The bookmark its answer carries in `X-Connect-Bookmark`, tagged as it goes out: the
+    /// latest state of the workspace's shard the request saw, set once its key is confirmed
+    /// live (see `routes::handle`).
     pub bookmark: Option<Bookmark>,
 }
 

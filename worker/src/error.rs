@@ -4,6 +4,7 @@
 use connect_core::rules::app::NotOpened;
 use connect_core::rules::error::FieldError;
 use connect_core::rules::media_type::UnsupportedBody;
+use connect_core::server::bookmark::{self, BookmarkError};
 use connect_core::server::recorded::RecordError;
 use connect_core::server::seal::SealError;
 use connect_core::wire::error::{ErrorCode, ErrorDetails, ErrorEnvelope, ErrorObject};
@@ -127,6 +128,14 @@ const IN_DOUBT_MESSAGE: &str = "an unexpected error occurred after the change wa
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
         Self::Field(e)
+    }
+}
+
+impl From<BookmarkError> for ApiError {
+    /// A sent `X-Connect-Bookmark` that this API did not send to this workspace, for its
+    /// shard, is a bad parameter: the header.
+    fn from(e: BookmarkError) -> Self {
+        Self::Field(FieldError::invalid(bookmark::HEADER, e))
     }
 }
 

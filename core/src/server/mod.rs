@@ -1,10 +1,12 @@
-//! The server's encodings (feature `server`): sealing secrets with a key ring, the stored
-//! app, recorded responses of idempotent requests, the re-seal under a new primary key,
-//! the per-process page cache, the list of shards and the chunks of the purge of expired
-//! claims; behind `faults`, the fault injection of test builds (its calls, `storage_call`,
-//! are named in every build). A client leaves this off and compiles none of AES-GCM, LZ4
-//! or base64.
+//! The server's encodings (feature `server`): sealing secrets with a key ring, the tags
+//! that show an `X-Connect-Bookmark` was sent by this API, the stored app, recorded
+//! responses of idempotent requests, the re-seal under a new primary key, the per-process
+//! page cache, the list of shards and the chunks of the purge of expired claims; behind
+//! `faults`, the fault injection of test builds (its calls, `storage_call`, are named in
+//! every build). A client leaves this off and compiles none of AES-GCM, HMAC, LZ4 or
+//! base64.
 
+pub mod bookmark;
 #[cfg(feature = "faults")]
 pub mod faults;
 pub mod page_cache;

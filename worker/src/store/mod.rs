@@ -24,7 +24,8 @@ pub mod workspaces;
 use crate::error::{ApiError, ApiResult};
 use crate::faults::{Call, Faults};
 use crate::isolate;
-use connect_core::rules::bookmark::Bookmark;
+use connect_core::server::bookmark::Bookmark;
+use connect_core::wire::ids::WorkspaceId;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::cell::{Cell, RefCell};
@@ -114,8 +115,8 @@ pub enum Freshness<'a> {
     /// At the primary: writes, what decides them (idempotency above all), the operators'
     /// routes and the scheduled work.
     Primary,
-    /// At any replica at least as recent as the bookmark, if any: the reads of a request
-    /// that writes nothing.
+    /// At any replica at least as recent as the bookmark (one this API sent), if any: the
+    /// reads of a request that writes nothing.
     Replica(Option<&'a Bookmark>),
 }
 
@@ -189,10 +190,11 @@ impl Store {
         &self.shard
     }
 
-    /// The bookmark of the latest state the session saw (or started at), if any.
-    pub fn bookmark(&self) -> Option<Bookmark> {
+    /// The bookmark of the latest state the session saw (or started at), if any, for an
+    /// answer to `workspace`.
+    pub fn bookmark(&self, workspace: &WorkspaceId) -> Option<Bookmark> {
         let d1 = self.db.get_bookmark().ok().flatten()?;
-        Bookmark::new(&self.shard, &d1)
+        Bookmark::new(workspace, &self.shard, &d1)
     }
 
     /// Has this request's first D1 call confirm that the API key with hash `key_hash`
