@@ -4,24 +4,12 @@
 # Skips the build when no Rust source, manifest, the lockfile or the OpenAPI document changed
 # since the last successful build (stamp: worker/build/.stamp). This is wrangler.toml's
 # [build] command; it works from any directory.
-#
-# With --faults: the test build with fault injection (the Worker's cargo feature `faults`,
-# see worker/src/faults.rs) into worker/build-faults/ instead, without wasm-opt. Only the
-# fault tests run it (tests/tests/faults.rs); wrangler.toml and a deploy never see it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 out=build
-cargo_args=()
-opt_args=()
-if [ "${1:-}" = "--faults" ]; then
-  out=build-faults
-  cargo_args=(--features faults)
-  opt_args=(--no-opt)
-elif [ $# -gt 0 ]; then
-  die "usage: build-worker.sh [--faults]"
-fi
+[ $# -eq 0 ] || die "usage: build-worker.sh"
 
 # One build at a time (wrangler dev instances started together each run this script).
 exec 9<"$ROOT/scripts/build-worker.sh"
@@ -54,8 +42,8 @@ if [ -x "$ROOT/node_modules/@esbuild/linux-x64/bin/esbuild" ]; then
 fi
 command -v worker-build >/dev/null || die "worker-build not found: run scripts/setup.sh"
 
-say "building the Worker (worker-build --release ${opt_args[*]} into worker/$out ${cargo_args[*]})"
+say "building the Worker (worker-build --release into worker/$out)"
 rm -f "$stamp"
-(cd worker && worker-build --release "${opt_args[@]}" --out-dir "$out" "${cargo_args[@]}")
+(cd worker && worker-build --release --out-dir "$out")
 [ -f "worker/$out/worker/shim.mjs" ] || die "worker-build left no worker/$out/worker/shim.mjs"
 echo "$want" >"$stamp"

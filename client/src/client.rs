@@ -103,6 +103,13 @@ impl Client {
         }
     }
 
+    /// The API's address as this client uses it: the base URL given to
+    /// [`Client::builder`], parsed and ending in `/` (`http://127.0.0.1:8787/`), so two
+    /// spellings of one address compare equal.
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
     /// The URL of an API path (`connect/v1/apps`).
     fn url(&self, path: &str) -> Url {
         self.base
@@ -304,4 +311,30 @@ impl Client {
 
 fn to_json<B: Serialize>(body: &B) -> String {
     serde_json::to_string(body).expect("request types always serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_url_is_one_spelling_of_the_address() {
+        let url = |base: &str| {
+            Client::builder(base, "k")
+                .build()
+                .unwrap()
+                .base_url()
+                .to_owned()
+        };
+        assert_eq!(url("http://127.0.0.1:8787"), "http://127.0.0.1:8787/");
+        assert_eq!(url("http://127.0.0.1:8787/"), "http://127.0.0.1:8787/");
+        assert_eq!(
+            url("HTTPS://API.Example.com:443"),
+            "https://api.example.com/"
+        );
+        assert_eq!(
+            url("https://example.com/connect"),
+            "https://example.com/connect/"
+        );
+    }
 }

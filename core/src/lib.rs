@@ -13,9 +13,11 @@
 //!   outcomes; pagination; the `Idempotency-Key`, the request fingerprint and the replay
 //!   decision. Pure functions: time and randomness are passed in.
 //! - `server` (feature `server`): the server's encodings. Secrets sealed with an
-//!   AES-256-GCM key ring, the stored app, recorded responses of idempotent requests, the
-//!   page cache. The Cloudflare Worker that serves the API turns it on; a client leaves it
-//!   off and compiles no AES-GCM, LZ4 or base64.
+//!   AES-256-GCM key ring, the tags that show an `X-Connect-Bookmark` was sent by this
+//!   API (HMAC-SHA256 under keys derived from the ring), the stored app, recorded
+//!   responses of idempotent requests, the page cache. The Cloudflare Worker that serves
+//!   the API turns it on; a client leaves it off and compiles no AES-GCM, HMAC, LZ4 or
+//!   base64: it keeps and sends back bookmarks as the opaque text they are.
 //!
 //! `test-util` adds a seeded (insecure) entropy source for tests and benchmarks. It builds
 //! for native targets and `wasm32-unknown-unknown`.

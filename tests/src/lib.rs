@@ -26,8 +26,6 @@
 //!   same persist directory; the running Worker sees the changes at once and vice versa).
 //! - [`Server::state_files_containing`]: which stored files hold some bytes in plain text.
 //! - [`run_command`]: an external command in its own process group, with a time limit.
-//! - [`ServerConfig::with_fault_build`]: the Worker built with fault injection, for the
-//!   fault tests (`FAULT_SEED`, `FAULT_RATE`, `FAULT_CALLS`).
 //!
 //! ## Cleanup
 //!
@@ -58,7 +56,6 @@ mod cli;
 mod command;
 mod config;
 mod d1;
-mod faults;
 mod http;
 mod kv;
 mod paths;
@@ -73,7 +70,6 @@ mod wrangler_dev;
 
 pub use command::{run_command, CommandOutput};
 pub use config::{ServerConfig, PEER_TS_API_KEY};
-pub use faults::build_fault_worker;
 pub use http::{RequestBuilder, REQUEST_TIMEOUT};
 pub use kv::{KvKey, KV_BINDING};
 pub use paths::{shared_dir, workspace_root, wrangler_bin};

@@ -3,6 +3,7 @@
 use crate::isolate;
 use crate::webcrypto::NativeKey;
 use connect_core::rules::random::ClientIdClass;
+use connect_core::server::bookmark::BookmarkKeys;
 use connect_core::server::failure::Failure;
 use connect_core::server::page_cache;
 use connect_core::server::seal::KeyRing;
@@ -34,6 +35,12 @@ fn secrets_keys(env: &Env) -> Result<String, Failure> {
 /// ring is an internal error whose log line says what is wrong, never a key.
 pub fn key_ring(env: &Env) -> Result<Rc<KeyRing>, Failure> {
     isolate::key_ring(&secrets_keys(env)?)
+        .map_err(|e| Failure::Internal(format!("SECRETS_KEYS: {e}")))
+}
+
+/// The keys that tag and check `X-Connect-Bookmark`, derived from the ring's keys.
+pub fn bookmark_keys(env: &Env) -> Result<Rc<BookmarkKeys>, Failure> {
+    isolate::bookmark_keys(&secrets_keys(env)?)
         .map_err(|e| Failure::Internal(format!("SECRETS_KEYS: {e}")))
 }
 

@@ -4,7 +4,7 @@ use crate::backend::WorkerBackend;
 use crate::config;
 use crate::random::RandomPool;
 use crate::store::{Costs, Freshness, D1};
-use connect_core::rules::bookmark::Bookmark;
+use connect_core::server::bookmark::Bookmark;
 use connect_core::server::failure::Failure;
 use connect_core::server::perform::Tools;
 use connect_core::server::seal::KeyRing;
@@ -27,8 +27,9 @@ pub struct Cx {
     pub costs: Rc<Costs>,
     /// What its writes came to: whether one may have happened.
     pub writes: Rc<Writes>,
-    /// The bookmark its answer carries in `X-Connect-Bookmark`: the latest state of the
-    /// workspace's shard the request saw, else the one it sent.
+    /// The bookmark its answer carries in `X-Connect-Bookmark`, tagged as it goes out: the
+    /// latest state of the workspace's shard the request saw, set once its key is confirmed
+    /// live (see `routes::handle`).
     pub bookmark: Option<Bookmark>,
     /// The databases and KV, as the core's writes use them.
     pub backend: WorkerBackend,

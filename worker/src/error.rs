@@ -4,6 +4,7 @@
 
 use connect_core::rules::error::FieldError;
 use connect_core::rules::media_type::UnsupportedBody;
+use connect_core::server::bookmark::{self, BookmarkError};
 use connect_core::server::failure::Failure;
 use connect_core::wire::error::{ErrorCode, ErrorDetails, ErrorEnvelope, ErrorObject};
 
@@ -123,6 +124,14 @@ impl From<connect_core::server::storage::StorageError> for ApiError {
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
         Self::Server(Failure::Field(e))
+    }
+}
+
+impl From<BookmarkError> for ApiError {
+    /// A sent `X-Connect-Bookmark` that this API did not send to this workspace, for its
+    /// shard, is a bad parameter: the header.
+    fn from(e: BookmarkError) -> Self {
+        Self::Server(Failure::Field(FieldError::invalid(bookmark::HEADER, e)))
     }
 }
 

@@ -1,9 +1,11 @@
 //! What a Worker isolate keeps between the requests it serves: the workspaces (and shards)
-//! of API keys it has looked up, the secrets key ring (parsed, and its primary key imported into
-//! WebCrypto), and rendered list pages. Nothing here is shared between isolates or
-//! survives one; every entry is checked or bounded so that it is never served stale.
+//! of API keys it has looked up, the secrets key ring (parsed, its primary key imported
+//! into WebCrypto, and the bookmark keys derived from it), and rendered list pages.
+//! Nothing here is shared between isolates or survives one; every entry is checked or
+//! bounded so that it is never served stale.
 
 use crate::webcrypto::NativeKey;
+use connect_core::server::bookmark::BookmarkKeys;
 use connect_core::server::page_cache::{CachedPage, PageCache, PageKey};
 use connect_core::server::seal::{KeyRing, KeyRingError};
 use connect_core::server::tables::directory::Tenant;
@@ -18,12 +20,13 @@ pub const KEY_CACHE_MS: i64 = 10 * 60_000;
 /// Entries kept per isolate before the key cache starts afresh.
 const KEY_CACHE_MAX: usize = 10_000;
 
-/// The key ring made from one `SECRETS_KEYS` text, and its primary key in WebCrypto once
-/// imported.
+/// The key ring made from one `SECRETS_KEYS` text, its primary key in WebCrypto once
+/// imported, and the keys of bookmark tags once derived.
 struct Secrets {
     text: String,
     ring: Result<Rc<KeyRing>, KeyRingError>,
     native: Option<NativeKey>,
+    bookmarks: Option<Rc<BookmarkKeys>>,
 }
 
 thread_local! {
@@ -74,10 +77,27 @@ pub fn key_ring(text: &str) -> Result<Rc<KeyRing>, KeyRingError> {
                 text: text.to_owned(),
                 ring: KeyRing::parse(text).map(Rc::new),
                 native: None,
+                bookmarks: None,
             });
         }
         s.as_ref()
             .map_or(Err(KeyRingError::Empty), |kept| kept.ring.clone())
+    })
+}
+
+/// The bookmark keys of the ring of `text`, derived once per text (an HMAC a key; every
+/// answer of the workspace API is tagged with one, and every bookmark sent is checked).
+pub fn bookmark_keys(text: &str) -> Result<Rc<BookmarkKeys>, KeyRingError> {
+    let ring = key_ring(text)?;
+    SECRETS.with(|s| {
+        let mut s = s.borrow_mut();
+        match s.as_mut().filter(|kept| kept.text == text) {
+            Some(kept) => Ok(kept
+                .bookmarks
+                .get_or_insert_with(|| Rc::new(BookmarkKeys::of(&ring)))
+                .clone()),
+            None => Ok(Rc::new(BookmarkKeys::of(&ring))),
+        }
     })
 }
 

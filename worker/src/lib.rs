@@ -15,8 +15,8 @@ mod store;
 mod webcrypto;
 
 use backend::WorkerBackend;
-use connect_core::rules::bookmark;
 use connect_core::rules::random::request_id;
+use connect_core::server::bookmark;
 use connect_core::server::failure::Failure;
 use connect_core::server::session::Writes;
 use connect_core::server::{purge, reseal, LogLine};
@@ -74,8 +74,13 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     let _ = headers.set("x-request-id", &request_id);
     // Responses hold client secrets, webhook secrets and API keys: no cache may keep one.
     let _ = headers.set("cache-control", "no-store");
+    // Tagged here, where every answer gets its headers, so that no bookmark leaves
+    // untagged. A ring that does not parse tags nothing (and fails every request that
+    // sends a bookmark or needs a secret: see GET /admin/v1/health).
     if let Some(bookmark) = &cx.bookmark {
-        let _ = headers.set(bookmark::HEADER, &bookmark.to_string());
+        if let Ok(keys) = config::bookmark_keys(&cx.env) {
+            let _ = headers.set(bookmark::HEADER, &keys.header_value(bookmark));
+        }
     }
     // One header line, after any metric the handler put there.
     let timing = format!("{}, total;dur={elapsed}", cx.costs.server_timing());

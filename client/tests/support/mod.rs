@@ -1,7 +1,10 @@
-//! What the client's tests share: the CLI as a command, input files, results files, and
-//! a scripted HTTP server double for failures the real server cannot be made to give.
+//! What the client's tests share: the CLI as a command, input files, results files, a
+//! scripted HTTP server double for failures the real server cannot be made to give, and a
+//! proxy in front of the real server that loses answers (see [`proxy`]).
 
 #![allow(dead_code)] // each test binary uses its own part
+
+pub mod proxy;
 
 use connect_e2e::api::Tenant;
 use serde_json::Value;
@@ -71,8 +74,8 @@ pub fn customers_csv(dir: &Path, name: &str, n: usize) -> PathBuf {
     path
 }
 
-/// The records of a JSON Lines results file.
-pub fn results_jsonl(path: &Path) -> Vec<Value> {
+/// The entries of a results file (JSON Lines).
+pub fn journal_entries(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .lines()
@@ -93,6 +96,8 @@ pub struct Seen {
     pub path: String,
     pub idempotency_key: Option<String>,
     pub bookmark: Option<String>,
+    /// Every header line, name and value, as sent.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
@@ -147,7 +152,7 @@ impl Double {
     }
 }
 
-fn read_request(stream: &TcpStream) -> Option<Seen> {
+pub(crate) fn read_request(stream: &TcpStream) -> Option<Seen> {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .ok()?;
@@ -158,6 +163,7 @@ fn read_request(stream: &TcpStream) -> Option<Seen> {
     let method = parts.next()?.to_owned();
     let path = parts.next()?.to_owned();
     let (mut length, mut key, mut bookmark) = (0usize, None, None);
+    let mut headers = Vec::new();
     loop {
         let mut line = String::new();
         reader.read_line(&mut line).ok()?;
@@ -166,6 +172,7 @@ fn read_request(stream: &TcpStream) -> Option<Seen> {
             break;
         }
         let (name, value) = line.split_once(':')?;
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
         match name.trim().to_ascii_lowercase().as_str() {
             "content-length" => length = value.trim().parse().ok()?,
             "idempotency-key" => key = Some(value.trim().to_owned()),
@@ -180,6 +187,7 @@ fn read_request(stream: &TcpStream) -> Option<Seen> {
         path,
         idempotency_key: key,
         bookmark,
+        headers,
         body,
     })
 }

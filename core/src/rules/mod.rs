@@ -9,7 +9,6 @@ pub mod api_key;
 pub mod app;
 pub mod batch;
 pub mod bodies;
-pub mod bookmark;
 pub mod error;
 pub mod idempotency;
 pub mod input;

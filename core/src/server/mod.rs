@@ -1,7 +1,8 @@
 //! The server (feature `server`): how the API keeps its promises over storage, as data
 //! and decisions, without IO of its own.
 //!
-//! - Encodings: sealing secrets with a key ring ([`seal`]), the stored app ([`row`]),
+//! - Encodings: sealing secrets with a key ring ([`seal`]), the tags that show an
+//!   `X-Connect-Bookmark` was sent by this API ([`bookmark`]), the stored app ([`row`]),
 //!   recorded answers of idempotent requests ([`recorded`]), the page cache
 //!   ([`page_cache`]), the list of shards ([`shards`]).
 //! - Storage as data ([`storage`]): statements of [`sql`] with their parameters, run by an
@@ -13,8 +14,10 @@
 //!   ([`operations`]), the re-seal ([`reseal`]) and the purge of expired claims
 //!   ([`purge`]).
 //!
-//! A client leaves this off and compiles none of AES-GCM, LZ4 or base64.
+//! A client leaves this off and compiles none of AES-GCM, HMAC, LZ4 or
+//! base64.
 
+pub mod bookmark;
 pub mod failure;
 pub mod operations;
 pub mod page_cache;

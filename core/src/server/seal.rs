@@ -27,6 +27,14 @@ const TAG_LEN: usize = 16;
 /// The longest key id.
 pub const MAX_KEY_ID_LEN: usize = 16;
 
+/// Whether `text` can be a key id: 1 to [`MAX_KEY_ID_LEN`] characters of `[a-z0-9]`.
+pub fn is_key_id(text: &str) -> bool {
+    (1..=MAX_KEY_ID_LEN).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
 /// A sealed value: `<kid>.<base64url>`. Opens only with the ring key `kid` names, in the
 /// context it was sealed for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -260,11 +268,7 @@ impl KeyRing {
             }
             let (id, hex) = entry.split_once(':').ok_or(KeyRingError::Malformed(n))?;
             let (id, hex) = (id.trim(), hex.trim());
-            let id_ok = (1..=MAX_KEY_ID_LEN).contains(&id.len())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-            if !id_ok {
+            if !is_key_id(id) {
                 return Err(KeyRingError::BadKeyId(n));
             }
             let mut bytes = [0u8; 32];
@@ -291,6 +295,12 @@ impl KeyRing {
     /// (see [`SealJob`]). Never log them.
     pub fn primary_key_bytes(&self) -> &[u8; 32] {
         &self.primary().bytes
+    }
+
+    /// The ring's keys by id, the primary first: for keys derived from them in this crate
+    /// (see `server::bookmark`), never to leave it.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = (&str, &[u8; 32])> {
+        self.keys.iter().map(|k| (k.id.as_str(), &k.bytes))
     }
 
     /// The ids of the ring's keys, the primary first.

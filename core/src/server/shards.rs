@@ -8,9 +8,19 @@
 //! the class of the client ids it mints ([`ClientIdClass`]), so the list holds at most
 //! [`CLIENT_ID_CLASSES`] shards.
 
-use crate::rules::bookmark::is_shard_name;
 use crate::rules::random::{ClientIdClass, CLIENT_ID_CLASSES};
 use std::fmt;
+
+/// The longest shard name: a Worker binding name, far shorter in practice.
+pub const MAX_SHARD_NAME_LEN: usize = 64;
+
+/// Whether `name` can name a shard: 1 to 64 ASCII letters, digits and underscores, as a
+/// Worker binding is named.
+pub fn is_shard_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_SHARD_NAME_LEN
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
 
 /// The shards of a deployment, in the order they were added: never empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +126,13 @@ mod tests {
         assert_eq!((class("SHARD_1"), class("SHARD_3")), (Some(0), Some(2)));
         assert_eq!(class("SHARD_4"), None);
         assert_eq!(ShardList::parse("DB").unwrap().directory(), "DB");
+    }
+
+    #[test]
+    fn shard_names_are_binding_names() {
+        assert!(is_shard_name("SHARD_1") && is_shard_name("db") && is_shard_name("_"));
+        assert!(!is_shard_name("") && !is_shard_name("a-b") && !is_shard_name("a:b"));
+        assert!(is_shard_name(&"a".repeat(64)) && !is_shard_name(&"a".repeat(65)));
     }
 
     #[test]

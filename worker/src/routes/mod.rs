@@ -1,7 +1,8 @@
 //! The dispatch: every path of `connect_core`'s route table to its handler, after the
-//! method (405 with `Allow`), authentication and the rate limit. Reads answer directly;
-//! every write goes through `idempotency::perform` (see [`write`]). `HEAD` is served as
-//! the `GET` of its route (RFC 9110); the fetch handler then drops the body.
+//! method (405 with `Allow`), authentication, the rate limit and the `X-Connect-Bookmark`
+//! sent. Reads answer directly; every write goes through `idempotency::perform` (see
+//! [`write`]). `HEAD` is served as the `GET` of its route (RFC 9110); the fetch handler
+//! then drops the body.
 
 pub mod admin;
 pub mod app;
@@ -19,11 +20,12 @@ use crate::isolate;
 use crate::rate_limit;
 use crate::store::kv::Kv;
 use crate::store::{sessions, Freshness, D1};
-use connect_core::rules::bookmark::{self, Bookmark};
+use connect_core::server::bookmark::{self, Bookmark};
 use connect_core::server::failure::Failure;
 use connect_core::server::perform::{perform, Operation, WriteRequest};
 use connect_core::server::session::Session;
 use connect_core::server::storage::KeyValue;
+use connect_core::server::tables::directory::Tenant;
 use connect_core::wire::ids::WorkspaceId;
 use connect_core::wire::routes::{self, Matched, RouteName, RouteSpec};
 use serde_json::Value;
@@ -58,55 +60,63 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     }
     let key = auth::api_key(&req, config::key_environment(&cx.env)?)?;
     rate_limit::check(&cx.env, &key).await?;
-    let sent = sent_bookmark(&req)?;
-    cx.bookmark = sent.clone();
     let (tenant, key_hash) = auth::tenant(&key, || cx.directory(), cx.now).await?;
-    // A read may be served by a replica, at least as recent as the bookmark the caller
-    // sent for this shard (one of another shard says nothing about this database); a
+    // A bookmark this API sent to this workspace, for its shard; anything else is refused
+    // as the request's answer, so that the refusal, like every answer to a live key,
+    // carries a bookmark of its own.
+    let sent = sent_bookmark(cx, &req, &tenant);
+    // A read may be served by a replica, at least as recent as the bookmark sent; a
     // request that writes, and so decides idempotency, starts at the primary.
     let freshness = if method == "GET" {
-        Freshness::Replica(sent.as_ref().filter(|b| b.shard() == tenant.shard))
+        Freshness::Replica(sent.as_ref().ok().and_then(Option::as_ref))
     } else {
         Freshness::Primary
     };
     let store = cx.store(&tenant.shard, freshness)?;
     store.confirm_key(key_hash.clone());
-    let answer = dispatch(
-        cx,
-        &store,
-        &mut req,
-        &method,
-        &tenant.workspace,
-        &tenant.shard,
-        route,
-        id,
-    )
-    .await;
+    let answer = match sent {
+        Ok(_) => {
+            dispatch(
+                cx,
+                &store,
+                &mut req,
+                &method,
+                &tenant.workspace,
+                &tenant.shard,
+                route,
+                id,
+            )
+            .await
+        }
+        Err(refused) => Err(refused),
+    };
     // A request that reached no D1 call (refused before, or replayed from KV) confirms its
     // key now: a revoked key gets 401, whatever it was answered.
-    let checked = store.finish_key_check().await;
-    if matches!(
-        (&answer, &checked),
-        (Err(ApiError::Server(Failure::Unauthorized(_))), _) | (_, Err(Failure::Unauthorized(_)))
-    ) {
-        // The key was found revoked: this isolate forgets it.
+    let answer = store
+        .finish_key_check()
+        .await
+        .map_err(ApiError::from)
+        .and(answer);
+    if matches!(answer, Err(ApiError::Server(Failure::Unauthorized(_)))) {
+        // The key was found revoked: this isolate forgets it, and it learns nothing.
         isolate::forget_key(&key_hash);
-    }
-    checked?;
-    // A live key's answer, errors included, says how recent a state it saw.
-    if let Some(latest) = sessions::bookmark(store.database()) {
-        cx.bookmark = Some(latest);
+    } else {
+        // Every answer to a live key, errors included, says how recent a state it saw:
+        // the latest of its session, which the key's confirmation reached if nothing
+        // else did.
+        cx.bookmark = sessions::bookmark(store.database(), &tenant.workspace);
     }
     answer
 }
 
-/// The `X-Connect-Bookmark` the caller sent back, if any (an empty one is none); a
-/// malformed one is a 400 naming the header.
-fn sent_bookmark(req: &Request) -> ApiResult<Option<Bookmark>> {
-    match req.headers().get(bookmark::HEADER)? {
-        Some(raw) => Ok(bookmark::from_header(&raw)?),
-        None => Ok(None),
-    }
+/// The `X-Connect-Bookmark` the caller sent back, if any (an empty one is none): a 400
+/// naming the header unless this API sent it to `tenant`'s workspace for its shard.
+fn sent_bookmark(cx: &Cx, req: &Request, tenant: &Tenant) -> ApiResult<Option<Bookmark>> {
+    let Some(raw) = req.headers().get(bookmark::HEADER)? else {
+        return Ok(None);
+    };
+    let keys = config::bookmark_keys(&cx.env)?;
+    Ok(keys.read(&raw, &tenant.workspace, &tenant.shard)?)
 }
 
 /// Runs the handler of a workspace route; `method` is the request's, `HEAD` read as `GET`.

@@ -5,8 +5,9 @@
 
 use crate::store::costs::Costs;
 use crate::store::d1::D1;
-use connect_core::rules::bookmark::Bookmark;
+use connect_core::server::bookmark::Bookmark;
 use connect_core::server::failure::Failure;
+use connect_core::wire::ids::WorkspaceId;
 use std::rc::Rc;
 use worker::{D1SessionConstraint, Env};
 
@@ -43,8 +44,9 @@ pub fn open(
     Ok(D1::new(session, shard, costs))
 }
 
-/// The bookmark of the latest state `db`'s session saw (or started at), if any.
-pub fn bookmark(db: &D1) -> Option<Bookmark> {
+/// The bookmark of the latest state `db`'s session saw (or started at), if any, for an
+/// answer to `workspace`.
+pub fn bookmark(db: &D1, workspace: &WorkspaceId) -> Option<Bookmark> {
     let d1 = db.session().get_bookmark().ok().flatten()?;
-    Bookmark::new(db.shard(), &d1)
+    Bookmark::new(workspace, db.shard(), &d1)
 }
