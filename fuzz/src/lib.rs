@@ -5,7 +5,8 @@
 //! This file is shared word for word with the core's regression tests:
 //! `core/tests/fuzz_regressions.rs` includes it with `#[path]`, so an input that crashes a
 //! target here fails there through exactly the same code. Keep it free of crate-level
-//! attributes and of dependencies other than connect-core, serde and serde_json.
+//! attributes and of dependencies other than connect-core, serde, serde_json and
+//! unicode-normalization (a dependency of connect-core, so its tests have it too).
 
 use connect_core::rules::app::{Held, NewApp};
 use connect_core::rules::batch::{self, MAX_BATCH_ITEMS};
@@ -32,6 +33,8 @@ use connect_core::wire::response::BatchCreateResponse;
 use connect_core::wire::time::Timestamp;
 use serde_json::Value;
 use std::collections::HashSet;
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::{is_nfc, UnicodeNormalization};
 
 /// The workspace every minted app belongs to.
 const WORKSPACE: &str = "org_fuzz";
@@ -52,6 +55,11 @@ fn seed_of(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// A name as it is stored: trimmed, then in Unicode NFC.
+fn stored_name(sent: &str) -> String {
+    sent.trim().nfc().collect()
 }
 
 /// What every refusal owes its caller: a parameter named by a short, printable path, and a
@@ -130,6 +138,20 @@ fn check_app(app: &App) {
     assert_eq!(ClientId::parse(app.client_id.as_str()), Some(app.client_id));
     let name = AppName::parse(&app.name, "name").expect("a stored name re-validates");
     assert_eq!(name.as_str(), app.name, "a stored name is trimmed");
+    assert!(is_nfc(&app.name), "a stored name is in NFC: {:?}", app.name);
+    let chars: Vec<char> = app.name.chars().collect();
+    assert!(
+        !chars.first().is_some_and(|&c| is_combining_mark(c)),
+        "{:?}",
+        app.name
+    );
+    assert!(
+        chars
+            .split(|&c| !is_combining_mark(c))
+            .all(|marks| marks.len() <= 4),
+        "at most 4 combining marks on a character: {:?}",
+        app.name
+    );
     check_uri_list(&app.redirect_uris);
     if let Some(logo) = &app.logo {
         let again = Logo::parse(logo, "logo").expect("a stored logo re-validates");
@@ -235,7 +257,7 @@ pub fn batch(data: &[u8]) {
         if let Some(app) = &result.app {
             check_app(app);
             let name = raw.get("name").and_then(Value::as_str).unwrap_or_default();
-            assert_eq!(app.name, name.trim());
+            assert_eq!(app.name, stored_name(name));
             assert_eq!((app.created_at, app.updated_at), (now(), now()));
             assert!(client_ids.insert(app.client_id), "client ids are distinct");
         }
@@ -294,7 +316,7 @@ pub fn app(data: &[u8]) {
     check_stored(&held);
     let app = held.show().expect("a new app's secret is open");
     check_app(&app);
-    assert_eq!(app.name, request.name.trim());
+    assert_eq!(app.name, stored_name(&request.name));
     assert!(app.redirect_uris.len() <= request.redirect_uris.as_ref().map_or(0, Vec::len));
     assert_eq!(app.webhook_config.secret, None);
     let stored = CreateAppRequest {
@@ -385,7 +407,7 @@ pub fn patch(data: &[u8]) {
     assert_eq!(new.default_workflow_id, old.default_workflow_id);
     match &patch.name {
         None => assert_eq!(new.name, old.name),
-        Some(name) => assert_eq!(new.name, name.trim()),
+        Some(name) => assert_eq!(new.name, stored_name(name)),
     }
     match &patch.logo {
         None => assert_eq!(new.logo, old.logo),
