@@ -475,7 +475,8 @@ pub fn patch(data: &[u8]) {
 /// `redirect_uri`: the bytes as UTF-8 (invalid sequences replaced) into
 /// `RedirectUri::parse`. An accepted URI is its own normal form, holds no `#` and no user
 /// info, is at most 2048 ASCII characters, differs from the input only in the case of its
-/// scheme and host, and is https (or http on a loopback host).
+/// scheme and host and in its port's leading zeros, and is https (or http on a loopback
+/// host).
 pub fn redirect_uri(data: &[u8]) {
     let raw = String::from_utf8_lossy(data);
     let uri = match RedirectUri::parse(&raw, "u") {
@@ -494,18 +495,14 @@ pub fn redirect_uri(data: &[u8]) {
     );
     assert!(!s.contains('#'), "no fragment: {s}");
     assert!(s.is_ascii() && s.len() <= MAX_URI_LEN, "{s}");
-    let (scheme, rest) = s.split_once("://").expect("an absolute URL");
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let (scheme, authority, path_and_query) = uri_parts(s);
     assert!(!authority.contains('@'), "no user info: {s}");
     assert!(!authority.is_empty(), "a host: {s}");
     assert!(
         !authority.bytes().any(|b| b.is_ascii_uppercase()),
         "scheme and host are lower-cased: {s}"
     );
-    let host = match authority.strip_prefix('[') {
-        Some(_) => &authority[..=authority.find(']').expect("a closed IPv6 literal")],
-        None => authority.split(':').next().unwrap_or_default(),
-    };
+    let (host, port) = host_and_port(authority);
     match scheme {
         "https" => {}
         "http" => assert!(
@@ -514,15 +511,29 @@ pub fn redirect_uri(data: &[u8]) {
         ),
         other => panic!("scheme {other:?} accepted: {s}"),
     }
+    let (raw_scheme, raw_authority, raw_path_and_query) = uri_parts(&raw);
+    let (raw_host, raw_port) = host_and_port(raw_authority);
     assert!(
-        s.eq_ignore_ascii_case(&raw),
-        "only case changes: {raw:?} -> {s:?}"
+        raw_scheme.eq_ignore_ascii_case(scheme) && raw_host.eq_ignore_ascii_case(host),
+        "only the case of the scheme and host changes: {raw:?} -> {s:?}"
     );
-    // Same length and equal but for case, so the path and query start at the same byte.
-    let path_at = s.len() - rest.len() + authority.len();
+    match (raw_port, port) {
+        (None, None) => {}
+        (Some(sent), Some(kept)) => {
+            assert!(
+                !kept.starts_with('0') && kept.parse::<u16>().is_ok_and(|p| p >= 1),
+                "a port is 1 to 65535 without leading zeros: {s}"
+            );
+            assert!(
+                sent.len() <= 5,
+                "a port is sent in at most 5 digits: {raw:?}"
+            );
+            assert_eq!(sent.trim_start_matches('0'), kept, "{raw:?} -> {s:?}");
+        }
+        _ => panic!("a port is kept where it was written: {raw:?} -> {s:?}"),
+    }
     assert_eq!(
-        &s[path_at..],
-        &raw[path_at..],
+        path_and_query, raw_path_and_query,
         "path and query kept exactly"
     );
     let list = RedirectUris::parse(&[raw.to_string(), s.to_owned()], "redirectUris")
@@ -532,6 +543,23 @@ pub fn redirect_uri(data: &[u8]) {
         [s],
         "a URI and its normal form are one URI"
     );
+}
+
+/// An absolute URI's scheme, authority, and path and query.
+fn uri_parts(uri: &str) -> (&str, &str, &str) {
+    let (scheme, rest) = uri.split_once("://").expect("an absolute URL");
+    let at = rest.find(['/', '?']).unwrap_or(rest.len());
+    (scheme, &rest[..at], &rest[at..])
+}
+
+/// An authority's host (an IPv6 literal with its brackets) and port, if it has one.
+fn host_and_port(authority: &str) -> (&str, Option<&str>) {
+    let host_end = match authority.strip_prefix('[') {
+        Some(_) => authority.find(']').expect("a closed IPv6 literal") + 1,
+        None => authority.find(':').unwrap_or(authority.len()),
+    };
+    let (host, port) = authority.split_at(host_end);
+    (host, port.strip_prefix(':'))
 }
 
 /// `idempotency_key`: the bytes as UTF-8 (lossy) into `IdempotencyKey::parse`, checked

@@ -1028,6 +1028,23 @@ fn edge_values_are_named_as_the_contract_says() {
             env.error.message
         );
     }
+    // A port is 1 to 65535 in at most 5 digits, leading zeros included.
+    for port in ["0", "0000", "065536", "99999", "123456", "000443"] {
+        let env = assert_error(
+            &t.send_json(
+                "POST",
+                "/connect/v1/apps",
+                &json!({ "name": "a", "redirectUris": [format!("https://a.example.com:{port}/cb")] }),
+            ),
+            400,
+            invalid,
+            Some("redirectUris[0]"),
+        );
+        assert_eq!(
+            env.error.message,
+            "redirectUris[0] must have a port from 1 to 65535 (at most 5 digits)"
+        );
+    }
     // 21 distinct redirect URIs are one too many, however many duplicates come with them.
     let mut uris: Vec<String> = (0..21)
         .map(|i| format!("https://e{i}.example/cb"))

@@ -2,9 +2,9 @@
 //! real Worker, from the side of what is accepted: `HEAD` answers what `GET` answers
 //! without the body, every response says `Cache-Control: no-store`, `application/*+json`
 //! in UTF-8 is read, emoji sequences are names, every spelling of a name is stored as its
-//! NFC, redirect URIs are counted after duplicates, `-0` is an integer, and a body refused
-//! for a repeated member records no `Idempotency-Key`. What is refused, and that it
-//! changes nothing, is in `hostile.rs`.
+//! NFC, redirect URIs are counted after duplicates and their ports kept without leading
+//! zeros, `-0` is an integer, and a body refused for a repeated member records no
+//! `Idempotency-Key`. What is refused, and that it changes nothing, is in `hostile.rs`.
 
 use connect_core::wire::app::App;
 use connect_core::wire::error::ErrorCode;
@@ -311,6 +311,117 @@ fn every_spelling_of_a_name_is_stored_as_its_nfc() {
         "nothing was written"
     );
     assert_eq!(t.get(&path).json::<App>(), *first);
+}
+
+#[test]
+fn ports_are_kept_without_leading_zeros() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let res = t.send_json(
+        "POST",
+        "/connect/v1/apps",
+        &json!({
+            "name": "Ports",
+            "redirectUris": [
+                "https://a.example.com:0443/cb",
+                "https://a.example.com:443/cb",
+                "HTTPS://B.Example.com:08443/cb?port=0443",
+                "http://localhost:03000/cb",
+                "http://[::1]:00080/cb",
+                "https://c.example.com/cb",
+            ],
+            "webhookConfig": { "url": "https://hooks.example.com:0443/in", "enabled": true },
+        }),
+    );
+    assert_eq!(res.status, 201, "{}", res.text());
+    let app: App = res.json();
+    let id = app.client_id.as_str();
+    // The same URI twice (`:0443` is `:443`): one is kept. A written port stays, the
+    // default one too; the path and query are kept exactly.
+    let uris = [
+        "https://a.example.com:443/cb",
+        "https://b.example.com:8443/cb?port=0443",
+        "http://localhost:3000/cb",
+        "http://[::1]:80/cb",
+        "https://c.example.com/cb",
+    ];
+    assert_eq!(app.redirect_uris, uris);
+    assert_eq!(
+        app.webhook_config.url.as_deref(),
+        Some("https://hooks.example.com:443/in")
+    );
+    let res = t.send_json(
+        "PATCH",
+        &format!("/connect/v1/apps/{id}"),
+        &json!({
+            "defaultSuccessRedirectUri": "https://a.example.com:00443/ok",
+            "defaultFailureRedirectUri": "https://a.example.com:08443/no",
+        }),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    let app: App = res.json();
+    assert_eq!(
+        app.default_success_redirect_uri.as_deref(),
+        Some("https://a.example.com:443/ok")
+    );
+    assert_eq!(
+        app.default_failure_redirect_uri.as_deref(),
+        Some("https://a.example.com:8443/no")
+    );
+    let doc = stored_doc(server, id);
+    assert_eq!(doc["redirectUris"], json!(uris));
+    assert_eq!(
+        doc["webhookConfig"]["url"],
+        "https://hooks.example.com:443/in"
+    );
+    assert_eq!(
+        doc["defaultSuccessRedirectUri"],
+        "https://a.example.com:443/ok"
+    );
+    assert_eq!(
+        doc["defaultFailureRedirectUri"],
+        "https://a.example.com:8443/no"
+    );
+
+    let res = t.send_json(
+        "PUT",
+        &format!("/connect/v1/apps/{id}/redirect-uris"),
+        &json!({ "redirectUris": ["https://d.example.com:0080/cb"] }),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(
+        res.json_value()["redirectUris"],
+        json!(["https://d.example.com:80/cb"])
+    );
+    let res = t.send_json(
+        "PATCH",
+        &format!("/connect/v1/apps/{id}/webhook-config"),
+        &json!({ "url": "https://hooks.example.com:00080/x" }),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json_value()["url"], "https://hooks.example.com:80/x");
+    let doc = stored_doc(server, id);
+    assert_eq!(doc["redirectUris"], json!(["https://d.example.com:80/cb"]));
+    assert_eq!(
+        doc["webhookConfig"]["url"],
+        "https://hooks.example.com:80/x"
+    );
+
+    let res = t.batch(
+        &json!({ "items": [ { "name": "b", "redirectUris": ["https://e.example.com:0443/cb"] } ] }),
+        None,
+    );
+    assert_eq!(res.status, 201, "{}", res.text());
+    let batch = res.json_value();
+    assert_eq!(
+        batch["results"][0]["app"]["redirectUris"],
+        json!(["https://e.example.com:443/cb"])
+    );
+    let batch_id = batch["results"][0]["app"]["clientId"].as_str().unwrap();
+    assert_eq!(
+        stored_doc(server, batch_id)["redirectUris"],
+        json!(["https://e.example.com:443/cb"])
+    );
 }
 
 #[test]
