@@ -5,7 +5,8 @@
 //! This file is shared word for word with the core's regression tests:
 //! `core/tests/fuzz_regressions.rs` includes it with `#[path]`, so an input that crashes a
 //! target here fails there through exactly the same code. Keep it free of crate-level
-//! attributes and of dependencies other than connect-core, serde and serde_json.
+//! attributes and of dependencies other than connect-core, serde, serde_json and
+//! unicode-normalization (a dependency of connect-core, so its tests have it too).
 
 use connect_core::rules::app::{Held, NewApp};
 use connect_core::rules::batch::{self, MAX_BATCH_ITEMS};
@@ -32,6 +33,8 @@ use connect_core::wire::response::BatchCreateResponse;
 use connect_core::wire::time::Timestamp;
 use serde_json::Value;
 use std::collections::HashSet;
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::{is_nfc, UnicodeNormalization};
 
 /// The workspace every minted app belongs to.
 const WORKSPACE: &str = "org_fuzz";
@@ -52,6 +55,11 @@ fn seed_of(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// A name as it is stored: trimmed, then in Unicode NFC.
+fn stored_name(sent: &str) -> String {
+    sent.trim().nfc().collect()
 }
 
 /// What every refusal owes its caller: a parameter named by a short, printable path, and a
@@ -130,6 +138,20 @@ fn check_app(app: &App) {
     assert_eq!(ClientId::parse(app.client_id.as_str()), Some(app.client_id));
     let name = AppName::parse(&app.name, "name").expect("a stored name re-validates");
     assert_eq!(name.as_str(), app.name, "a stored name is trimmed");
+    assert!(is_nfc(&app.name), "a stored name is in NFC: {:?}", app.name);
+    let chars: Vec<char> = app.name.chars().collect();
+    assert!(
+        !chars.first().is_some_and(|&c| is_combining_mark(c)),
+        "{:?}",
+        app.name
+    );
+    assert!(
+        chars
+            .split(|&c| !is_combining_mark(c))
+            .all(|marks| marks.len() <= 4),
+        "at most 4 combining marks on a character: {:?}",
+        app.name
+    );
     check_uri_list(&app.redirect_uris);
     if let Some(logo) = &app.logo {
         let again = Logo::parse(logo, "logo").expect("a stored logo re-validates");
@@ -235,7 +257,7 @@ pub fn batch(data: &[u8]) {
         if let Some(app) = &result.app {
             check_app(app);
             let name = raw.get("name").and_then(Value::as_str).unwrap_or_default();
-            assert_eq!(app.name, name.trim());
+            assert_eq!(app.name, stored_name(name));
             assert_eq!((app.created_at, app.updated_at), (now(), now()));
             assert!(client_ids.insert(app.client_id), "client ids are distinct");
         }
@@ -294,7 +316,7 @@ pub fn app(data: &[u8]) {
     check_stored(&held);
     let app = held.show().expect("a new app's secret is open");
     check_app(&app);
-    assert_eq!(app.name, request.name.trim());
+    assert_eq!(app.name, stored_name(&request.name));
     assert!(app.redirect_uris.len() <= request.redirect_uris.as_ref().map_or(0, Vec::len));
     assert_eq!(app.webhook_config.secret, None);
     let stored = CreateAppRequest {
@@ -385,7 +407,7 @@ pub fn patch(data: &[u8]) {
     assert_eq!(new.default_workflow_id, old.default_workflow_id);
     match &patch.name {
         None => assert_eq!(new.name, old.name),
-        Some(name) => assert_eq!(new.name, name.trim()),
+        Some(name) => assert_eq!(new.name, stored_name(name)),
     }
     match &patch.logo {
         None => assert_eq!(new.logo, old.logo),
@@ -453,7 +475,8 @@ pub fn patch(data: &[u8]) {
 /// `redirect_uri`: the bytes as UTF-8 (invalid sequences replaced) into
 /// `RedirectUri::parse`. An accepted URI is its own normal form, holds no `#` and no user
 /// info, is at most 2048 ASCII characters, differs from the input only in the case of its
-/// scheme and host, and is https (or http on a loopback host).
+/// scheme and host and in its port's leading zeros, and is https (or http on a loopback
+/// host).
 pub fn redirect_uri(data: &[u8]) {
     let raw = String::from_utf8_lossy(data);
     let uri = match RedirectUri::parse(&raw, "u") {
@@ -472,18 +495,14 @@ pub fn redirect_uri(data: &[u8]) {
     );
     assert!(!s.contains('#'), "no fragment: {s}");
     assert!(s.is_ascii() && s.len() <= MAX_URI_LEN, "{s}");
-    let (scheme, rest) = s.split_once("://").expect("an absolute URL");
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let (scheme, authority, path_and_query) = uri_parts(s);
     assert!(!authority.contains('@'), "no user info: {s}");
     assert!(!authority.is_empty(), "a host: {s}");
     assert!(
         !authority.bytes().any(|b| b.is_ascii_uppercase()),
         "scheme and host are lower-cased: {s}"
     );
-    let host = match authority.strip_prefix('[') {
-        Some(_) => &authority[..=authority.find(']').expect("a closed IPv6 literal")],
-        None => authority.split(':').next().unwrap_or_default(),
-    };
+    let (host, port) = host_and_port(authority);
     match scheme {
         "https" => {}
         "http" => assert!(
@@ -492,15 +511,29 @@ pub fn redirect_uri(data: &[u8]) {
         ),
         other => panic!("scheme {other:?} accepted: {s}"),
     }
+    let (raw_scheme, raw_authority, raw_path_and_query) = uri_parts(&raw);
+    let (raw_host, raw_port) = host_and_port(raw_authority);
     assert!(
-        s.eq_ignore_ascii_case(&raw),
-        "only case changes: {raw:?} -> {s:?}"
+        raw_scheme.eq_ignore_ascii_case(scheme) && raw_host.eq_ignore_ascii_case(host),
+        "only the case of the scheme and host changes: {raw:?} -> {s:?}"
     );
-    // Same length and equal but for case, so the path and query start at the same byte.
-    let path_at = s.len() - rest.len() + authority.len();
+    match (raw_port, port) {
+        (None, None) => {}
+        (Some(sent), Some(kept)) => {
+            assert!(
+                !kept.starts_with('0') && kept.parse::<u16>().is_ok_and(|p| p >= 1),
+                "a port is 1 to 65535 without leading zeros: {s}"
+            );
+            assert!(
+                sent.len() <= 5,
+                "a port is sent in at most 5 digits: {raw:?}"
+            );
+            assert_eq!(sent.trim_start_matches('0'), kept, "{raw:?} -> {s:?}");
+        }
+        _ => panic!("a port is kept where it was written: {raw:?} -> {s:?}"),
+    }
     assert_eq!(
-        &s[path_at..],
-        &raw[path_at..],
+        path_and_query, raw_path_and_query,
         "path and query kept exactly"
     );
     let list = RedirectUris::parse(&[raw.to_string(), s.to_owned()], "redirectUris")
@@ -510,6 +543,23 @@ pub fn redirect_uri(data: &[u8]) {
         [s],
         "a URI and its normal form are one URI"
     );
+}
+
+/// An absolute URI's scheme, authority, and path and query.
+fn uri_parts(uri: &str) -> (&str, &str, &str) {
+    let (scheme, rest) = uri.split_once("://").expect("an absolute URL");
+    let at = rest.find(['/', '?']).unwrap_or(rest.len());
+    (scheme, &rest[..at], &rest[at..])
+}
+
+/// An authority's host (an IPv6 literal with its brackets) and port, if it has one.
+fn host_and_port(authority: &str) -> (&str, Option<&str>) {
+    let host_end = match authority.strip_prefix('[') {
+        Some(_) => authority.find(']').expect("a closed IPv6 literal") + 1,
+        None => authority.find(':').unwrap_or(authority.len()),
+    };
+    let (host, port) = authority.split_at(host_end);
+    (host, port.strip_prefix(':'))
 }
 
 /// `idempotency_key`: the bytes as UTF-8 (lossy) into `IdempotencyKey::parse`, checked

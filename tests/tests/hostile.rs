@@ -1,10 +1,11 @@
-//! Hostile callers, end to end on the real Worker (issues 5 and 18): oversized, malformed,
-//! deeply nested, out-of-range, null and flooding inputs, repeated member names, bodies
-//! declared as anything but UTF-8 JSON or compressed, bodies sent to routes that take
-//! none, invisible names and edge values each get the contract's envelope, never a 5xx,
-//! and change nothing, in the API's view and in the stored D1 and KV state; hostile
-//! strings are stored and returned verbatim; a burst past the rate limit gets 429 with
-//! Retry-After; the served OpenAPI document matches the route table the Worker routes by.
+//! Hostile callers, end to end on the real Worker (issues 5, 18 and 30): oversized,
+//! malformed, deeply nested, out-of-range, null and flooding inputs, repeated member names,
+//! bodies declared as anything but UTF-8 JSON or compressed, bodies sent to routes that
+//! take none, invisible names, piles of combining marks and edge values each get the
+//! contract's envelope, never a 5xx, and change nothing, in the API's view and in the
+//! stored D1 and KV state; hostile strings are stored and returned verbatim; a burst past
+//! the rate limit gets 429 with Retry-After; the served OpenAPI document matches the route
+//! table the Worker routes by.
 
 use connect_core::wire::app::App;
 use connect_core::wire::error::ErrorCode;
@@ -824,6 +825,102 @@ fn invisible_names_are_refused_naming_the_character() {
 }
 
 #[test]
+fn piles_of_combining_marks_are_refused_naming_the_character() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let app = one_app(&t);
+    let (before, stored_before) = (snapshot(&t), stored(&t));
+    const PILE: &str = "must not have more than 4 combining marks on one character";
+    // `Z` and 99 acutes: 100 characters as sent, `Ź` and 98 in NFC.
+    let flood = format!("Z{}", "\u{301}".repeat(99));
+    for (name, says, max) in [
+        (
+            flood,
+            format!("{PILE} (98 on character 1, U+0179)"),
+            Some(4),
+        ),
+        (
+            format!("Acme x{}", "\u{20DD}".repeat(5)),
+            format!("{PILE} (5 on character 6, U+0078)"),
+            Some(4),
+        ),
+        // Positions count the name in NFC, whatever the spelling before the pile.
+        (
+            format!("Cafe\u{301} q{}", "\u{363}".repeat(6)),
+            format!("{PILE} (6 on character 6, U+0071)"),
+            Some(4),
+        ),
+        (
+            "  \u{301}Acme".to_owned(),
+            "must not start with a combining mark (U+0301)".to_owned(),
+            None,
+        ),
+    ] {
+        let requests = [
+            (
+                "POST",
+                "/connect/v1/apps".to_owned(),
+                json!({ "name": name }),
+                "name",
+                None,
+            ),
+            (
+                "POST",
+                "/connect/v1/apps/batch".to_owned(),
+                json!({ "items": [ { "name": "ok" }, { "name": name } ] }),
+                "items[1].name",
+                Some(1),
+            ),
+            (
+                "PATCH",
+                format!("/connect/v1/apps/{}", app.client_id),
+                json!({ "name": name }),
+                "name",
+                None,
+            ),
+        ];
+        for (method, path, body, parameter, index) in requests {
+            let env = assert_error(
+                &t.send_json(method, &path, &body),
+                400,
+                ErrorCode::ValidationInvalidParameter,
+                Some(parameter),
+            );
+            assert_eq!(env.error.message, format!("{parameter} {says}"));
+            let details = env.error.details.unwrap();
+            assert_eq!((details.max, details.index), (max, index), "{parameter}");
+        }
+    }
+    assert_nothing_changed(&t, &before, &stored_before);
+
+    // Item by item, the pile is that item's error and the others are created.
+    let res = t.batch(
+        &json!({ "items": [
+            { "name": format!("x{}", "\u{363}".repeat(4)) },
+            { "name": format!("x{}", "\u{363}".repeat(5)) },
+        ], "continueOnError": true }),
+        None,
+    );
+    assert_eq!(res.status, 201, "{}", res.text());
+    let created: BatchCreateResponse = res.json();
+    assert_eq!((created.success_count, created.error_count), (1, 1));
+    let kept = created.results[0]
+        .app
+        .as_ref()
+        .expect("four marks are fine");
+    assert_eq!(kept.name, format!("x{}", "\u{363}".repeat(4)));
+    let error = created.results[1].error.as_ref().expect("five are not");
+    let details = error.details.as_ref().unwrap();
+    assert_eq!(details.parameter.as_deref(), Some("items[1].name"));
+    assert_eq!((details.index, details.max), (Some(1), Some(4)));
+    assert_eq!(
+        error.message,
+        format!("items[1].name {PILE} (5 on character 1, U+0078)")
+    );
+    assert_eq!(t.total(), 2);
+}
+
+#[test]
 fn edge_values_are_named_as_the_contract_says() {
     let server = Server::shared();
     let t = server.tenant();
@@ -929,6 +1026,23 @@ fn edge_values_are_named_as_the_contract_says() {
             env.error.message.contains("valid host"),
             "{}",
             env.error.message
+        );
+    }
+    // A port is 1 to 65535 in at most 5 digits, leading zeros included.
+    for port in ["0", "0000", "065536", "99999", "123456", "000443"] {
+        let env = assert_error(
+            &t.send_json(
+                "POST",
+                "/connect/v1/apps",
+                &json!({ "name": "a", "redirectUris": [format!("https://a.example.com:{port}/cb")] }),
+            ),
+            400,
+            invalid,
+            Some("redirectUris[0]"),
+        );
+        assert_eq!(
+            env.error.message,
+            "redirectUris[0] must have a port from 1 to 65535 (at most 5 digits)"
         );
     }
     // 21 distinct redirect URIs are one too many, however many duplicates come with them.

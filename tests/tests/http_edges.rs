@@ -1,15 +1,16 @@
-//! The HTTP and input edges a careful client meets (issue 18), end to end on the real
-//! Worker, from the side of what is accepted: `HEAD` answers what `GET` answers without
-//! the body, every response says `Cache-Control: no-store`, `application/*+json` in UTF-8
-//! is read, emoji sequences are names, redirect URIs are counted after duplicates, `-0` is
-//! an integer, and a body refused for a repeated member records no `Idempotency-Key`.
-//! What is refused, and that it changes nothing, is in `hostile.rs`.
+//! The HTTP and input edges a careful client meets (issues 18 and 30), end to end on the
+//! real Worker, from the side of what is accepted: `HEAD` answers what `GET` answers
+//! without the body, every response says `Cache-Control: no-store`, `application/*+json`
+//! in UTF-8 is read, emoji sequences are names, every spelling of a name is stored as its
+//! NFC, redirect URIs are counted after duplicates and their ports kept without leading
+//! zeros, `-0` is an integer, and a body refused for a repeated member records no
+//! `Idempotency-Key`. What is refused, and that it changes nothing, is in `hostile.rs`.
 
 use connect_core::wire::app::App;
 use connect_core::wire::error::ErrorCode;
 use connect_e2e::api::{assert_error, Tenant};
 use connect_e2e::{Response, Server};
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn create(t: &Tenant, name: &str) -> App {
     let res = t.send_json("POST", "/connect/v1/apps", &json!({ "name": name }));
@@ -220,6 +221,207 @@ fn emoji_sequences_are_names() {
         let read: App = t.get(&format!("/connect/v1/apps/{}", app.client_id)).json();
         assert_eq!(read.name, name);
     }
+}
+
+/// The document D1 holds for app `id`, read back from the database.
+fn stored_doc(server: &Server, id: &str) -> Value {
+    let rows = server.d1(&format!("SELECT doc FROM apps WHERE client_id = '{id}'"));
+    assert_eq!(rows.len(), 1, "{id}: {rows:?}");
+    serde_json::from_str(rows[0]["doc"].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn every_spelling_of_a_name_is_stored_as_its_nfc() {
+    let server = Server::shared();
+    let t = server.tenant();
+    // Precomposed, and decomposed (base letters and combining marks, the Vietnamese
+    // marks out of canonical order).
+    const NFC: &str = "Caf\u{E9} \u{C5}ngstr\u{F6}m Vi\u{1EC7}t";
+    const NFD: &str = "Cafe\u{301} A\u{30A}ngstro\u{308}m Vie\u{302}\u{323}t";
+    assert_ne!(NFC.as_bytes(), NFD.as_bytes());
+    let nfd_bytes = "e\u{301}";
+
+    let mut apps: Vec<(App, &str)> = Vec::new();
+    for spelling in [NFD, NFC] {
+        let res = t.send_json("POST", "/connect/v1/apps", &json!({ "name": spelling }));
+        assert_eq!(res.status, 201, "{}", res.text());
+        assert!(!res.text().contains(nfd_bytes), "{}", res.text());
+        apps.push((res.json(), NFC));
+    }
+    let res = t.batch(
+        &json!({ "items": [ { "name": NFD }, { "name": format!("  {NFC}\u{3000}") } ] }),
+        None,
+    );
+    assert_eq!(res.status, 201, "{}", res.text());
+    assert!(!res.text().contains(nfd_bytes), "{}", res.text());
+    let batch: Value = res.json_value();
+    for result in batch["results"].as_array().unwrap() {
+        apps.push((serde_json::from_value(result["app"].clone()).unwrap(), NFC));
+    }
+    let renamed = create(&t, "Before");
+    let res = t.send_json(
+        "PATCH",
+        &format!("/connect/v1/apps/{}", renamed.client_id),
+        &json!({ "name": NFD }),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    apps.push((res.json(), NFC));
+    // 100 accented letters sent as 200 characters are 100 characters; `e` and five
+    // acutes are `é` and four.
+    let long = create(&t, &"e\u{301}".repeat(100));
+    let long_name = "\u{E9}".repeat(100);
+    apps.push((long, long_name.as_str()));
+    let four = create(&t, "Cafe\u{301}\u{301}\u{301}\u{301}\u{301}");
+    let four_name = "Caf\u{E9}\u{301}\u{301}\u{301}\u{301}";
+    apps.push((four, four_name));
+
+    for (app, name) in &apps {
+        let id = app.client_id.as_str();
+        assert_eq!(app.name.as_bytes(), name.as_bytes(), "{id} as answered");
+        let read: App = t.get(&format!("/connect/v1/apps/{id}")).json();
+        assert_eq!(read.name.as_bytes(), name.as_bytes(), "{id} as read");
+        let doc = stored_doc(server, id);
+        assert_eq!(
+            doc["name"].as_str().unwrap().as_bytes(),
+            name.as_bytes(),
+            "{id} as stored"
+        );
+    }
+    let listed = t.get("/connect/v1/apps?limit=100").json_value();
+    let names: Vec<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [NFC, NFC, NFC, NFC, NFC, long_name.as_str(), four_name],
+        "one name, byte for byte, in the list"
+    );
+
+    // The other spelling of the name an app has is that name: a PATCH changes nothing.
+    let (first, _) = &apps[0];
+    let path = format!("/connect/v1/apps/{}", first.client_id);
+    let res = t.send_json("PATCH", &path, &json!({ "name": format!(" {NFD} ") }));
+    assert_eq!(res.status, 200, "{}", res.text());
+    let unchanged: App = res.json();
+    assert_eq!(
+        unchanged.updated_at, first.updated_at,
+        "nothing was written"
+    );
+    assert_eq!(t.get(&path).json::<App>(), *first);
+}
+
+#[test]
+fn ports_are_kept_without_leading_zeros() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let res = t.send_json(
+        "POST",
+        "/connect/v1/apps",
+        &json!({
+            "name": "Ports",
+            "redirectUris": [
+                "https://a.example.com:0443/cb",
+                "https://a.example.com:443/cb",
+                "HTTPS://B.Example.com:08443/cb?port=0443",
+                "http://localhost:03000/cb",
+                "http://[::1]:00080/cb",
+                "https://c.example.com/cb",
+            ],
+            "webhookConfig": { "url": "https://hooks.example.com:0443/in", "enabled": true },
+        }),
+    );
+    assert_eq!(res.status, 201, "{}", res.text());
+    let app: App = res.json();
+    let id = app.client_id.as_str();
+    // The same URI twice (`:0443` is `:443`): one is kept. A written port stays, the
+    // default one too; the path and query are kept exactly.
+    let uris = [
+        "https://a.example.com:443/cb",
+        "https://b.example.com:8443/cb?port=0443",
+        "http://localhost:3000/cb",
+        "http://[::1]:80/cb",
+        "https://c.example.com/cb",
+    ];
+    assert_eq!(app.redirect_uris, uris);
+    assert_eq!(
+        app.webhook_config.url.as_deref(),
+        Some("https://hooks.example.com:443/in")
+    );
+    let res = t.send_json(
+        "PATCH",
+        &format!("/connect/v1/apps/{id}"),
+        &json!({
+            "defaultSuccessRedirectUri": "https://a.example.com:00443/ok",
+            "defaultFailureRedirectUri": "https://a.example.com:08443/no",
+        }),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    let app: App = res.json();
+    assert_eq!(
+        app.default_success_redirect_uri.as_deref(),
+        Some("https://a.example.com:443/ok")
+    );
+    assert_eq!(
+        app.default_failure_redirect_uri.as_deref(),
+        Some("https://a.example.com:8443/no")
+    );
+    let doc = stored_doc(server, id);
+    assert_eq!(doc["redirectUris"], json!(uris));
+    assert_eq!(
+        doc["webhookConfig"]["url"],
+        "https://hooks.example.com:443/in"
+    );
+    assert_eq!(
+        doc["defaultSuccessRedirectUri"],
+        "https://a.example.com:443/ok"
+    );
+    assert_eq!(
+        doc["defaultFailureRedirectUri"],
+        "https://a.example.com:8443/no"
+    );
+
+    let res = t.send_json(
+        "PUT",
+        &format!("/connect/v1/apps/{id}/redirect-uris"),
+        &json!({ "redirectUris": ["https://d.example.com:0080/cb"] }),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(
+        res.json_value()["redirectUris"],
+        json!(["https://d.example.com:80/cb"])
+    );
+    let res = t.send_json(
+        "PATCH",
+        &format!("/connect/v1/apps/{id}/webhook-config"),
+        &json!({ "url": "https://hooks.example.com:00080/x" }),
+    );
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json_value()["url"], "https://hooks.example.com:80/x");
+    let doc = stored_doc(server, id);
+    assert_eq!(doc["redirectUris"], json!(["https://d.example.com:80/cb"]));
+    assert_eq!(
+        doc["webhookConfig"]["url"],
+        "https://hooks.example.com:80/x"
+    );
+
+    let res = t.batch(
+        &json!({ "items": [ { "name": "b", "redirectUris": ["https://e.example.com:0443/cb"] } ] }),
+        None,
+    );
+    assert_eq!(res.status, 201, "{}", res.text());
+    let batch = res.json_value();
+    assert_eq!(
+        batch["results"][0]["app"]["redirectUris"],
+        json!(["https://e.example.com:443/cb"])
+    );
+    let batch_id = batch["results"][0]["app"]["clientId"].as_str().unwrap();
+    assert_eq!(
+        stored_doc(server, batch_id)["redirectUris"],
+        json!(["https://e.example.com:443/cb"])
+    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ pub mod input;
 pub mod invisible;
 pub mod json;
 pub mod logo;
+pub mod marks;
 pub mod media_type;
 pub mod name;
 pub mod pagination;

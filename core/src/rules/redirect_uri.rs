@@ -2,9 +2,9 @@
 //!
 //! The rules: an absolute URL with a host and no user info; `https`, or plain `http` only
 //! for `localhost`, `127.0.0.1` and `[::1]`; no fragment; at most 2048 characters. The
-//! scheme and host are lower-cased; everything else is kept exactly as given, because an
-//! OAuth server compares redirect URIs as strings and silently "normalising" a path or
-//! query would break the caller's match.
+//! scheme and host are lower-cased and a port loses its leading zeros; everything else is
+//! kept exactly as given, because an OAuth server compares redirect URIs as strings and
+//! silently "normalising" a path or query would break the caller's match.
 //!
 //! Decisions beyond the contract, for a caller's safety:
 //! - Only characters RFC 3986 allows in a URI are accepted (ASCII, `%` followed by two hex
@@ -13,7 +13,10 @@
 //!   hyphens (1 to 63 characters each, 253 in all). A host whose last label is a number
 //!   (digits, or `0x` and hex digits) is read by browsers as an IPv4 address, so it must be
 //!   one: four decimal numbers from 0 to 255 without leading zeros (`256.1.1.1`, `1.2.3`
-//!   and `0x7f.1` are refused). A port, if given, is 1 to 65535.
+//!   and `0x7f.1` are refused). A port, if given, is 1 to 5 digits for a number from 1 to
+//!   65535, kept without its leading zeros (`:0443` is kept as `:443`, the number URL
+//!   parsers read); a port is kept where it was written, the scheme's default (`:443`)
+//!   included.
 
 use crate::rules::error::FieldError;
 use crate::rules::input::Path;
@@ -25,7 +28,8 @@ pub const MAX_URI_LEN: usize = 2048;
 /// The most redirect URIs an app can hold.
 pub const MAX_REDIRECT_URIS: usize = 20;
 
-/// A validated redirect URI (or webhook URL), scheme and host lower-cased.
+/// A validated redirect URI (or webhook URL), scheme and host lower-cased, the port
+/// without leading zeros.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RedirectUri(String);
 
@@ -58,7 +62,8 @@ impl fmt::Display for RedirectUri {
 }
 
 /// An app's list of redirect URIs: each valid, duplicates (after lower-casing scheme and
-/// host) dropped keeping the first, and at most 20 once they are.
+/// host and dropping a port's leading zeros) dropped keeping the first, and at most 20
+/// once they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RedirectUris(Vec<RedirectUri>);
 
@@ -136,15 +141,7 @@ fn parse_uri(raw: &str) -> Result<String, String> {
     }
     let (host, port) = split_host_port(authority)?;
     check_host(host)?;
-    if let Some(port) = port {
-        let n: u32 = match port.len() {
-            1..=5 if port.bytes().all(|b| b.is_ascii_digit()) => port.parse().unwrap_or(0),
-            _ => return Err("must have a numeric port".into()),
-        };
-        if !(1..=65535).contains(&n) {
-            return Err("must have a port from 1 to 65535".into());
-        }
-    }
+    let port = port.map(parse_port).transpose()?;
     let loopback = ["localhost", "127.0.0.1", "[::1]"]
         .iter()
         .any(|h| host.eq_ignore_ascii_case(h));
@@ -159,10 +156,22 @@ fn parse_uri(raw: &str) -> Result<String, String> {
     out.extend(host.chars().map(|c| c.to_ascii_lowercase()));
     if let Some(port) = port {
         out.push(':');
-        out.push_str(port);
+        out.push_str(&port.to_string());
     }
     out.push_str(path_and_query);
     Ok(out)
+}
+
+/// A port's number: 1 to 5 decimal digits (leading zeros read as URL parsers read them:
+/// `0443` is 443) for a number from 1 to 65535.
+fn parse_port(digits: &str) -> Result<u16, String> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("must have a numeric port".into());
+    }
+    match digits.parse::<u16>() {
+        Ok(n) if n >= 1 && digits.len() <= 5 => Ok(n),
+        _ => Err("must have a port from 1 to 65535 (at most 5 digits)".into()),
+    }
 }
 
 fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), String> {
@@ -394,15 +403,71 @@ mod tests {
                 "must write % only as a percent-escape (%XX)",
             ),
             ("https://a.example.com:1a/", "must have a numeric port"),
-            ("https://a.example.com:123456/", "must have a numeric port"),
+            ("https://a.example.com:/", "must have a numeric port"),
+            ("https://a.example.com:+443/", "must have a numeric port"),
+            (
+                "https://a.example.com:123456/",
+                "must have a port from 1 to 65535 (at most 5 digits)",
+            ),
             (
                 "https://a.example.com:0/",
-                "must have a port from 1 to 65535",
+                "must have a port from 1 to 65535 (at most 5 digits)",
+            ),
+            (
+                "https://a.example.com:0000/",
+                "must have a port from 1 to 65535 (at most 5 digits)",
+            ),
+            (
+                "https://a.example.com:065536/",
+                "must have a port from 1 to 65535 (at most 5 digits)",
+            ),
+            (
+                "https://a.example.com:000443/",
+                "must have a port from 1 to 65535 (at most 5 digits)",
             ),
         ] {
             let e = RedirectUri::parse(raw, "u").unwrap_err();
             assert_eq!(e.message, format!("u {says}"), "{raw:?}");
         }
+    }
+
+    #[test]
+    fn a_port_is_kept_without_leading_zeros() {
+        for (raw, kept) in [
+            (
+                "https://a.example.com:0443/cb",
+                "https://a.example.com:443/cb",
+            ),
+            (
+                "https://a.example.com:00443/cb",
+                "https://a.example.com:443/cb",
+            ),
+            (
+                "HTTPS://A.example.com:08080?x=0080",
+                "https://a.example.com:8080?x=0080",
+            ),
+            ("http://localhost:03000/cb", "http://localhost:3000/cb"),
+            ("http://[::1]:00080/", "http://[::1]:80/"),
+            ("https://a.example.com:00001/", "https://a.example.com:1/"),
+            // Written ports are kept, the scheme's default included.
+            (
+                "https://a.example.com:443/cb",
+                "https://a.example.com:443/cb",
+            ),
+            ("https://a.example.com/cb", "https://a.example.com/cb"),
+        ] {
+            assert_eq!(ok(raw), kept, "{raw}");
+        }
+        // One URI however its port is written: the list keeps the first.
+        let list = [
+            "https://a.example.com:443/cb",
+            "https://a.example.com:0443/cb",
+        ]
+        .map(String::from);
+        assert_eq!(
+            RedirectUris::parse(&list, "u").unwrap().to_strings(),
+            ["https://a.example.com:443/cb"]
+        );
     }
 
     #[test]
@@ -683,10 +748,24 @@ mod tests {
         ];
         let separator = pick(&["://"], &[":/", "//", ":", ":///"]);
         let userinfo = pick(&["", "", ""], &["user@", "u:p@", "@", "%40@"]);
-        let port = pick(
-            &["", "", ":443", ":1", ":8080", ":65535", ":08080"],
-            &[":", ":0", ":65536", ":99999", ":x", ":123456", ":-1"],
-        );
+        // A port as written, whether it is valid, and as kept: without leading zeros,
+        // where it was written (the default port too).
+        let port = prop_oneof![
+            6 => prop::sample::select(vec![
+                ("", ""), ("", ""), ("", ""), (":443", ":443"), (":1", ":1"), (":80", ":80"),
+                (":65535", ":65535"), (":08080", ":8080"), (":0443", ":443"),
+                (":00443", ":443"), (":00001", ":1"),
+            ]).prop_map(|(raw, kept)| (raw.to_owned(), true, kept.to_owned())),
+            2 => (0u32..=70_000, 0usize..=3).prop_map(|(n, zeros)| {
+                let digits = format!("{}{n}", "0".repeat(zeros));
+                let ok = (1..=65535).contains(&n) && digits.len() <= 5;
+                (format!(":{digits}"), ok, format!(":{n}"))
+            }),
+            1 => prop::sample::select(vec![
+                ":", ":0", ":000", ":65536", ":065536", ":99999", ":x", ":123456", ":-1", ":000443",
+                ":+443", ":0x1bb", ":443:443",
+            ]).prop_map(|raw| (raw.to_owned(), false, String::new())),
+        ];
         let path = pick(
             &[
                 "",
@@ -764,7 +843,7 @@ mod tests {
                         "{}://{}{}{}{}",
                         if https { "https" } else { "http" },
                         host.to_ascii_lowercase(),
-                        port.0,
+                        port.2,
                         path.0,
                         query.0
                     );
