@@ -1,6 +1,7 @@
 //! The answers of the routes about many apps (batch create, list) and about workspaces
-//! and API keys (`GET /workspace` and the operators' admin API), and the secrets key ring's
-//! (`/admin/v1/secrets-keys`).
+//! and API keys (`GET /workspace` and the operators' admin API), the secrets key ring's
+//! (`/admin/v1/secrets-keys`), the shards' (`/admin/v1/shards`) and the deployment's
+//! health (`/admin/v1/health`).
 
 use crate::wire::app::App;
 use crate::wire::error::ErrorObject;
