@@ -9,8 +9,9 @@ mod sql;
 
 use connect_e2e::Server;
 
-/// The schema's tables: none may be scanned.
-const TABLES: [&str; 11] = [
+/// The schema's tables, and the one `wrangler d1 migrations apply` keeps: none may be
+/// scanned.
+const TABLES: [&str; 12] = [
     "workspaces",
     "api_keys",
     "apps",
@@ -22,17 +23,23 @@ const TABLES: [&str; 11] = [
     "directory_workspaces",
     "directory_api_keys",
     "directory_shards",
+    "d1_migrations",
 ];
 
 /// The statements that read a whole table by design, and the table: `sealed_counts` holds
-/// a row per kind and key of the ring (a handful), `directory_shards` a row a shard; the
-/// operators' shard report sums the apps of a shard's workspaces (a row a workspace, on
-/// an operator's request only).
-const WHOLE_TABLE_READS: [(&str, &str); 3] = [
+/// a row per kind and key of the ring (a handful), `directory_shards` a row a shard,
+/// `d1_migrations` a row a migration (the health check); the operators' shard report sums
+/// the apps of a shard's workspaces (a row a workspace, on an operator's request only).
+const WHOLE_TABLE_READS: [(&str, &str); 4] = [
     ("SEALED_COUNTS_ALL", "sealed_counts"),
     ("DIRECTORY_SHARDS_ALL", "directory_shards"),
     ("SHARD_APPS", "workspaces"),
+    ("SHARD_MIGRATIONS", "d1_migrations"),
 ];
+
+/// The statements whose `ORDER BY` an index must give, without sorting (`USE TEMP
+/// B-TREE FOR ORDER BY`).
+const ORDERED_BY_AN_INDEX: [&str; 1] = ["API_KEYS_PAGE"];
 
 /// `statement` with its numbered parameters replaced by `args` (`?1` is `args[0]`), as SQL
 /// literals, for `EXPLAIN QUERY PLAN` through `wrangler d1 execute`.
@@ -59,7 +66,7 @@ fn plan(server: &Server, statement: &str) -> Vec<String> {
 fn every_statement_searches_by_an_index_and_scans_no_table() {
     let server = Server::shared();
     let ws = "'org_plans'";
-    let statements: [(&str, &str, Vec<&str>, &str); 38] = [
+    let statements: [(&str, &str, Vec<&str>, &str); 42] = [
         (
             "APPS_INSERT",
             sql::APPS_INSERT,
@@ -149,8 +156,20 @@ fn every_statement_searches_by_an_index_and_scans_no_table() {
         (
             "API_KEY_INSERT",
             sql::API_KEY_INSERT,
-            vec!["'key_x'", ws, "'hash'", "'t'"],
+            vec!["'key_x'", ws, "'hash'", "'t'", "'abcd'"],
             "",
+        ),
+        (
+            "API_KEYS_PAGE",
+            sql::API_KEYS_PAGE,
+            vec![ws, "20", "0"],
+            "api_keys_by_workspace_created (workspace_id=?)",
+        ),
+        (
+            "API_KEYS_COUNT",
+            sql::API_KEYS_COUNT,
+            vec![ws],
+            "api_keys_by_workspace_created (workspace_id=?)",
         ),
         (
             "API_KEY_REVOKE",
@@ -226,10 +245,27 @@ fn every_statement_searches_by_an_index_and_scans_no_table() {
             "SEARCH api_keys",
         ),
         ("SHARD_APPS", sql::SHARD_APPS, vec![], "SCAN workspaces"),
-        ("SHARD_SIZE", sql::SHARD_SIZE, vec![], ""),
+        (
+            "SHARD_MIGRATED",
+            sql::SHARD_MIGRATED,
+            vec!["'0003_api_keys_last4.sql'"],
+            "sqlite_autoindex_d1_migrations_1 (name=?)",
+        ),
+        (
+            "SHARD_MIGRATIONS",
+            sql::SHARD_MIGRATIONS,
+            vec![],
+            "d1_migrations",
+        ),
         (
             "DIRECTORY_KEY",
             sql::DIRECTORY_KEY,
+            vec!["'hash'"],
+            "SEARCH directory_api_keys",
+        ),
+        (
+            "DIRECTORY_KEY_ID",
+            sql::DIRECTORY_KEY_ID,
             vec!["'hash'"],
             "SEARCH directory_api_keys",
         ),
@@ -276,6 +312,12 @@ fn every_statement_searches_by_an_index_and_scans_no_table() {
                     || (table == "app_blocks" && line.starts_with("SCAN b "));
                 assert!(!scans, "{name} scans {table}: {lines:#?}");
             }
+        }
+        if ORDERED_BY_AN_INDEX.contains(&name) {
+            assert!(
+                !lines.iter().any(|l| l.contains("TEMP B-TREE")),
+                "{name} sorts instead of reading in index order: {lines:#?}"
+            );
         }
         // A plain INSERT ... VALUES has no plan to speak of: `expected` is empty then.
         assert!(

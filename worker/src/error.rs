@@ -1,6 +1,7 @@
 //! Every failure of a request, and the one place where it becomes an HTTP status and the
 //! contract's error envelope.
 
+use crate::rate_limit::Limit;
 use connect_core::rules::app::NotOpened;
 use connect_core::rules::error::FieldError;
 use connect_core::rules::media_type::UnsupportedBody;
@@ -29,8 +30,9 @@ pub enum ApiError {
     UnsupportedMediaType(UnsupportedBody),
     /// The `Idempotency-Key` belongs to another request (409).
     IdempotencyConflict,
-    /// Too many requests for this API key (429).
-    RateLimited,
+    /// Past a rate limit (429): too many requests for this API key, or too many failed
+    /// operator authentications from this address.
+    RateLimited(Limit),
     /// A stored secret that must be shown could not be opened: its key is gone from the
     /// ring, or it was tampered with (500). The apps are named to the caller (none for a
     /// recorded answer); the keys their values name go to the log.
@@ -40,6 +42,10 @@ pub enum ApiError {
         /// The keys the unopened values name.
         key_ids: Vec<String>,
     },
+    /// The deployment is not configured to do this (500), found before anything was
+    /// written: a shard not bound or not migrated. The text names what is missing; it
+    /// concerns the deployment, not the caller, and holds no key material.
+    NotReady(String),
     /// Anything unexpected (500), before any write of the request was sent: nothing was
     /// changed. The text goes to the log, never to the caller.
     Internal(String),
@@ -61,8 +67,10 @@ impl ApiError {
             Self::TooLarge => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::Conflict(_) | Self::IdempotencyConflict => 409,
-            Self::RateLimited => 429,
-            Self::NotOpened { .. } | Self::Internal(_) | Self::InDoubt(_) => 500,
+            Self::RateLimited(_) => 429,
+            Self::NotOpened { .. } | Self::NotReady(_) | Self::Internal(_) | Self::InDoubt(_) => {
+                500
+            }
         }
     }
 
@@ -90,9 +98,13 @@ impl ApiError {
                 ErrorCode::IdempotencyKeyConflict,
                 "this Idempotency-Key was used with a different request; use a new key",
             ),
-            Self::RateLimited => ErrorObject::new(
+            Self::RateLimited(Limit::ApiKey) => ErrorObject::new(
                 ErrorCode::RateLimited,
                 "too many requests for this API key; retry after the number of seconds in Retry-After",
+            ),
+            Self::RateLimited(Limit::AdminLogins) => ErrorObject::new(
+                ErrorCode::RateLimited,
+                "too many failed admin authentications from this address; retry after the number of seconds in Retry-After with the right ADMIN_TOKEN",
             ),
             Self::NotOpened { client_ids, .. } => ErrorObject::new(
                 ErrorCode::SystemInternalError,
@@ -102,6 +114,10 @@ impl ApiError {
                 client_ids: (!client_ids.is_empty()).then(|| client_ids.clone()),
                 ..ErrorDetails::default()
             }),
+            Self::NotReady(what) => ErrorObject::new(
+                ErrorCode::SystemInternalError,
+                format!("the deployment is not ready: {what}. Nothing was changed; an operator fixes it (GET /admin/v1/health names every problem), then retry"),
+            ),
             Self::Internal(_) => ErrorObject::new(
                 ErrorCode::SystemInternalError,
                 "an unexpected error occurred and nothing was changed; retry with back-off and give support the request_id",

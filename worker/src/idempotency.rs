@@ -103,6 +103,9 @@ pub async fn perform<O: Operation>(
         _ => None,
     };
     if let Some(g) = &guard {
+        // The answer will be sealed: a key ring that does not parse fails the request
+        // here, before an operators' route writes to a shard outside its transaction.
+        config::key_ring(&cx.env)?;
         if let Some(replay) = g.replay_from_kv(cx).await? {
             return Ok(replay);
         }

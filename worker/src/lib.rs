@@ -14,6 +14,7 @@ mod random;
 mod rate_limit;
 mod reseal;
 mod routes;
+mod schema;
 mod store;
 mod webcrypto;
 
@@ -57,6 +58,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             match &err {
                 ApiError::Internal(detail) => {
                     console_error!("request_id={request_id} internal error: {detail}")
+                }
+                ApiError::NotReady(detail) => {
+                    console_error!("request_id={request_id} the deployment is not ready: {detail}")
                 }
                 ApiError::InDoubt(detail) => console_error!(
                     "request_id={request_id} internal error after a write was sent (it may have happened): {detail}"
@@ -125,8 +129,8 @@ fn error_response(err: &ApiError, request_id: &str) -> Response {
         ApiError::MethodNotAllowed(allow) => {
             let _ = headers.set("allow", &allow.join(", "));
         }
-        ApiError::RateLimited => {
-            let _ = headers.set("retry-after", &rate_limit::PERIOD_SECONDS.to_string());
+        ApiError::RateLimited(limit) => {
+            let _ = headers.set("retry-after", &limit.period_seconds().to_string());
         }
         _ => {}
     }

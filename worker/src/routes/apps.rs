@@ -12,6 +12,7 @@ use connect_core::rules::app::NewApp;
 use connect_core::rules::batch::{self, BatchPlan};
 use connect_core::rules::input::{FromJson, Path};
 use connect_core::rules::pagination::PageRequest;
+use connect_core::rules::query::Query;
 use connect_core::server::page_cache::{CachedPage, PageKey};
 use connect_core::server::row::Stored;
 use connect_core::wire::app::App;
@@ -94,9 +95,9 @@ pub async fn list(
     cx: &mut Cx,
     store: &Store,
     workspace: &WorkspaceId,
-    query: &str,
+    query: &Query,
 ) -> ApiResult<Response> {
-    let page = PageRequest::from_query(query)?;
+    let page = PageRequest::from_parameters(query)?;
     let key = PageKey::new(workspace.as_str(), page);
     let cache = config::page_cache(&cx.env);
     // Taken now, not after the query: other requests of this isolate run while it waits

@@ -30,6 +30,12 @@ struct ShardRow {
 }
 
 #[derive(Deserialize)]
+struct KeyIdRow {
+    key_id: String,
+    shard: String,
+}
+
+#[derive(Deserialize)]
 struct CountRow {
     shard: String,
     workspaces: i64,
@@ -48,6 +54,14 @@ impl Store {
                 shard: r.shard,
             })
         }))
+    }
+
+    /// The id and shard of the API key with this hash, live or revoked.
+    pub async fn key_of_hash(&self, key_hash: &str) -> ApiResult<Option<(ApiKeyId, String)>> {
+        let row: Option<KeyIdRow> = self
+            .first(self.stmt(sql::DIRECTORY_KEY_ID, &[s(key_hash)])?)
+            .await?;
+        Ok(row.and_then(|r| Some((ApiKeyId::parse(&r.key_id)?, r.shard))))
     }
 
     /// The shard of the API key with this id.

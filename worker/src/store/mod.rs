@@ -146,6 +146,12 @@ fn key_revoked(key_hash: &str) -> ApiError {
     ApiError::Unauthorized("the API key is unknown or revoked")
 }
 
+/// Whether a D1 failure says the database lacks a table or column a statement names: its
+/// schema is behind the Worker's, and the statement was refused before it ran.
+pub(crate) fn schema_missing(error: &str) -> bool {
+    error.contains("no such table") || error.contains("no such column")
+}
+
 /// A string parameter.
 pub(crate) fn s(v: &str) -> JsValue {
     JsValue::from_str(v)
@@ -290,15 +296,37 @@ impl Store {
         Ok(results)
     }
 
+    /// The refusal of a statement the shard's schema does not have (see [`schema_missing`];
+    /// the operators' health check names the migrations it lacks).
+    fn not_migrated(&self) -> ApiError {
+        ApiError::NotReady(format!(
+            "shard {} lacks a table or column this Worker uses: it is not migrated to the Worker's schema",
+            self.shard
+        ))
+    }
+
     fn read_failed(&self, e: worker::Error) -> ApiError {
         self.costs.add_failed_round_trip();
-        ApiError::Internal(format!("D1 read: {e}"))
+        let text = e.to_string();
+        if schema_missing(&text) {
+            return self.not_migrated();
+        }
+        ApiError::Internal(format!("D1 read: {text}"))
     }
 
     /// Runs one statement that writes: how many rows it returned. A statement that must
     /// tell how many rows it changed says so in its `RETURNING` clause: D1's
     /// `meta.changes` also counts the rows its triggers changed.
     pub(crate) async fn run(&self, stmt: D1PreparedStatement) -> ApiResult<usize> {
+        Ok(self.returning::<serde_json::Value>(stmt).await?.len())
+    }
+
+    /// Runs one statement that writes: the rows of its `RETURNING` clause, each read as a
+    /// `T`. Until D1 answers, the write is in doubt (see `Costs::write_may_have_happened`).
+    pub(crate) async fn returning<T: DeserializeOwned>(
+        &self,
+        stmt: D1PreparedStatement,
+    ) -> ApiResult<Vec<T>> {
         let sent = async {
             self.costs.write_sent();
             stmt.run().await
@@ -310,11 +338,16 @@ impl Store {
             }
             Err(e) => {
                 self.costs.add_failed_round_trip();
-                return Err(ApiError::Internal(format!("D1 write: {e}")));
+                let text = e.to_string();
+                if schema_missing(&text) {
+                    self.costs.write_answered(false);
+                    return Err(self.not_migrated());
+                }
+                return Err(ApiError::Internal(format!("D1 write: {text}")));
             }
         };
         self.costs.add(std::slice::from_ref(&result));
-        Ok(result.results::<serde_json::Value>()?.len())
+        Ok(result.results()?)
     }
 
     /// Runs one statement: its first row, if any.
@@ -362,6 +395,9 @@ impl Store {
                     Ok(Err(Refused::StateMoved))
                 } else if let Some(hash) = key.filter(|_| text.contains(KEY_REVOKED)) {
                     Err(key_revoked(&hash))
+                } else if schema_missing(&text) {
+                    // Refused before it ran: the transaction wrote nothing.
+                    Err(self.not_migrated())
                 } else {
                     // Anything else may have come after the commit: the write stays in
                     // doubt (see `Costs::write_may_have_happened`).

@@ -8,9 +8,12 @@
 //! is refused (a retry won), what the attempt wrote to the shard is removed again
 //! (`Operation::abandon`).
 //!
-//! By resource: `workspaces` (workspaces and their API keys), `secrets_keys` (the key ring
-//! and the re-seal), `shards` (the operators' report).
+//! By resource: `workspaces` (creating one), `api_keys` (a workspace's keys: adding,
+//! listing, revoking by id or by the key's text), `secrets_keys` (the key ring and the
+//! re-seal), `shards` (the operators' report), `health` (whether the deployment is ready).
 
+mod api_keys;
+mod health;
 mod secrets_keys;
 mod shards;
 mod workspaces;
@@ -22,17 +25,25 @@ use crate::error::{ApiError, ApiResult};
 use crate::http;
 use crate::idempotency::OPERATORS;
 use crate::store::{Freshness, Store};
+use connect_core::rules::query::Query;
 use connect_core::wire::routes::RouteName;
 use worker::{console_error, D1PreparedStatement, Request, Response};
 
-/// Dispatches an admin route (method already checked, operator authenticated); `id` is
-/// the route's path parameter.
+/// Dispatches an admin route (method and query already checked, operator authenticated);
+/// `id` is the route's path parameter.
 pub async fn handle(
     cx: &mut Cx,
     req: &mut Request,
     route: RouteName,
+    method: &str,
     id: &str,
+    query: &Query,
 ) -> ApiResult<Response> {
+    if route == RouteName::AdminHealth {
+        // Before anything that needs a working deployment: this says what does not work.
+        http::read_no_body(req).await?;
+        return health::get(cx).await;
+    }
     let directory = cx.directory()?;
     match route {
         RouteName::AdminWorkspaces => {
@@ -40,14 +51,23 @@ pub async fn handle(
             let op = Ok(workspaces::CreateWorkspace::new());
             write(cx, &directory, req, OPERATORS, None, op).await
         }
+        RouteName::AdminWorkspaceApiKeys if method == "POST" => {
+            http::read_no_body(req).await?;
+            let op = api_keys::AddApiKey::new(id);
+            write(cx, &directory, req, OPERATORS, None, op).await
+        }
         RouteName::AdminWorkspaceApiKeys => {
             http::read_no_body(req).await?;
-            let op = workspaces::AddApiKey::new(id);
-            write(cx, &directory, req, OPERATORS, None, op).await
+            api_keys::list(cx, &directory, id, query).await
+        }
+        RouteName::AdminApiKeysRevoke => {
+            let body = http::read_json(req).await?;
+            let op = api_keys::RevokeByText::new(cx, &body);
+            write(cx, &directory, req, OPERATORS, Some(&body), op).await
         }
         RouteName::AdminApiKey => {
             http::read_no_body(req).await?;
-            workspaces::revoke_key(cx, &directory, id).await
+            api_keys::revoke_by_id(cx, &directory, id).await
         }
         RouteName::AdminSecretsKeys => {
             http::read_no_body(req).await?;
@@ -81,6 +101,22 @@ pub(super) fn every_shard(cx: &Cx) -> ApiResult<Vec<Store>> {
         .names()
         .iter()
         .map(|shard| cx.store(shard, Freshness::Primary))
+        .collect()
+}
+
+/// Every shard of `SHARDS` by name, with its database at its primary if one is bound
+/// under that name.
+pub(super) fn shards_as_bound(cx: &Cx) -> ApiResult<Vec<(String, Option<Store>)>> {
+    config::shards(&cx.env)?
+        .names()
+        .iter()
+        .map(|shard| {
+            let store = match cx.env.d1(shard) {
+                Ok(_) => Some(cx.store(shard, Freshness::Primary)?),
+                Err(_) => None,
+            };
+            Ok((shard.clone(), store))
+        })
         .collect()
 }
 
