@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the Worker (worker/build/) with `worker-build --release`, using the installed
 # wasm-bindgen CLI and binaryen's wasm-opt from npm so nothing is fetched from GitHub.
-# Skips the build when no Rust source, manifest, the lockfile or the OpenAPI document changed
-# since the last successful build (stamp: worker/build/.stamp). This is wrangler.toml's
-# [build] command; it works from any directory.
+# Skips the build when no Rust source, manifest, the lockfile, the OpenAPI document or the
+# migrations (their names are compiled in by worker/build.rs) changed since the last
+# successful build (stamp: worker/build/.stamp). This is wrangler.toml's [build] command;
+# it works from any directory.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -18,8 +19,8 @@ flock 9
 # sha256 over the path and contents of everything the wasm is built from, in a fixed order.
 inputs_hash() {
   {
-    printf '%s\n' Cargo.lock Cargo.toml */Cargo.toml openapi.json scripts/build-worker.sh
-    find core/src worker/src -type f
+    printf '%s\n' Cargo.lock Cargo.toml */Cargo.toml openapi.json scripts/build-worker.sh worker/build.rs
+    find core/src worker/src migrations -type f
   } | LC_ALL=C sort -u | while IFS= read -r f; do
     if [ -f "$f" ]; then
       printf '%s %s\n' "$(sha256sum <"$f" | cut -d' ' -f1)" "$f"

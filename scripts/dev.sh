@@ -58,8 +58,8 @@ if [ "$known" = 0 ]; then
   now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
   # In the first shard (SHARD_1, database connect), which also holds the directory.
   d1 "INSERT INTO workspaces (id, created_at, apps_count) VALUES ('$workspace', '$now', 0);
-      INSERT INTO api_keys (id, workspace_id, key_hash, created_at, revoked_at)
-        VALUES ('$key_id', '$workspace', '$hash', '$now', NULL);
+      INSERT INTO api_keys (id, workspace_id, key_hash, created_at, revoked_at, last4)
+        VALUES ('$key_id', '$workspace', '$hash', '$now', NULL, '${key: -4}');
       INSERT INTO directory_workspaces (workspace_id, shard, created_at)
         VALUES ('$workspace', 'SHARD_1', '$now');
       INSERT INTO directory_api_keys (key_hash, key_id, workspace_id, shard)

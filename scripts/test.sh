@@ -66,6 +66,11 @@ for shard in ${shards//,/ }; do
   grep -aq "env.$shard (.*D1 Database" <<<"$log" || die "SHARDS names $shard, which production does not bind to a D1 database"
 done
 printf 'production shards: %s\n' "$shards"
+# Both rate limiters are bound in production: the Worker lets requests through when one is
+# missing (worker/src/rate_limit.rs), so a missing binding would lift its limit unseen.
+for limiter in RATE_LIMITER ADMIN_AUTH_LIMITER; do
+  grep -aq "env.$limiter (.*Rate Limit" <<<"$log" || die "production does not bind the rate limiter $limiter"
+done
 wasm=$(find "$out" -name '*.wasm' | head -n1)
 [ -n "$wasm" ] || die "the dry-run bundle has no .wasm"
 # What is uploaded: the wasm and the JavaScript modules (not README.md, not source maps).

@@ -12,6 +12,7 @@ use std::time::Duration;
 /// A connection to one database file. Each thread of a test opens its own; SQLite takes
 /// one writer at a time (a write waits for the file's lock, as D1's single writer does).
 pub struct Sqlite {
+    name: String,
     conn: RefCell<Connection>,
     faults: Option<Faults>,
 }
@@ -24,6 +25,9 @@ impl Sqlite {
         conn.pragma_update(None, "journal_mode", "wal")?;
         conn.pragma_update(None, "foreign_keys", "on")?;
         Ok(Self {
+            name: path
+                .file_stem()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             conn: RefCell::new(conn),
             faults: None,
         })
@@ -122,6 +126,10 @@ fn run(conn: &Connection, statement: &Statement) -> Result<Vec<Row>, StorageErro
 }
 
 impl Database for Sqlite {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
     async fn read(&self, statements: Vec<Statement>) -> Result<Results, StorageError> {
         self.call(Call::Read, statements, TransactionBehavior::Deferred)
     }

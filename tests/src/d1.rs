@@ -99,6 +99,18 @@ impl Server {
             .sum()
     }
 
+    /// Applies the project's migrations to the D1 database `database` (a `database_name` of
+    /// the config) while the server runs, as an operator migrates a shard late: one left
+    /// out of [`ServerConfig::d1_names`] at the start, or one a migration was undone in.
+    /// Panics when wrangler fails.
+    ///
+    /// [`ServerConfig::d1_names`]: crate::ServerConfig::d1_names
+    pub fn d1_migrate(&self, database: &str) {
+        let mut args = vec![os("d1"), os("migrations"), os("apply"), os(database)];
+        args.extend(self.local_args());
+        self.cli(&format!("wrangler d1 migrations apply {database}"), args);
+    }
+
     /// Runs SQL for its effect in every database; panics on an SQL error.
     pub fn d1_exec(&self, sql: &str) {
         self.d1_results(sql);

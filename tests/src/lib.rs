@@ -23,7 +23,8 @@
 //! - [`Server::d1`], [`Server::d1_exec`], [`Server::kv_keys`], [`Server::kv_get`],
 //!   [`Server::kv_put`], [`Server::kv_delete`]: read and change the stored state while the
 //!   server runs (through `wrangler d1 execute` / `wrangler kv key`, both `--local` on the
-//!   same persist directory; the running Worker sees the changes at once and vice versa).
+//!   same persist directory; the running Worker sees the changes at once and vice versa);
+//!   [`Server::d1_migrate`] applies the migrations to a database left out at the start.
 //! - [`Server::state_files_containing`]: which stored files hold some bytes in plain text.
 //! - [`run_command`]: an external command in its own process group, with a time limit.
 //!

@@ -491,6 +491,36 @@ fn the_served_openapi_document_describes_exactly_the_routes_the_worker_serves() 
         documented, routed,
         "a route exists in the Worker but not in openapi.json, or the reverse"
     );
+    // Each operation documents exactly the query parameters the Worker lets through (it
+    // refuses any other by name).
+    for route in ROUTES {
+        for method in route.methods {
+            let op = &doc["paths"][route.path][method.to_lowercase()];
+            let params = op["parameters"]
+                .as_array()
+                .into_iter()
+                .chain(doc["paths"][route.path]["parameters"].as_array())
+                .flatten();
+            let documented: BTreeSet<String> = params
+                .map(|p| match p["$ref"].as_str() {
+                    Some(r) => &doc["components"]["parameters"][r.rsplit('/').next().unwrap()],
+                    None => p,
+                })
+                .filter(|p| p["in"] == "query")
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect();
+            let taken: BTreeSet<String> = route
+                .query_parameters(method)
+                .iter()
+                .map(|q| q.to_string())
+                .collect();
+            assert_eq!(
+                documented, taken,
+                "query parameters of {method} {}",
+                route.path
+            );
+        }
+    }
     // And the Worker really routes each documented operation: never the unknown-route 404
     // nor a 405.
     let t = server.tenant();

@@ -2,6 +2,7 @@
 //! contract's error envelope: the core's [`Failure`]s, and what only HTTP can go wrong
 //! with (methods, bodies, the rate limit).
 
+use crate::rate_limit::Limit;
 use connect_core::rules::error::FieldError;
 use connect_core::rules::media_type::UnsupportedBody;
 use connect_core::server::bookmark::{self, BookmarkError};
@@ -19,8 +20,9 @@ pub enum ApiError {
     TooLarge,
     /// Body declared as something other than UTF-8 JSON, or encoded (415).
     UnsupportedMediaType(UnsupportedBody),
-    /// Too many requests for this API key (429).
-    RateLimited,
+    /// Past a rate limit (429): too many requests for this API key, or too many failed
+    /// operator authentications from this address.
+    RateLimited(Limit),
 }
 
 /// The message of a 500 that came after the request's write was sent.
@@ -41,12 +43,15 @@ impl ApiError {
                 Failure::Unauthorized(_) => 401,
                 Failure::NotFound(_) => 404,
                 Failure::Conflict(_) | Failure::IdempotencyConflict => 409,
-                Failure::NotOpened { .. } | Failure::Internal(_) | Failure::InDoubt(_) => 500,
+                Failure::NotOpened { .. }
+                | Failure::NotReady(_)
+                | Failure::Internal(_)
+                | Failure::InDoubt(_) => 500,
             },
             Self::MethodNotAllowed(_) => 405,
             Self::TooLarge => 413,
             Self::UnsupportedMediaType(_) => 415,
-            Self::RateLimited => 429,
+            Self::RateLimited(_) => 429,
         }
     }
 
@@ -67,9 +72,13 @@ impl ApiError {
                     },
                 )
             }
-            Self::RateLimited => ErrorObject::new(
+            Self::RateLimited(Limit::ApiKey) => ErrorObject::new(
                 ErrorCode::RateLimited,
                 "too many requests for this API key; retry after the number of seconds in Retry-After",
+            ),
+            Self::RateLimited(Limit::AdminLogins) => ErrorObject::new(
+                ErrorCode::RateLimited,
+                "too many failed admin authentications from this address; retry after the number of seconds in Retry-After with the right ADMIN_TOKEN",
             ),
         }
     }
@@ -101,6 +110,10 @@ fn failure_object(failure: &Failure) -> ErrorObject {
             client_ids: (!client_ids.is_empty()).then(|| client_ids.clone()),
             ..ErrorDetails::default()
         }),
+        Failure::NotReady(what) => ErrorObject::new(
+            ErrorCode::SystemInternalError,
+            format!("the deployment is not ready: {what}. Nothing was changed; an operator fixes it (GET /admin/v1/health names every problem), then retry"),
+        ),
         Failure::Internal(_) => ErrorObject::new(
             ErrorCode::SystemInternalError,
             "an unexpected error occurred and nothing was changed; retry with back-off and give support the request_id",

@@ -11,6 +11,7 @@ mod isolate;
 mod random;
 mod rate_limit;
 mod routes;
+mod schema;
 mod store;
 mod webcrypto;
 
@@ -50,6 +51,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             match &err {
                 ApiError::Server(Failure::Internal(detail)) => {
                     console_error!("request_id={request_id} internal error: {detail}")
+                }
+                ApiError::Server(Failure::NotReady(detail)) => {
+                    console_error!("request_id={request_id} the deployment is not ready: {detail}")
                 }
                 ApiError::Server(Failure::InDoubt(detail)) => console_error!(
                     "request_id={request_id} internal error after a write was sent (it may have happened): {detail}"
@@ -118,8 +122,8 @@ fn error_response(err: &ApiError, request_id: &str) -> Response {
         ApiError::MethodNotAllowed(allow) => {
             let _ = headers.set("allow", &allow.join(", "));
         }
-        ApiError::RateLimited => {
-            let _ = headers.set("retry-after", &rate_limit::PERIOD_SECONDS.to_string());
+        ApiError::RateLimited(limit) => {
+            let _ = headers.set("retry-after", &limit.period_seconds().to_string());
         }
         _ => {}
     }

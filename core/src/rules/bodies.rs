@@ -5,7 +5,8 @@
 use crate::rules::error::FieldError;
 use crate::rules::input::{array_of, FromJson, Object, Path};
 use crate::wire::request::{
-    BatchItem, CreateAppRequest, ReplaceRedirectUrisRequest, UpdateAppRequest, WebhookConfigInput,
+    BatchItem, CreateAppRequest, ReplaceRedirectUrisRequest, RevokeApiKeyRequest, UpdateAppRequest,
+    WebhookConfigInput,
 };
 use serde_json::Value;
 
@@ -136,6 +137,16 @@ impl FromJson for ReplaceRedirectUrisRequest {
     }
 }
 
+impl FromJson for RevokeApiKeyRequest {
+    fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
+        let o = Object::new(value, path)?;
+        o.only(&["key"])?;
+        Ok(Self {
+            key: o.required("key")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +243,28 @@ mod tests {
         let e =
             ReplaceRedirectUrisRequest::from_json(&json!({ "redirectUris": [1] }), "").unwrap_err();
         assert_eq!(e.parameter, "redirectUris[0]");
+    }
+
+    #[test]
+    fn a_revocation_names_its_one_field() {
+        let body = json!({ "key": "sk_workspace_test_x" });
+        let by_serde: RevokeApiKeyRequest = serde_json::from_value(body.clone()).unwrap();
+        assert_eq!(by_serde, RevokeApiKeyRequest::from_json(&body, "").unwrap());
+        for (body, parameter) in [
+            (json!({}), "key"),
+            (json!({ "key": null }), "key"),
+            (json!({ "key": 5 }), "key"),
+            (json!({ "key": ["sk_workspace_test_x"] }), "key"),
+            (
+                json!({ "key": "sk_workspace_test_x", "keyId": "key_1" }),
+                "keyId",
+            ),
+            (json!("sk_workspace_test_x"), "body"),
+        ] {
+            let e = RevokeApiKeyRequest::from_json(&body, "").unwrap_err();
+            assert_eq!(e.parameter, parameter, "{body}");
+        }
+        assert!(!format!("{by_serde:?}").contains("sk_workspace"));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The rules (feature `rules`, on by default): request bodies read as JSON that cannot be
 //! read two ways ([`json`]), then field by field into domain types that cannot hold a bad
 //! value, each refusal a [`error::FieldError`] naming its parameter by path; what a body
-//! may be declared as ([`media_type`]); how apps are minted and changed; batch plans and
-//! outcomes; pagination; the idempotency key, fingerprint and decision. Pure functions:
-//! time and randomness are passed in.
+//! may be declared as ([`media_type`]); the query parameters each route takes
+//! ([`query`]); how apps are minted and changed; batch plans and outcomes; pagination; the
+//! idempotency key, fingerprint and decision. Pure functions: time and randomness are
+//! passed in.
 
 pub mod api_key;
 pub mod app;
@@ -19,6 +20,7 @@ pub mod marks;
 pub mod media_type;
 pub mod name;
 pub mod pagination;
+pub mod query;
 pub mod random;
 pub mod redirect_uri;
 pub mod webhook;

@@ -1,9 +1,11 @@
-//! `GET /apps?limit&offset`: the page asked for, and the links to its neighbours.
+//! `GET /apps?limit&offset` (and the operators' list of a workspace's API keys): the page
+//! asked for, and the links to its neighbours.
 
 use crate::rules::error::FieldError;
-use crate::rules::input::printable;
+use crate::rules::query::Query;
 use crate::wire::app::App;
 use crate::wire::response::ListAppsResponse;
+use crate::wire::routes::PAGE_QUERY;
 
 /// Page size when none is given.
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -37,34 +39,18 @@ impl PageRequest {
 
     /// Reads the query string (without `?`). Only `limit` and `offset` are known: another
     /// parameter is refused by name, as an unknown body field is, so `limt=5` is caught
-    /// rather than silently giving 20. A parameter given twice is refused too.
+    /// rather than silently giving 20. A parameter given twice is refused too (see
+    /// [`Query::parse`]).
     pub fn from_query(query: &str) -> Result<Self, FieldError> {
-        let (mut limit, mut offset) = (None, None);
-        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            let slot = match name.as_ref() {
-                "" => {
-                    return Err(FieldError::invalid(
-                        "query",
-                        "has a parameter without a name",
-                    ))
-                }
-                "limit" => &mut limit,
-                "offset" => &mut offset,
-                other => {
-                    return Err(FieldError::invalid(
-                        printable(other),
-                        "is not a known query parameter (expected limit or offset)",
-                    ))
-                }
-            };
-            if slot.is_some() {
-                return Err(FieldError::invalid(name, "must be given at most once"));
-            }
-            *slot = Some(value.into_owned());
-        }
+        Self::from_parameters(&Query::parse(query, PAGE_QUERY)?)
+    }
+
+    /// The page `query` asks for (a query read for a route that takes [`PAGE_QUERY`]).
+    pub fn from_parameters(query: &Query) -> Result<Self, FieldError> {
+        let (limit, offset) = (query.get("limit"), query.get("offset"));
         let limit = match limit {
             None => DEFAULT_LIMIT,
-            Some(v) => parse_int(&v)
+            Some(v) => parse_int(v)
                 .filter(|n| (1..=u64::from(MAX_LIMIT)).contains(n))
                 .map(|n| n as u32)
                 .ok_or_else(|| {
@@ -77,7 +63,7 @@ impl PageRequest {
         };
         let offset = match offset {
             None => 0,
-            Some(v) => parse_int(&v).filter(|n| *n <= MAX_OFFSET).ok_or_else(|| {
+            Some(v) => parse_int(v).filter(|n| *n <= MAX_OFFSET).ok_or_else(|| {
                 FieldError::invalid("offset", "must be an integer of 0 or more")
                     .with_max(MAX_OFFSET)
             })?,

@@ -32,6 +32,10 @@ pub enum Failure {
         /// The keys the unopened values name.
         key_ids: Vec<String>,
     },
+    /// The deployment is not configured to do this (500), found before anything was
+    /// written: a shard not bound or not migrated. The text names what is missing; it
+    /// concerns the deployment, not the caller, and holds no key material.
+    NotReady(String),
     /// Anything unexpected (500) before any write was sent: nothing was changed. The text
     /// goes to the log, never to the caller.
     Internal(String),
@@ -72,6 +76,7 @@ impl fmt::Display for Failure {
             Self::NotOpened { key_ids, .. } => {
                 write!(f, "stored secrets did not open (keys {key_ids:?})")
             }
+            Self::NotReady(what) => write!(f, "the deployment is not ready: {what}"),
             Self::Internal(detail) => write!(f, "internal: {detail}"),
             Self::InDoubt(detail) => write!(f, "internal, after a write was sent: {detail}"),
         }

@@ -4,7 +4,9 @@
 //! - Encodings: sealing secrets with a key ring ([`seal`]), the tags that show an
 //!   `X-Connect-Bookmark` was sent by this API ([`bookmark`]), the stored app ([`row`]),
 //!   recorded answers of idempotent requests ([`recorded`]), the page cache
-//!   ([`page_cache`]), the list of shards ([`shards`]).
+//!   ([`page_cache`]), the list of shards and where a new workspace goes ([`shards`]).
+//! - The deployment: whether it is ready ([`health`]), whose failed operator logins count
+//!   together ([`client_address`]).
 //! - Storage as data ([`storage`]): statements of [`sql`] with their parameters, run by an
 //!   adapter (D1 in the Worker, SQLite in the native tests); the statements of each table
 //!   ([`tables`]); a request's use of one database, with the confirmation of its API key
@@ -14,11 +16,12 @@
 //!   ([`operations`]), the re-seal ([`reseal`]) and the purge of expired claims
 //!   ([`purge`]).
 //!
-//! A client leaves this off and compiles none of AES-GCM, HMAC, LZ4 or
-//! base64.
+//! A client leaves this off and compiles none of AES-GCM, HMAC, LZ4 or base64.
 
 pub mod bookmark;
+pub mod client_address;
 pub mod failure;
+pub mod health;
 pub mod operations;
 pub mod page_cache;
 pub mod perform;

@@ -14,7 +14,9 @@
 
 use crate::server::failure::Failure;
 use crate::server::sql;
-use crate::server::storage::{rows_as, Database, Refusal, Results, Row, Statement};
+use crate::server::storage::{
+    rows_as, schema_missing, Database, Refusal, Results, Row, Statement, StorageError,
+};
 use serde::de::DeserializeOwned;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -108,7 +110,11 @@ impl<D: Database> Session<D> {
             statements.insert(0, Statement::new(sql::API_KEY_LIVE, vec![hash.into()]));
         }
         let count = statements.len();
-        let mut results = self.db.read(statements).await?;
+        let mut results = self
+            .db
+            .read(statements)
+            .await
+            .map_err(|e| self.failed("read", e))?;
         if results.len() != count {
             return Err(Failure::Internal(format!(
                 "{count} reads answered with {} results",
@@ -119,6 +125,19 @@ impl<D: Database> Session<D> {
             return Err(Failure::Unauthorized(KEY_REFUSED));
         }
         Ok(results)
+    }
+
+    /// The failure of a call: a schema behind the server's is the deployment's (not
+    /// ready), anything else unexpected.
+    fn failed(&self, call: &str, e: StorageError) -> Failure {
+        if schema_missing(&e) {
+            Failure::NotReady(format!(
+                "shard {} lacks a table or column this Worker uses: it is not migrated to the Worker's schema",
+                self.db.name()
+            ))
+        } else {
+            Failure::Internal(format!("{call} of {}: {e}", self.db.name()))
+        }
     }
 
     /// Runs one read statement: its rows.
@@ -173,11 +192,14 @@ impl<D: Database> Session<D> {
                         self.writes.answered(false);
                         return Err(Failure::Unauthorized(KEY_REFUSED));
                     }
+                    // Refused before it ran: the transaction wrote nothing.
+                    None if schema_missing(&e) => {
+                        self.writes.answered(false);
+                        return Err(self.failed("write", e));
+                    }
                     // Anything else may have come after the commit: the write stays in
                     // doubt.
-                    Some(Refusal::KeyRevoked) | None => {
-                        return Err(Failure::Internal(format!("write: {e}")))
-                    }
+                    Some(Refusal::KeyRevoked) | None => return Err(self.failed("write", e)),
                 };
                 self.writes.answered(false);
                 Ok(Err(refused))

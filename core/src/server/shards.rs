@@ -6,7 +6,8 @@
 //! records. A shard's name is its D1 binding; the directory stores it, so a shard is never
 //! renamed or removed, and new shards are added at the end. A shard's place in the list is
 //! the class of the client ids it mints ([`ClientIdClass`]), so the list holds at most
-//! [`CLIENT_ID_CLASSES`] shards.
+//! [`CLIENT_ID_CLASSES`] shards. A new workspace goes to the smallest shard, and only if
+//! that shard is migrated ([`place`]).
 
 use crate::rules::random::{ClientIdClass, CLIENT_ID_CLASSES};
 use std::fmt;
@@ -112,6 +113,43 @@ pub fn roomiest(sizes: &[(String, u64)]) -> Option<&str> {
         .map(|(_, (name, _))| name.as_str())
 }
 
+/// What a shard's database answered when a new workspace looked for a place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// Migrated to the Worker's latest schema, of this many bytes.
+    Ready(u64),
+    /// Of this many bytes, but without the Worker's latest migration.
+    Behind(u64),
+    /// No answer to size it by: not bound, never migrated, or failing (why, for people).
+    Unknown(String),
+}
+
+/// The shard a new workspace goes to: the one with the fewest bytes ([`roomiest`]), if
+/// it is ready; else why the workspace cannot be placed, naming the shard. A shard that
+/// could not be sized refuses the placement whatever its size: a database that was never
+/// migrated is nearly empty, so it would be the one chosen. `probes` holds each shard's
+/// name and probe, in `SHARDS` order.
+pub fn place(probes: &[(String, Probe)]) -> Result<&str, String> {
+    let mut sizes = Vec::with_capacity(probes.len());
+    for (name, probe) in probes {
+        match probe {
+            Probe::Ready(bytes) | Probe::Behind(bytes) => sizes.push((name.clone(), *bytes)),
+            Probe::Unknown(why) => return Err(format!("shard {name} {why}")),
+        }
+    }
+    let chosen = roomiest(&sizes).ok_or_else(|| "SHARDS names no shard".to_owned())?;
+    let (name, probe) = probes
+        .iter()
+        .find(|(name, _)| name == chosen)
+        .ok_or_else(|| "SHARDS names no shard".to_owned())?;
+    match probe {
+        Probe::Ready(_) => Ok(name),
+        _ => Err(format!(
+            "shard {name}, the one with the fewest bytes, is not migrated to the latest schema"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +214,29 @@ mod tests {
             Some("B")
         );
         assert_eq!(roomiest(&[]), None);
+    }
+
+    #[test]
+    fn a_workspace_is_placed_only_in_a_ready_shard() {
+        let probes = |v: &[(&str, Probe)]| -> Vec<(String, Probe)> {
+            v.iter().map(|(n, p)| (n.to_string(), p.clone())).collect()
+        };
+        let ready = probes(&[("A", Probe::Ready(30)), ("B", Probe::Ready(20))]);
+        assert_eq!(place(&ready), Ok("B"));
+        // A shard behind the schema is passed over only while it is not the roomiest.
+        let behind_big = probes(&[("A", Probe::Ready(20)), ("B", Probe::Behind(30))]);
+        assert_eq!(place(&behind_big), Ok("A"));
+        let behind_small = probes(&[("A", Probe::Ready(30)), ("B", Probe::Behind(20))]);
+        let why = place(&behind_small).unwrap_err();
+        assert!(
+            why.contains("shard B") && why.contains("not migrated"),
+            "{why}"
+        );
+        let unknown = probes(&[
+            ("A", Probe::Ready(1)),
+            ("B", Probe::Unknown("is not bound".into())),
+        ]);
+        assert_eq!(place(&unknown), Err("shard B is not bound".to_owned()));
+        assert!(place(&[]).is_err());
     }
 }

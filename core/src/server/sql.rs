@@ -117,13 +117,31 @@ pub const API_KEY_LIVE: &str =
 pub const API_KEY_GUARD: &str = "INSERT INTO write_guards (ok) SELECT 2 \
      WHERE NOT EXISTS (SELECT 1 FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL)";
 
-/// Key ?1 of workspace ?2, with hash ?3, created at ?4.
+/// Key ?1 of workspace ?2, with hash ?3 and last four characters ?5, created at ?4.
 pub const API_KEY_INSERT: &str =
-    "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO api_keys (id, workspace_id, key_hash, created_at, last4) \
+     VALUES (?1, ?2, ?3, ?4, ?5)";
 
-/// Revokes key ?1 at ?2, keeping the first revocation time.
+/// Revokes key ?1 at ?2, keeping the first revocation time (primary key); its workspace.
 pub const API_KEY_REVOKE: &str = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) \
-     WHERE id = ?1 RETURNING revoked_at";
+     WHERE id = ?1 RETURNING revoked_at, workspace_id";
+
+/// Key ?1's workspace and revocation time, if it is in the shard (primary key).
+pub const API_KEY_STATE: &str = "SELECT workspace_id, revoked_at FROM api_keys WHERE id = ?1";
+
+/// Revokes key ?1 at ?2 if it is still live (primary key); followed by `GUARD`, so a key
+/// revoked by another request in between moves the state.
+pub const API_KEY_REVOKE_LIVE: &str =
+    "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL";
+
+/// ?2 keys of workspace ?1 from the ?3-th, oldest first: never the hash (the
+/// `api_keys_by_workspace_created` index, which holds every column but `last4` and
+/// `revoked_at`). A workspace has few keys, so the offset costs little.
+pub const API_KEYS_PAGE: &str = "SELECT id, created_at, revoked_at, last4 FROM api_keys \
+     WHERE workspace_id = ?1 ORDER BY created_at, id LIMIT ?2 OFFSET ?3";
+
+/// How many keys workspace ?1 has, revoked ones included (the same index).
+pub const API_KEYS_COUNT: &str = "SELECT count(*) AS total FROM api_keys WHERE workspace_id = ?1";
 
 /// Frees key ?2 of scope ?1 if its claim expired at ?3 (the primary key).
 pub const CLAIM_RELEASE_EXPIRED: &str =
@@ -189,9 +207,15 @@ pub const RESEAL_CURSOR_SET: &str = "INSERT INTO reseal_cursors (kind, after) VA
 /// `WORKSPACE_DELETE_UNLISTED`; primary key).
 pub const API_KEY_DELETE_UNLISTED: &str = "DELETE FROM api_keys WHERE id = ?1";
 
-/// Reads nothing: D1 reports the database's size after every statement (`size_after`), and
-/// this is the cheapest statement to ask it with.
-pub const SHARD_SIZE: &str = "SELECT 1 AS one";
+/// Whether migration ?1 (a file name) was applied to the shard, in the table `wrangler d1
+/// migrations apply` keeps (its unique index on `name`): one entry read at most. D1
+/// reports the database's size after every statement (`size_after`), so this also sizes
+/// the shard for a new workspace. Fails if no migration was ever applied (no table).
+pub const SHARD_MIGRATED: &str = "SELECT count(*) AS applied FROM d1_migrations WHERE name = ?1";
+
+/// The migrations applied to the shard, by file name: the whole table, a row a migration
+/// (a handful), for the operators' health check.
+pub const SHARD_MIGRATIONS: &str = "SELECT name FROM d1_migrations";
 
 /// The apps of the shard's workspaces: a read of every workspace row (there is no index
 /// that would spare it), for the operators' report only.
@@ -202,6 +226,10 @@ pub const SHARD_APPS: &str = "SELECT total(apps_count) AS apps FROM workspaces";
 /// The workspace and shard of the API key with hash ?1 (primary key).
 pub const DIRECTORY_KEY: &str =
     "SELECT workspace_id, shard FROM directory_api_keys WHERE key_hash = ?1";
+
+/// The id and shard of the API key with hash ?1 (primary key): a key revoked by its text.
+pub const DIRECTORY_KEY_ID: &str =
+    "SELECT key_id, shard FROM directory_api_keys WHERE key_hash = ?1";
 
 /// The shard of the API key with id ?1 (the `key_id` unique index).
 pub const DIRECTORY_KEY_SHARD: &str = "SELECT shard FROM directory_api_keys WHERE key_id = ?1";

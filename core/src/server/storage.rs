@@ -177,12 +177,21 @@ impl Refusal {
     }
 }
 
+/// Whether a failure says the database lacks a table or column a statement names: its
+/// schema is behind the server's, and the statement was refused before it ran.
+pub fn schema_missing(error: &StorageError) -> bool {
+    error.text().contains("no such table") || error.text().contains("no such column")
+}
+
 /// A database: one shard's, in whatever session the adapter opened it.
 ///
 /// The futures need not be `Send`: the Worker's are not, and the native adapter's finish
 /// at once.
 #[allow(async_fn_in_trait)]
 pub trait Database {
+    /// Which database this is, for messages: its shard's name.
+    fn name(&self) -> &str;
+
     /// Runs `statements` together, in one round trip and one consistent snapshot: the rows
     /// of each, in order. They only read.
     async fn read(&self, statements: Vec<Statement>) -> Result<Results, StorageError>;

@@ -125,3 +125,18 @@ pub struct ReplaceRedirectUrisRequest {
     /// At most 20 URIs; `[]` clears the list.
     pub redirect_uris: Vec<String>,
 }
+
+/// `POST /admin/v1/api-keys/revoke`: an API key to revoke, by its text (as a secret
+/// scanner reports a leaked one). `Debug` never shows the key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeApiKeyRequest {
+    /// The key: `sk_workspace_test_...` (`sk_workspace_prod_...` in production).
+    pub key: String,
+}
+
+impl std::fmt::Debug for RevokeApiKeyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RevokeApiKeyRequest { key: [redacted] }")
+    }
+}

@@ -1,6 +1,7 @@
 //! The answers of the routes about many apps (batch create, list) and about workspaces
-//! and API keys (`GET /workspace` and the operators' admin API), and the secrets key ring's
-//! (`/admin/v1/secrets-keys`).
+//! and API keys (`GET /workspace` and the operators' admin API), the secrets key ring's
+//! (`/admin/v1/secrets-keys`), the shards' (`/admin/v1/shards`) and the deployment's
+//! health (`/admin/v1/health`).
 
 use crate::wire::app::App;
 use crate::wire::error::ErrorObject;
@@ -101,17 +102,74 @@ pub struct CreatedWorkspace {
     pub api_key: IssuedApiKey,
 }
 
-/// `DELETE /admin/v1/api-keys/{keyId}` (200). Revoking twice is not an error: the answer
-/// is the same, with the time of the first revocation.
+/// `DELETE /admin/v1/api-keys/{keyId}` and `POST /admin/v1/api-keys/revoke` (200).
+/// Revoking twice is not an error: the answer is the same, with the time of the first
+/// revocation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RevokedApiKey {
     /// The key.
     pub id: ApiKeyId,
+    /// The workspace it opened: whom to tell that their key leaked.
+    pub workspace_id: WorkspaceId,
     /// Always `true`.
     pub revoked: bool,
     /// When it stopped working.
     pub revoked_at: Timestamp,
+}
+
+/// One key of a workspace, as `GET /admin/v1/workspaces/{workspaceId}/api-keys` lists it:
+/// never the key or its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeySummary {
+    /// What an operator revokes.
+    pub id: ApiKeyId,
+    /// When it was issued.
+    pub created_at: Timestamp,
+    /// Whether it was revoked.
+    pub revoked: bool,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+    /// Its last four characters; `null` for a key issued before they were kept.
+    pub last4: Option<String>,
+}
+
+/// `GET /admin/v1/workspaces/{workspaceId}/api-keys` (200): a page of the workspace's keys,
+/// oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyList {
+    /// The page.
+    pub data: Vec<ApiKeySummary>,
+    /// Keys of the workspace, revoked ones included.
+    pub total: u64,
+    /// Page size applied.
+    pub limit: u32,
+    /// Offset applied.
+    pub offset: u64,
+}
+
+/// `GET /admin/v1/health`: 200 with `ready: true` when the deployment can serve, else 503
+/// naming each problem. Never holds key material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthReport {
+    /// Whether nothing is wrong.
+    pub ready: bool,
+    /// The newest migration this Worker needs in every shard (`migrations/`).
+    pub latest_migration: String,
+    /// What is wrong, one entry a problem; empty when ready.
+    pub problems: Vec<HealthProblem>,
+}
+
+/// One problem of a [`HealthReport`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthProblem {
+    /// What it concerns: a setting (`SECRETS_KEYS`, `SHARDS`, `KEY_ENVIRONMENT`), a
+    /// shard (its binding, `SHARD_2`) or the `directory`.
+    pub component: String,
+    /// What is wrong, for people.
+    pub message: String,
 }
 
 /// `GET /admin/v1/secrets-keys` (200): what each key seals, so that an operator knows when

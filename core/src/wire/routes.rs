@@ -1,6 +1,8 @@
-//! The route table of the API: every path (as an OpenAPI-style template) and the methods
-//! it allows. The Worker routes by it, its 405 answers list its methods in `Allow`, and a
-//! test holds it equal to `openapi.json`, so a route cannot exist in one and not the other.
+//! The route table of the API: every path (as an OpenAPI-style template), the methods it
+//! allows and the query parameters it takes. The Worker routes by it, its 405 answers list
+//! its methods in `Allow`, it refuses any other query parameter before a handler runs, and
+//! a test holds it equal to `openapi.json`, so a route cannot exist in one and not the
+//! other.
 
 /// What a route is, whatever its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,6 +29,8 @@ pub enum RouteName {
     AdminWorkspaces,
     /// `/admin/v1/workspaces/{workspaceId}/api-keys`
     AdminWorkspaceApiKeys,
+    /// `/admin/v1/api-keys/revoke`
+    AdminApiKeysRevoke,
     /// `/admin/v1/api-keys/{keyId}`
     AdminApiKey,
     /// `/admin/v1/secrets-keys`
@@ -35,6 +39,8 @@ pub enum RouteName {
     AdminSecretsKeysReseal,
     /// `/admin/v1/shards`
     AdminShards,
+    /// `/admin/v1/health`
+    AdminHealth,
 }
 
 /// One route: its name, path template and allowed methods.
@@ -47,9 +53,23 @@ pub struct RouteSpec {
     /// The methods it allows, in the order `Allow` lists them: `HEAD` right after `GET`
     /// wherever there is one (RFC 9110: a `HEAD` is the `GET` without its body).
     pub methods: &'static [&'static str],
+    /// The query parameters its `GET` (and so its `HEAD`) takes; its other methods take
+    /// none. Any other is refused by name before the handler runs.
+    pub query: &'static [&'static str],
 }
 
+/// The query parameters of a page of a list (`rules::pagination::PageRequest`).
+pub const PAGE_QUERY: &[&str] = &["limit", "offset"];
+
 impl RouteSpec {
+    /// The query parameters a request with `method` takes on this route.
+    pub fn query_parameters(&self, method: &str) -> &'static [&'static str] {
+        match method {
+            "GET" | "HEAD" => self.query,
+            _ => &[],
+        }
+    }
+
     /// Whether the route belongs to the operators' admin API.
     pub fn is_admin(&self) -> bool {
         self.path.starts_with("/admin/")
@@ -60,82 +80,109 @@ impl RouteSpec {
 pub const APPS_PATH: &str = "/connect/v1/apps";
 
 /// Every route. Where two templates match a path, the first wins (`apps/batch` before
-/// `apps/{clientId}`).
+/// `apps/{clientId}`, `api-keys/revoke` before `api-keys/{keyId}`).
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         name: RouteName::OpenApi,
         path: "/connect/v1/openapi.json",
         methods: &["GET", "HEAD"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::Workspace,
         path: "/connect/v1/workspace",
         methods: &["GET", "HEAD"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::Apps,
         path: APPS_PATH,
         methods: &["GET", "HEAD", "POST"],
+        query: PAGE_QUERY,
     },
     RouteSpec {
         name: RouteName::AppsBatch,
         path: "/connect/v1/apps/batch",
         methods: &["POST"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::App,
         path: "/connect/v1/apps/{clientId}",
         methods: &["GET", "HEAD", "PATCH", "DELETE"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::RotateClientSecret,
         path: "/connect/v1/apps/{clientId}/rotate-client-secret",
         methods: &["POST"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::RedirectUris,
         path: "/connect/v1/apps/{clientId}/redirect-uris",
         methods: &["GET", "HEAD", "PUT"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::WebhookConfig,
         path: "/connect/v1/apps/{clientId}/webhook-config",
         methods: &["GET", "HEAD", "PATCH"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::RotateWebhookSecret,
         path: "/connect/v1/apps/{clientId}/webhook-config/rotate-secret",
         methods: &["POST"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::AdminWorkspaces,
         path: "/admin/v1/workspaces",
         methods: &["POST"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::AdminWorkspaceApiKeys,
         path: "/admin/v1/workspaces/{workspaceId}/api-keys",
+        methods: &["GET", "HEAD", "POST"],
+        query: PAGE_QUERY,
+    },
+    RouteSpec {
+        name: RouteName::AdminApiKeysRevoke,
+        path: "/admin/v1/api-keys/revoke",
         methods: &["POST"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::AdminApiKey,
         path: "/admin/v1/api-keys/{keyId}",
         methods: &["DELETE"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::AdminSecretsKeys,
         path: "/admin/v1/secrets-keys",
         methods: &["GET", "HEAD"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::AdminSecretsKeysReseal,
         path: "/admin/v1/secrets-keys/reseal",
         methods: &["POST"],
+        query: &[],
     },
     RouteSpec {
         name: RouteName::AdminShards,
         path: "/admin/v1/shards",
         methods: &["GET", "HEAD"],
+        query: &[],
+    },
+    RouteSpec {
+        name: RouteName::AdminHealth,
+        path: "/admin/v1/health",
+        methods: &["GET", "HEAD"],
+        query: &[],
     },
 ];
 
@@ -196,6 +243,14 @@ mod tests {
             name("/admin/v1/workspaces/org_1/api-keys"),
             Some((RouteName::AdminWorkspaceApiKeys, Some("org_1")))
         );
+        assert_eq!(
+            name("/admin/v1/api-keys/revoke"),
+            Some((RouteName::AdminApiKeysRevoke, None))
+        );
+        assert_eq!(
+            name("/admin/v1/api-keys/key_1"),
+            Some((RouteName::AdminApiKey, Some("key_1")))
+        );
         for none in [
             "",
             "/",
@@ -219,6 +274,32 @@ mod tests {
                 None => assert_eq!(head, None, "{}", route.path),
             }
         }
+    }
+
+    #[test]
+    fn only_reads_take_query_parameters() {
+        for route in ROUTES {
+            assert_eq!(
+                route.query_parameters("HEAD"),
+                route.query,
+                "{}",
+                route.path
+            );
+            for method in route
+                .methods
+                .iter()
+                .filter(|m| !["GET", "HEAD"].contains(m))
+            {
+                assert!(route.query_parameters(method).is_empty(), "{}", route.path);
+            }
+            if !route.methods.contains(&"GET") {
+                assert!(route.query.is_empty(), "{} takes no GET", route.path);
+            }
+        }
+        let takes = |name| ROUTES.iter().find(|r| r.name == name).unwrap().query;
+        assert_eq!(takes(RouteName::Apps), PAGE_QUERY);
+        assert_eq!(takes(RouteName::AdminWorkspaceApiKeys), PAGE_QUERY);
+        assert!(takes(RouteName::AdminShards).is_empty());
     }
 
     #[test]

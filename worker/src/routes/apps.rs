@@ -10,6 +10,7 @@ use connect_core::rules::app::NewApp;
 use connect_core::rules::batch;
 use connect_core::rules::input::{FromJson, Path};
 use connect_core::rules::pagination::PageRequest;
+use connect_core::rules::query::Query;
 use connect_core::server::failure::Failure;
 use connect_core::server::operations::apps::{BatchCreate, CreateApp};
 use connect_core::server::page_cache::{CachedPage, PageKey};
@@ -54,9 +55,9 @@ pub async fn list(
     cx: &mut Cx,
     db: &Session<D1>,
     workspace: &WorkspaceId,
-    query: &str,
+    query: &Query,
 ) -> ApiResult<Response> {
-    let page = PageRequest::from_query(query)?;
+    let page = PageRequest::from_parameters(query)?;
     let key = PageKey::new(workspace.as_str(), page);
     let cache = config::page_cache(&cx.env);
     // Taken now, not after the query: other requests of this isolate run while it waits

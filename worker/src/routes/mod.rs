@@ -1,8 +1,9 @@
 //! The dispatch: every path of `connect_core`'s route table to its handler, after the
-//! method (405 with `Allow`), authentication, the rate limit and the `X-Connect-Bookmark`
-//! sent. Reads answer directly; every write goes through `idempotency::perform` (see
-//! [`write`]). `HEAD` is served as the `GET` of its route (RFC 9110); the fetch handler
-//! then drops the body.
+//! method (405 with `Allow`), the query parameters the route takes (any other is a 400
+//! naming it), authentication, the rate limit and the `X-Connect-Bookmark` sent. Reads
+//! answer directly; every write goes through `idempotency::perform` (see [`write`]).
+//! `HEAD` is served as the `GET` of its route (RFC 9110); the fetch handler then drops
+//! the body.
 
 pub mod admin;
 pub mod app;
@@ -17,23 +18,24 @@ use crate::context::Cx;
 use crate::error::{ApiError, ApiResult};
 use crate::http;
 use crate::isolate;
-use crate::rate_limit;
+use crate::rate_limit::Limit;
 use crate::store::kv::Kv;
 use crate::store::{sessions, Freshness, D1};
+use connect_core::rules::query::Query;
 use connect_core::server::bookmark::{self, Bookmark};
 use connect_core::server::failure::Failure;
 use connect_core::server::perform::{perform, Operation, WriteRequest};
 use connect_core::server::session::Session;
 use connect_core::server::storage::KeyValue;
 use connect_core::server::tables::directory::Tenant;
-use connect_core::wire::ids::WorkspaceId;
 use connect_core::wire::routes::{self, Matched, RouteName, RouteSpec};
 use serde_json::Value;
 use worker::{Request, Response};
 
 /// Routes the request: 404 for an unknown path, 405 (with `Allow`) for a known path with
-/// another method, then authentication, then the handler. A route that takes no body
-/// refuses one (other than `{}`).
+/// another method, 400 for a query parameter the route does not take, then
+/// authentication, then the handler, which gets the query read. A route that takes no
+/// body refuses one (other than `{}`).
 pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     let url = req.url()?;
     let path = url.path();
@@ -41,14 +43,21 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     let Matched { route, param } = routes::match_path(path).ok_or_else(no_route)?;
     let id = param.unwrap_or_default();
     let method = req.inner().method();
-    if route.is_admin() {
-        // Without ADMIN_TOKEN the admin API does not exist, not even as a 405.
-        let token = config::admin_token(&cx.env).ok_or_else(no_route)?;
-        check_method(route, &method)?;
-        auth::operator(&req, &token)?;
-        return admin::handle(cx, &mut req, route.name, id).await;
-    }
+    // Without ADMIN_TOKEN the admin API does not exist, not even as a 405.
+    let admin_token = if route.is_admin() {
+        Some(config::admin_token(&cx.env).ok_or_else(no_route)?)
+    } else {
+        None
+    };
     check_method(route, &method)?;
+    let query = Query::parse(
+        url.query().unwrap_or_default(),
+        route.query_parameters(&method),
+    )?;
+    if let Some(token) = admin_token {
+        auth::operator(&cx.env, &req, &token).await?;
+        return admin::handle(cx, &mut req, route.name, &method, id, &query).await;
+    }
     let method = if method == "HEAD" {
         "GET".to_owned()
     } else {
@@ -59,7 +68,7 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
         return openapi::get();
     }
     let key = auth::api_key(&req, config::key_environment(&cx.env)?)?;
-    rate_limit::check(&cx.env, &key).await?;
+    Limit::ApiKey.count(&cx.env, key.hash()).await?;
     let (tenant, key_hash) = auth::tenant(&key, || cx.directory(), cx.now).await?;
     // A bookmark this API sent to this workspace, for its shard; anything else is refused
     // as the request's answer, so that the refusal, like every answer to a live key,
@@ -74,20 +83,14 @@ pub async fn handle(cx: &mut Cx, mut req: Request) -> ApiResult<Response> {
     };
     let store = cx.store(&tenant.shard, freshness)?;
     store.confirm_key(key_hash.clone());
+    let request = Dispatched {
+        method: &method,
+        route,
+        id,
+        query: &query,
+    };
     let answer = match sent {
-        Ok(_) => {
-            dispatch(
-                cx,
-                &store,
-                &mut req,
-                &method,
-                &tenant.workspace,
-                &tenant.shard,
-                route,
-                id,
-            )
-            .await
-        }
+        Ok(_) => dispatch(cx, &store, &mut req, &tenant, request).await,
         Err(refused) => Err(refused),
     };
     // A request that reached no D1 call (refused before, or replayed from KV) confirms its
@@ -119,25 +122,38 @@ fn sent_bookmark(cx: &Cx, req: &Request, tenant: &Tenant) -> ApiResult<Option<Bo
     Ok(keys.read(&raw, &tenant.workspace, &tenant.shard)?)
 }
 
-/// Runs the handler of a workspace route; `method` is the request's, `HEAD` read as `GET`.
-#[allow(clippy::too_many_arguments)]
+/// What the dispatch knows of a workspace route's request once it is authenticated.
+struct Dispatched<'a> {
+    /// The request's method, `HEAD` read as `GET`.
+    method: &'a str,
+    route: &'static RouteSpec,
+    /// The path parameter, if the route has one.
+    id: &'a str,
+    /// The query, holding only parameters the route takes.
+    query: &'a Query,
+}
+
+/// Runs the handler of a workspace route.
 async fn dispatch(
     cx: &mut Cx,
     store: &Session<D1>,
     req: &mut Request,
-    method: &str,
-    ws: &WorkspaceId,
-    shard: &str,
-    route: &RouteSpec,
-    id: &str,
+    tenant: &Tenant,
+    request: Dispatched<'_>,
 ) -> ApiResult<Response> {
-    let url = req.url()?;
+    let Dispatched {
+        method,
+        route,
+        id,
+        query,
+    } = request;
+    let (ws, shard) = (&tenant.workspace, tenant.shard.as_str());
     if method == "GET" {
         http::read_no_body(req).await?;
     }
     match (route.name, method) {
         (RouteName::Workspace, _) => workspace::get(store, ws).await,
-        (RouteName::Apps, "GET") => apps::list(cx, store, ws, url.query().unwrap_or("")).await,
+        (RouteName::Apps, "GET") => apps::list(cx, store, ws, query).await,
         (RouteName::App, "GET") => app::get(cx, store, ws, id).await,
         (RouteName::RedirectUris, "GET") => app::get_redirect_uris(store, ws, id).await,
         (RouteName::WebhookConfig, "GET") => app::get_webhook_config(cx, store, ws, id).await,
@@ -184,10 +200,12 @@ async fn dispatch(
             RouteName::OpenApi
             | RouteName::AdminWorkspaces
             | RouteName::AdminWorkspaceApiKeys
+            | RouteName::AdminApiKeysRevoke
             | RouteName::AdminApiKey
             | RouteName::AdminSecretsKeys
             | RouteName::AdminSecretsKeysReseal
-            | RouteName::AdminShards,
+            | RouteName::AdminShards
+            | RouteName::AdminHealth,
             _,
         ) => Err(ApiError::internal(format!(
             "{} reached the workspace dispatch",

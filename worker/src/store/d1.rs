@@ -2,7 +2,11 @@
 //! statements and counts what each call costs.
 
 use crate::store::costs::Costs;
-use connect_core::server::storage::{Database, Param, Results, Row, Statement, StorageError};
+use connect_core::server::shards::Probe;
+use connect_core::server::sql;
+use connect_core::server::storage::{
+    schema_missing, Database, Param, Results, Row, Statement, StorageError,
+};
 use serde::Deserialize;
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
@@ -80,15 +84,34 @@ impl D1 {
         }
     }
 
-    /// The database's size, as D1 reports it after a statement that reads no row.
-    pub async fn bytes(&self) -> Result<u64, StorageError> {
-        let result = self
-            .run(vec![Statement::new(
-                connect_core::server::sql::SHARD_SIZE,
-                Vec::new(),
-            )])
-            .await?;
-        size_after(&result[0])
+    /// Whether the shard has migration `latest`, and its bytes, in one statement reading
+    /// one entry of an index: what a new workspace is placed by.
+    pub async fn probe(&self, latest: &str) -> Result<Probe, StorageError> {
+        #[derive(Deserialize)]
+        struct AppliedRow {
+            applied: f64,
+        }
+        let statement = Statement::new(sql::SHARD_MIGRATED, vec![latest.into()]);
+        let results = match self.run(vec![statement]).await {
+            Ok(results) => results,
+            Err(e) if schema_missing(&e) => {
+                return Ok(Probe::Unknown(
+                    "is not migrated: no migration was ever applied to its database".into(),
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        let bytes = size_after(&results[0])?;
+        let applied = results[0]
+            .results::<AppliedRow>()
+            .map_err(storage_error)?
+            .first()
+            .is_some_and(|r| r.applied > 0.0);
+        Ok(if applied {
+            Probe::Ready(bytes)
+        } else {
+            Probe::Behind(bytes)
+        })
     }
 
     /// The shard's apps (a read of every workspace row) and bytes.
@@ -98,10 +121,7 @@ impl D1 {
             apps: f64,
         }
         let results = self
-            .run(vec![Statement::new(
-                connect_core::server::sql::SHARD_APPS,
-                Vec::new(),
-            )])
+            .run(vec![Statement::new(sql::SHARD_APPS, Vec::new())])
             .await?;
         let apps = results[0]
             .results::<AppsRow>()
@@ -130,6 +150,10 @@ fn rows(results: Vec<D1Result>) -> Result<Results, StorageError> {
 }
 
 impl Database for D1 {
+    fn name(&self) -> &str {
+        &self.shard
+    }
+
     async fn read(&self, statements: Vec<Statement>) -> Result<Results, StorageError> {
         rows(self.run(statements).await?)
     }

@@ -2,7 +2,7 @@
 //! to its shard first ([`Elsewhere`]), then entered in the directory (in the first shard)
 //! in the transaction that holds the claim of the request's `Idempotency-Key`; until then
 //! nothing leads to it, and if that transaction is refused (a retry won) it is removed
-//! again.
+//! again. A key revoked by its text is found in the directory and revoked in its shard.
 
 use crate::rules::random::Entropy;
 use crate::server::failure::Failure;
@@ -12,7 +12,7 @@ use crate::server::session::Session;
 use crate::server::tables::directory::{self, Tenant};
 use crate::server::tables::workspaces;
 use crate::wire::ids::{ApiKeyId, WorkspaceId};
-use crate::wire::response::{CreatedWorkspace, IssuedApiKey, Workspace};
+use crate::wire::response::{CreatedWorkspace, IssuedApiKey, RevokedApiKey, Workspace};
 use crate::wire::secrets::{ApiKey, KeyEnvironment};
 use crate::wire::time::Timestamp;
 
@@ -73,7 +73,7 @@ impl<B: Backend> Operation<B> for CreateWorkspace {
         ];
         let elsewhere = Elsewhere {
             shard: self.shard.clone(),
-            statements: workspaces::create(&workspace, &key.id, &hash, tools.now),
+            statements: workspaces::create(&workspace, &key.id, &key.key, tools.now),
             undo: workspaces::delete_unlisted(&workspace, &key.id),
         };
         let answer = CreatedWorkspace {
@@ -122,7 +122,7 @@ impl<B: Backend> Operation<B> for AddApiKey {
             statements: vec![workspaces::insert_key(
                 &self.workspace,
                 &key.id,
-                &hash,
+                &key.key,
                 tools.now,
             )],
             undo: vec![workspaces::delete_unlisted_key(&key.id)],
@@ -136,6 +136,69 @@ impl<B: Backend> Operation<B> for AddApiKey {
             ..Write::new(
                 vec![directory::list_key(&hash, &key.id, &tenant)],
                 RecordedResponse::json(201, &key)?,
+            )
+        }))
+    }
+}
+
+/// The 404 of a key this deployment never issued.
+pub fn key_not_found() -> Failure {
+    Failure::NotFound("no such API key".into())
+}
+
+/// `POST /admin/v1/api-keys/revoke` with `{ "key": "sk_workspace_..." }`: a leaked key,
+/// found by its hash in the directory and revoked in its shard, at once. The key itself is
+/// dropped once hashed, so neither the request's fingerprint (a SHA-256 of the body) nor
+/// its recorded answer (the revocation, sealed) holds it. Revoking a revoked key answers
+/// its first revocation.
+#[derive(Debug, Clone)]
+pub struct RevokeByText {
+    key_hash: String,
+}
+
+impl RevokeByText {
+    /// The key `key` (judged by the rules: a key of this deployment).
+    pub fn new(key: &ApiKey) -> Self {
+        Self {
+            key_hash: key.hash(),
+        }
+    }
+}
+
+impl<B: Backend> Operation<B> for RevokeByText {
+    async fn attempt(
+        &mut self,
+        directory: &Session<B::Db>,
+        tools: &mut Tools<'_, B>,
+    ) -> Result<Attempt, Failure> {
+        let (key_id, shard) = directory::key_of_hash(directory, &self.key_hash)
+            .await?
+            .ok_or_else(key_not_found)?;
+        let (workspace_id, revoked_at) =
+            workspaces::key_state(&tools.backend.shard(&shard)?, &key_id)
+                .await?
+                .ok_or_else(key_not_found)?;
+        let revoked = |revoked_at| RevokedApiKey {
+            id: key_id.clone(),
+            workspace_id: workspace_id.clone(),
+            revoked: true,
+            revoked_at,
+        };
+        if let Some(at) = revoked_at {
+            return Ok(Attempt::Answer(RecordedResponse::json(200, &revoked(at))?));
+        }
+        // Revoked in the key's shard before the claim commits in the directory; another
+        // request revoking it in between moves the state, and the next attempt answers
+        // that revocation.
+        Ok(Attempt::Write(Write {
+            elsewhere: Some(Elsewhere {
+                shard,
+                statements: workspaces::revoke_live(&key_id, tools.now),
+                undo: Vec::new(),
+            }),
+            ..Write::new(
+                Vec::new(),
+                RecordedResponse::json(200, &revoked(tools.now))?,
             )
         }))
     }

@@ -30,6 +30,12 @@ struct ShardRow {
 }
 
 #[derive(Deserialize)]
+struct KeyIdRow {
+    key_id: String,
+    shard: String,
+}
+
+#[derive(Deserialize)]
 struct CountRow {
     shard: String,
     workspaces: i64,
@@ -50,6 +56,17 @@ pub async fn tenant_of_key<D: Database>(
             shard: r.shard,
         })
     }))
+}
+
+/// The id and shard of the API key with this hash, live or revoked.
+pub async fn key_of_hash<D: Database>(
+    db: &Session<D>,
+    key_hash: &str,
+) -> Result<Option<(ApiKeyId, String)>, Failure> {
+    let row: Option<KeyIdRow> = db
+        .first(Statement::new(sql::DIRECTORY_KEY_ID, vec![key_hash.into()]))
+        .await?;
+    Ok(row.and_then(|r| Some((ApiKeyId::parse(&r.key_id)?, r.shard))))
 }
 
 /// The shard of the API key with this id.

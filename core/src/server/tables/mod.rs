@@ -4,4 +4,5 @@
 pub mod apps;
 pub mod claims;
 pub mod directory;
+pub mod shards;
 pub mod workspaces;

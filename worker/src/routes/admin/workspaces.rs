@@ -1,60 +1,30 @@
-//! `/admin/v1/workspaces` and `/admin/v1/api-keys`: workspaces and their API keys.
+//! `POST /admin/v1/workspaces`: a workspace and its first key, written to its shard and
+//! then entered in the directory (`connect_core::server::operations::workspaces`).
 
-use super::every_shard;
+use super::shards_as_bound;
 use crate::config;
 use crate::context::Cx;
-use crate::error::ApiResult;
-use crate::http;
-use crate::store::{Freshness, D1};
+use crate::schema;
 use connect_core::server::failure::Failure;
-use connect_core::server::operations::workspaces::{AddApiKey, CreateWorkspace};
-use connect_core::server::session::Session;
-use connect_core::server::shards::roomiest;
-use connect_core::server::tables::{directory, workspaces};
-use connect_core::wire::ids::ApiKeyId;
-use connect_core::wire::response::RevokedApiKey;
-use worker::Response;
+use connect_core::server::operations::workspaces::CreateWorkspace;
+use connect_core::server::shards::{place, Probe};
 
-/// `POST /admin/v1/workspaces`: a workspace and its first key, in the shard with the
-/// fewest bytes.
+/// A workspace in the shard with the fewest bytes, if that shard is ready. Each shard is
+/// asked in one statement, which reads one index entry: whether it has the Worker's latest
+/// migration, and its size. Any shard not bound or never migrated, or a smallest shard
+/// without the latest migration, refuses the request before anything is written.
 pub async fn create(cx: &Cx) -> Result<CreateWorkspace, Failure> {
-    let mut sizes = Vec::new();
-    for db in every_shard(cx)? {
-        let bytes = db.database().bytes().await?;
-        sizes.push((db.database().shard().to_owned(), bytes));
+    let mut probes = Vec::new();
+    for (name, store) in shards_as_bound(cx)? {
+        let probe = match store {
+            Some(store) => store.database().probe(schema::latest()).await?,
+            None => Probe::Unknown("is not bound to a D1 database".into()),
+        };
+        probes.push((name, probe));
     }
-    let shard = roomiest(&sizes)
-        .ok_or_else(|| Failure::Internal("SHARDS names no shard".into()))?
-        .to_owned();
+    let shard = place(&probes).map_err(Failure::NotReady)?.to_owned();
     Ok(CreateWorkspace::new(
         shard,
         config::key_environment(&cx.env)?,
     ))
-}
-
-/// `POST /admin/v1/workspaces/{id}/api-keys`: another key for a workspace, in its shard.
-pub fn add_key(cx: &Cx, id: &str) -> Result<AddApiKey, Failure> {
-    AddApiKey::new(id, config::key_environment(&cx.env)?)
-}
-
-/// `DELETE /admin/v1/api-keys/{keyId}`: revoking twice answers the first revocation. The
-/// directory says which shard holds the key; the shard records the revocation.
-pub async fn revoke_key(cx: &Cx, directory: &Session<D1>, id: &str) -> ApiResult<Response> {
-    let not_found = || Failure::NotFound("no such API key".into());
-    let key_id = ApiKeyId::parse(id).ok_or_else(not_found)?;
-    let shard = directory::shard_of_key(directory, &key_id)
-        .await?
-        .ok_or_else(not_found)?;
-    let db = cx.store(&shard, Freshness::Primary)?;
-    let revoked_at = workspaces::revoke_key(&db, &key_id, cx.now)
-        .await?
-        .ok_or_else(not_found)?;
-    http::json_of(
-        200,
-        &RevokedApiKey {
-            id: key_id,
-            revoked: true,
-            revoked_at,
-        },
-    )
 }
