@@ -234,7 +234,14 @@ pub async fn write<O: Operation<WorkerBackend>>(
         key: key.as_deref(),
         scope,
     };
-    let ring = config::key_ring(&cx.env)?;
+    // Writes seal what they store, and a keyed request its answer: a ring that does not
+    // parse fails the request before anything is written. A request the operation
+    // already refused, without a key, gets that refusal instead.
+    let ring = match config::key_ring(&cx.env) {
+        Ok(ring) => ring,
+        Err(e) if key.is_none() => return Err(operation.err().unwrap_or(e).into()),
+        Err(e) => return Err(e.into()),
+    };
     let performed = perform(db, &mut cx.tools(&ring), request, operation).await?;
     if let (Some(put), Some(kv)) = (performed.remember, Kv::new(&cx.env)) {
         // The edge copy, written after the answer is sent.
