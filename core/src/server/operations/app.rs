@@ -122,7 +122,7 @@ impl<B: Backend> Operation<B> for DeleteApp {
         let answer = RecordedResponse::json(
             200,
             &DeletedApp {
-                client_id: current.app.client_id.clone(),
+                client_id: current.app.client_id,
                 deleted: true,
             },
         )?;
