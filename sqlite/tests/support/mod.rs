@@ -6,13 +6,13 @@
 //! Each test binary uses a part of it.
 #![allow(dead_code)]
 
-use connect_core::rules::app::Held;
+use connect_core::rules::app::{Held, NewApp};
 use connect_core::rules::batch;
-use connect_core::rules::input::FromJson;
+use connect_core::rules::input::{FromJson, Path};
 use connect_core::rules::random::ClientIdClass;
 use connect_core::server::failure::Failure;
 use connect_core::server::operations::app::{Change, ChangeApp, ChangeTools};
-use connect_core::server::operations::apps::BatchCreate;
+use connect_core::server::operations::apps::{BatchCreate, CreateApp};
 use connect_core::server::operations::workspaces::CreateWorkspace;
 use connect_core::server::perform::{
     perform, Backend, Operation, Performed, Tools, WriteRequest, OPERATORS,
@@ -23,7 +23,7 @@ use connect_core::server::storage::KeyValue;
 use connect_core::test_util::SeededEntropy;
 use connect_core::wire::app::{App, RotatedClientSecret, RotatedWebhookSecret};
 use connect_core::wire::ids::{ApiKeyId, WorkspaceId};
-use connect_core::wire::request::UpdateAppRequest;
+use connect_core::wire::request::{CreateAppRequest, UpdateAppRequest};
 use connect_core::wire::response::{BatchCreateResponse, CreatedWorkspace};
 use connect_core::wire::secrets::{ApiKey, ClientSecret, KeyEnvironment, WebhookSecret};
 use connect_core::wire::time::Timestamp;
@@ -296,6 +296,27 @@ impl<'a> Sender<'a, '_> {
     }
 }
 
+/// Sends `req` for `tenant` (to its shard, confirming its key) on `native`, at `now`.
+pub fn send<'a, O: Operation<Native<'a>>>(
+    native: &Native<'a>,
+    ring: &KeyRing,
+    now: Timestamp,
+    seed: u64,
+    tenant: &Tenant,
+    req: &Req,
+    op: Result<O, Failure>,
+) -> Answer {
+    Sender {
+        native,
+        ring,
+        now,
+        seed,
+        shard: &tenant.shard,
+        confirm: Some(&tenant.key_hash),
+    }
+    .send(req, op)
+}
+
 /// Creates a workspace in shard `shard` through the operators' route, with ring `ring`,
 /// at [`t0`]; `n` tells the workspaces of a test apart.
 pub fn create_workspace(deployment: &Deployment, ring: &KeyRing, shard: &str, n: u64) -> Tenant {
@@ -357,6 +378,16 @@ pub fn batch_op(tenant: &Tenant, body: &Value) -> Result<BatchCreate, Failure> {
     Ok(BatchCreate::new(
         tenant.workspace.clone(),
         batch::plan(body)?,
+        tenant.class,
+    ))
+}
+
+/// The operation of `POST /apps` with `body`, judged as the Worker judges it.
+pub fn create_op(tenant: &Tenant, body: &Value) -> Result<CreateApp, Failure> {
+    let request = CreateAppRequest::from_json(body, "")?;
+    Ok(CreateApp::new(
+        tenant.workspace.clone(),
+        NewApp::validate(&request, Path::Root)?,
         tenant.class,
     ))
 }
