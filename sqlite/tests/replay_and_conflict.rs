@@ -303,3 +303,58 @@ fn a_key_belongs_to_its_workspace() {
     assert_eq!(stored_apps(&w.dep, SHARD_2, neighbour.scope()).len(), 2);
     assert_eq!(w.apps(), 2);
 }
+
+#[test]
+fn a_retry_of_a_change_that_happened_replays_it_even_when_the_app_is_gone_since() {
+    let w = world();
+    let body = batch_body("gone", 1);
+    let id = batch_ids(&w.batch(&body, "create", T0_MS, true, 1).ok().answer).remove(0);
+    let rotate = |native: &connect_sqlite::Native<'_>, n: u64| {
+        send(
+            native,
+            &w.ring,
+            t0(),
+            n,
+            &w.tenant,
+            &Req::post(
+                &app_path(&id, "/rotate-client-secret"),
+                None,
+                Some("rotate-once"),
+                w.tenant.scope(),
+            ),
+            Ok(rotate_client_secret_op(
+                &w.tenant,
+                &id,
+                Committed::default(),
+            )),
+        )
+    };
+    // The rotation commits and its answer is lost: the caller cannot know it happened.
+    let lost = Faults::scripted(&[(Call::Write, 1, Fault::After)]);
+    let faulty = Faulty::new(&w.dep, &lost);
+    let native = faulty.at(t0());
+    let first = rotate(&native, 2);
+    assert!(first.may_have_happened);
+    assert!(matches!(first.err(), Failure::Internal(_)));
+    let rotated = stored_apps(&w.dep, SHARD_2, w.tenant.scope())[0].client_secret(&w.ring);
+    // Another caller deletes the app; then the first retries with the same key.
+    let native = w.dep.at(t0());
+    let deleted = send(
+        &native,
+        &w.ring,
+        t0(),
+        3,
+        &w.tenant,
+        &Req::unkeyed("DELETE", &app_path(&id, ""), None, w.tenant.scope()),
+        Ok(connect_core::server::operations::app::DeleteApp::new(
+            w.tenant.workspace.clone(),
+            &id,
+        )),
+    );
+    assert_eq!(deleted.ok().answer.status, 200);
+    // The rotation happened: the retry gets its answer, not a 404.
+    let retry = rotate(&w.dep.at(t0()), 4).ok();
+    assert!(retry.replayed);
+    assert_eq!(retry.answer.status, 201);
+    assert_eq!(rotated_client_secret(&retry.answer), rotated);
+}
