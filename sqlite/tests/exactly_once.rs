@@ -99,12 +99,18 @@ fn racing_requests_with_one_key_create_one_set_of_apps_and_get_one_answer() {
         answered_ids.extend(ids);
     }
     // Exactly the apps the two answers named, each once, and counted once.
+    assert_eq!(
+        stored.len(),
+        answered_ids.len(),
+        "{} apps stored for the {} the two keys' answers named",
+        stored.len(),
+        answered_ids.len()
+    );
     let mut want: Vec<&str> = answered_ids.iter().map(String::as_str).collect();
     want.sort_unstable();
     let mut got = stored_ids.clone();
     got.sort_unstable();
     assert_eq!(got, want, "the stored apps are not the answered ones");
-    assert_eq!(stored.len(), 27);
     assert_eq!(apps_count(&dep, &tenant), 27);
     assert_eq!(claimed(&dep, SHARD_2, tenant.scope()), {
         let mut h = vec![key_hash("race-a"), key_hash("race-b")];
@@ -171,7 +177,13 @@ fn one_key_raced_with_different_bodies_has_one_winner_and_conflicts() {
         }
     }
     let stored = stored_apps(&dep, SHARD_2, tenant.scope());
-    assert_eq!(stored.len(), 3 + winner);
+    assert_eq!(
+        stored.len(),
+        3 + winner,
+        "{} apps stored for the winner's {}",
+        stored.len(),
+        3 + winner
+    );
     assert!(stored
         .iter()
         .all(|a| a.name.starts_with(&format!("contender {winner} "))));
