@@ -82,6 +82,10 @@ pub struct Deployment {
     pub shards: Shards,
     /// The key-value store of recorded answers.
     pub kv: MemoryKv,
+    /// A connection to each shard, open as long as the deployment: a request opens and
+    /// closes its own, and the last connection to close a file checkpoints its WAL and
+    /// removes it, with an fsync, on every request (as no long-lived D1 database does).
+    _held: std::sync::Mutex<Vec<Connection>>,
     _dir: TempDir,
 }
 
@@ -90,9 +94,14 @@ impl Deployment {
     pub fn new(names: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let shards = Shards::create(dir.path(), names).expect("migrated shards");
+        let held = names
+            .iter()
+            .map(|name| Connection::open(shards.path(name)).expect("the shard's file"))
+            .collect();
         Self {
             shards,
             kv: MemoryKv::new(),
+            _held: std::sync::Mutex::new(held),
             _dir: dir,
         }
     }
