@@ -75,6 +75,18 @@ pub fn seed(parts: &[u64]) -> u64 {
     })
 }
 
+/// A fresh folder for a test's files, removed after it: in memory where the system has a
+/// tmpfs at `/dev/shm` (the shards' writes then cost no disk I/O, which other work on the
+/// machine would slow down), else in the system's temporary folder.
+pub fn temp_dir() -> TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    match shm.is_dir() {
+        true => tempfile::tempdir_in(shm),
+        false => tempfile::tempdir(),
+    }
+    .expect("a temporary folder")
+}
+
 /// A deployment: shards as migrated SQLite files in a folder of the test's own, and a
 /// key-value store.
 pub struct Deployment {
@@ -92,7 +104,7 @@ pub struct Deployment {
 impl Deployment {
     /// Shards `names`, migrated, in a fresh folder; an empty key-value store.
     pub fn new(names: &[&str]) -> Self {
-        let dir = tempfile::tempdir().expect("a temporary folder");
+        let dir = temp_dir();
         let shards = Shards::create(dir.path(), names).expect("migrated shards");
         let held = names
             .iter()
