@@ -18,7 +18,8 @@
 //!    applies to whatever it finds, so contention alone fails nothing.
 //! 4. A request refused before it wrote (a validation 400, a 404) records nothing, so the
 //!    caller can fix it and retry with the same key; but a key already used for another
-//!    request is reported as the conflict it is.
+//!    request is reported as the conflict it is, and a key this request itself claimed
+//!    earlier (its answer lost) replays that answer.
 //! 5. A failure after the transaction was sent cannot tell whether it committed; the
 //!    request's [`Writes`](super::session::Writes) say so, and a retry with the same key
 //!    finds the claim if it did: the original answer is replayed, never performed twice.
@@ -216,7 +217,7 @@ pub async fn perform<B: Backend, O: Operation<B>>(
     }
     let mut operation = match operation {
         Ok(operation) => operation,
-        Err(e) => return Err(refuse(guard.as_ref(), db, tools.now, e).await),
+        Err(e) => return refuse(guard.as_ref(), db, tools, e).await,
     };
     loop {
         if tools.backend.clock().millis() - tools.now.millis() > ATTEMPT_FOR_MS {
@@ -227,7 +228,7 @@ pub async fn perform<B: Backend, O: Operation<B>>(
         let write = match operation.attempt(db, tools).await {
             Ok(Attempt::Write(write)) => write,
             Ok(Attempt::Answer(answer)) => Write::new(Vec::new(), answer),
-            Err(e) => return Err(refuse(guard.as_ref(), db, tools.now, e).await),
+            Err(e) => return refuse(guard.as_ref(), db, tools, e).await,
         };
         let Write {
             statements,
@@ -277,26 +278,28 @@ pub async fn perform<B: Backend, O: Operation<B>>(
     }
 }
 
-/// The failure of a request refused before it wrote. A key already used for another
-/// request turns it into that conflict; an internal failure is passed on as it is.
-async fn refuse<D: Database>(
+/// The answer to a request refused before it wrote. A key already used for another
+/// request turns the refusal into that conflict. A key this very request holds (an earlier
+/// attempt of it committed and its answer was lost, then the state moved: the app it
+/// changed was deleted since) replays that answer, as KV would have: the request happened,
+/// and a retry must say so rather than 404. An internal failure is passed on as it is, and
+/// so is the refusal when the claim cannot be read.
+async fn refuse<B: Backend>(
     guard: Option<&Guard>,
-    db: &Session<D>,
-    now: Timestamp,
+    db: &Session<B::Db>,
+    tools: &Tools<'_, B>,
     failure: Failure,
-) -> Failure {
+) -> Result<Performed, Failure> {
     let Some(guard) = guard.filter(|_| !matches!(failure, Failure::Internal(_))) else {
-        return failure;
+        return Err(failure);
     };
-    match claims::find(db, &guard.scope, &guard.key_hash).await {
-        Ok(Some(record))
-            if decide(Some(&record.claim), &guard.fingerprint, now) == Decision::Conflict =>
-        {
-            Failure::IdempotencyConflict
-        }
-        // The read confirmed the request's API key and found it revoked.
-        Err(revoked @ Failure::Unauthorized(_)) => revoked,
-        _ => failure,
+    match guard.settle(db, tools).await {
+        Ok(Some(replay)) => Ok(replay),
+        // The key is free, or its claim could not be read: the refusal stands.
+        Ok(None) | Err(Failure::Internal(_)) => Err(failure),
+        // The key is another request's; the read found the API key revoked; the recorded
+        // answer did not open.
+        Err(other) => Err(other),
     }
 }
 

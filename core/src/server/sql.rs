@@ -1,8 +1,9 @@
 //! Every SQL statement of the Worker, by table. The schema is in `migrations/`; each
-//! statement's comment names the index it uses, and `tests/tests/query_plans.rs` holds
-//! that to SQLite's own `EXPLAIN QUERY PLAN` (the tests include this file as it is).
+//! statement's comment names the index it uses, and `sqlite/tests/query_plans.rs` holds
+//! that to SQLite's own `EXPLAIN QUERY PLAN` on a migrated database; a statement added
+//! here without a plan there fails that test.
 //!
-//! Parameters are numbered (`?1`); the functions of `store::*` bind them.
+//! Parameters are numbered (`?1`); the functions of [`super::tables`] bind them.
 
 //! Deleted positions are counted in a Fenwick tree over positions 0 to 2^32 - 1 (see
 //! `app_deletions` in `migrations/0001_baseline.sql`); 4294967296 below is 2^32.
