@@ -472,7 +472,7 @@ impl<'o> Import<'o> {
                 if let Exit::Failure(why) = &mut exit {
                     why.push_str(
                         ". The batch may or may not have been created: run the import again \
-                         (within 24 hours) to complete it; the batch is sent again with its \
+                         (within 23 hours) to complete it; the batch is sent again with its \
                          key first, and nothing is created twice",
                     );
                 }

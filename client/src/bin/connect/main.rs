@@ -86,9 +86,9 @@ before anything is sent, and each batch is all or nothing. With it, every row th
 read is sent and judged by the server: the rows it refuses are recorded (fix them and run \
 again), the others created; rows that cannot be read are reported and skipped.
 
-An unanswered batch is replayed safely only within 24 hours, as long as the API \
-remembers its key; after that the import stops and says what to do \
-(--forget-unanswered).";
+An unanswered batch is replayed within 23 hours of when it was sent: the API remembers its \
+key for 24 and an hour is left for clocks and the replay itself; after that the import \
+stops and says what to do (--forget-unanswered).";
 
 #[derive(Subcommand)]
 enum Apps {
