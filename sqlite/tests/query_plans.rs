@@ -17,13 +17,14 @@ use rusqlite::Connection;
 use std::collections::BTreeSet;
 
 /// The statements that read a whole table by design, and the table: `sealed_counts` holds
-/// a row per kind and key of the ring (a handful), `directory_shards` a row a shard; the
-/// operators' shard report sums the apps of a shard's workspaces (a row a workspace, on an
-/// operator's request only).
-const WHOLE_TABLE_READS: [(&str, &str); 3] = [
+/// a row per kind and key of the ring (a handful), `directory_shards` a row a shard,
+/// `d1_migrations` a row a migration (the health check); the operators' shard report sums
+/// the apps of a shard's workspaces (a row a workspace, on an operator's request only).
+const WHOLE_TABLE_READS: [(&str, &str); 4] = [
     ("SEALED_COUNTS_ALL", "sealed_counts"),
     ("DIRECTORY_SHARDS_ALL", "directory_shards"),
     ("SHARD_APPS", "workspaces"),
+    ("SHARD_MIGRATIONS", "d1_migrations"),
 ];
 
 /// What a `SCAN` may read without reading a table: the statements' CTEs (`descent AS d`
@@ -139,7 +140,7 @@ fn cases() -> Vec<Case> {
                 "SEARCH workspaces USING INDEX sqlite_autoindex_workspaces_1 (id=?)",
                 // The foreign keys of apps and api_keys.
                 "SEARCH apps USING COVERING INDEX apps_by_position (workspace_id=?)",
-                "SEARCH api_keys USING COVERING INDEX api_keys_by_workspace (workspace_id=?)",
+                "SEARCH api_keys USING COVERING INDEX api_keys_by_workspace_created (workspace_id=?)",
             ],
         },
         Case {
@@ -169,7 +170,7 @@ fn cases() -> Vec<Case> {
         Case {
             name: "API_KEY_INSERT",
             sql: sql::API_KEY_INSERT,
-            params: vec![t(KEY_ID), t(WS), t(HASH), t(AT)],
+            params: vec![t(KEY_ID), t(WS), t(HASH), t(AT), t("x4Zq")],
             uses: &[],
         },
         Case {
@@ -254,10 +255,46 @@ fn cases() -> Vec<Case> {
             uses: &["SEARCH api_keys USING INDEX sqlite_autoindex_api_keys_1 (id=?)"],
         },
         Case {
-            name: "SHARD_SIZE",
-            sql: sql::SHARD_SIZE,
+            name: "SHARD_MIGRATED",
+            sql: sql::SHARD_MIGRATED,
+            params: vec![t("0003_api_keys_last4.sql")],
+            uses: &["SEARCH d1_migrations USING COVERING INDEX sqlite_autoindex_d1_migrations_1 (name=?)"],
+        },
+        Case {
+            name: "SHARD_MIGRATIONS",
+            sql: sql::SHARD_MIGRATIONS,
             params: vec![],
-            uses: &[],
+            uses: &["SCAN d1_migrations"],
+        },
+        Case {
+            name: "API_KEY_STATE",
+            sql: sql::API_KEY_STATE,
+            params: vec![t(KEY_ID)],
+            uses: &["SEARCH api_keys USING INDEX sqlite_autoindex_api_keys_1 (id=?)"],
+        },
+        Case {
+            name: "API_KEY_REVOKE_LIVE",
+            sql: sql::API_KEY_REVOKE_LIVE,
+            params: vec![t(KEY_ID), t(AT)],
+            uses: &["SEARCH api_keys USING INDEX sqlite_autoindex_api_keys_1 (id=?)"],
+        },
+        Case {
+            name: "API_KEYS_PAGE",
+            sql: sql::API_KEYS_PAGE,
+            params: vec![t(WS), i(20), i(0)],
+            uses: &["SEARCH api_keys USING INDEX api_keys_by_workspace_created (workspace_id=?)"],
+        },
+        Case {
+            name: "API_KEYS_COUNT",
+            sql: sql::API_KEYS_COUNT,
+            params: vec![t(WS)],
+            uses: &["SEARCH api_keys USING COVERING INDEX api_keys_by_workspace_created (workspace_id=?)"],
+        },
+        Case {
+            name: "DIRECTORY_KEY_ID",
+            sql: sql::DIRECTORY_KEY_ID,
+            params: vec![t(HASH)],
+            uses: &["SEARCH directory_api_keys USING INDEX sqlite_autoindex_directory_api_keys_1 (key_hash=?)"],
         },
         Case {
             name: "SHARD_APPS",

@@ -78,7 +78,7 @@ fn revoke(dep: &Deployment, tenant: &Tenant, at: i64) -> Option<i64> {
         connect_core::wire::time::Timestamp::from_millis(at),
     ))
     .unwrap()
-    .map(|t| t.millis())
+    .map(|(t, _)| t.millis())
 }
 
 #[test]
@@ -280,4 +280,37 @@ fn every_request_that_starts_after_the_revocation_returned_is_refused() {
     // What went through is exactly what is stored.
     assert_eq!(stored_apps(&dep, SHARD_2, tenant.scope()).len(), created);
     assert_eq!(apps_count(&dep, &tenant), created as i64);
+}
+
+/// A write whose transaction was refused (the state moved, as when another change of the
+/// app committed first) and that attempts again confirms the key again: a revocation in
+/// between refuses the next attempt. (The check rides on the request's first call only; a
+/// refused transaction rolled back with it.)
+#[test]
+fn an_attempt_after_a_refused_transaction_confirms_the_key_again() {
+    use connect_core::server::sql;
+    use connect_core::server::storage::Statement;
+    let dep = Deployment::new(&[SHARD_1, SHARD_2]);
+    let ring = ring("k1");
+    let tenant = create_workspace(&dep, &ring, SHARD_2, 1);
+    let native = dep.at(t0());
+    let db = native.shard(&tenant.shard).unwrap();
+    db.confirm_key(tenant.key_hash.clone());
+    // A guarded update of an app that is not there: refused as the state moved.
+    let moved = vec![
+        Statement::new(
+            sql::APP_UPDATE,
+            vec![
+                "AAAAAAAA".into(),
+                tenant.scope().into(),
+                "{}".into(),
+                1i64.into(),
+                "[]".into(),
+            ],
+        ),
+        Statement::new(sql::GUARD, Vec::new()),
+    ];
+    assert!(block_on(db.commit(moved.clone())).unwrap().is_err());
+    assert_eq!(revoke(&dep, &tenant, T0_MS + 5), Some(T0_MS + 5));
+    assert_eq!(block_on(db.commit(moved)), Err(UNAUTHORIZED));
 }

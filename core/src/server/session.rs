@@ -110,11 +110,12 @@ impl<D: Database> Session<D> {
             statements.insert(0, Statement::new(sql::API_KEY_LIVE, vec![hash.into()]));
         }
         let count = statements.len();
-        let mut results = self
-            .db
-            .read(statements)
-            .await
-            .map_err(|e| self.failed("read", e))?;
+        let read = self.db.read(statements).await;
+        if read.is_err() {
+            // The check did not happen: the next call makes it.
+            *self.key_to_confirm.borrow_mut() = key.clone();
+        }
+        let mut results = read.map_err(|e| self.failed("read", e))?;
         if results.len() != count {
             return Err(Failure::Internal(format!(
                 "{count} reads answered with {} results",
@@ -171,7 +172,7 @@ impl<D: Database> Session<D> {
         }
         let key = self.key_to_confirm.borrow_mut().take();
         let guarded = key.is_some();
-        if let Some(hash) = key {
+        if let Some(hash) = &key {
             statements.insert(0, Statement::new(sql::API_KEY_GUARD, vec![hash.into()]));
         }
         self.writes.sent();
@@ -202,6 +203,8 @@ impl<D: Database> Session<D> {
                     Some(Refusal::KeyRevoked) | None => return Err(self.failed("write", e)),
                 };
                 self.writes.answered(false);
+                // Rolled back with its check: the request's next attempt is guarded again.
+                *self.key_to_confirm.borrow_mut() = key;
                 Ok(Err(refused))
             }
         }
