@@ -8,16 +8,19 @@
 //! - `rules` (feature `rules`, on by default): request bodies read as JSON that cannot be
 //!   read two ways (a repeated member name is refused) and judged into domain types that
 //!   cannot hold a bad value, each refusal naming its parameter by path
-//!   (`items[3].redirectUris[0]`); what a body may be declared as; how apps are minted and
-//!   changed; batch plans and
-//!   outcomes; pagination; the `Idempotency-Key`, the request fingerprint and the replay
-//!   decision. Pure functions: time and randomness are passed in.
-//! - `server` (feature `server`): the server's encodings. Secrets sealed with an
-//!   AES-256-GCM key ring, the tags that show an `X-Connect-Bookmark` was sent by this
-//!   API (HMAC-SHA256 under keys derived from the ring), the stored app, recorded
-//!   responses of idempotent requests, the page cache. The Cloudflare Worker that serves
-//!   the API turns it on; a client leaves it off and compiles no AES-GCM, HMAC, LZ4 or
-//!   base64: it keeps and sends back bookmarks as the opaque text they are.
+//!   (`items[3].redirectUris[0]`); what a body may be declared as; what a request may ask
+//!   of an app; batch plans; pagination; the `Idempotency-Key` and the request
+//!   fingerprint. Pure functions: time and randomness are passed in.
+//! - `server` (feature `server`): everything about storage, shards, bookmarks and the
+//!   operators. Apps as the server holds them (secrets open or kept sealed) and how each
+//!   route mints or changes one, the client ids each shard mints, the idempotency claim
+//!   and decision, the admin API's answers; secrets sealed with an AES-256-GCM key ring,
+//!   the tags that show an `X-Connect-Bookmark` was sent by this API (HMAC-SHA256 under
+//!   keys derived from the ring), the stored app, recorded responses of idempotent
+//!   requests, the page cache; storage as data and the write protocol. The Cloudflare
+//!   Worker that serves the API turns it on; a client leaves it off and compiles no
+//!   AES-GCM, HMAC, LZ4 or base64: it keeps and sends back bookmarks as the opaque text
+//!   they are.
 //!
 //! `test-util` adds a seeded (insecure) entropy source for tests and benchmarks. It builds
 //! for native targets and `wasm32-unknown-unknown`.
@@ -63,8 +66,8 @@
 //!
 //! ```
 //! # #[cfg(all(feature = "server", feature = "test-util"))] {
-//! use connect_core::rules::{batch, input::parse_body, random::ClientIdClass};
-//! use connect_core::server::{row::Stored, seal::KeyRing};
+//! use connect_core::rules::{batch, input::parse_body};
+//! use connect_core::server::{row::Stored, seal::KeyRing, shards::ClientIdClass};
 //! use connect_core::wire::app::App;
 //! use connect_core::test_util::SeededEntropy;
 //! use connect_core::wire::{ids::WorkspaceId, time::Timestamp};

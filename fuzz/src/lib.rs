@@ -8,7 +8,7 @@
 //! attributes and of dependencies other than connect-core, serde, serde_json and
 //! unicode-normalization (a dependency of connect-core, so its tests have it too).
 
-use connect_core::rules::app::{Held, NewApp};
+use connect_core::rules::app::NewApp;
 use connect_core::rules::batch::{self, MAX_BATCH_ITEMS};
 use connect_core::rules::bodies::MAX_ITEM_KEY_CHARS;
 use connect_core::rules::error::{FieldError, FieldErrorKind};
@@ -17,13 +17,14 @@ use connect_core::rules::input::{parse_body, FromJson, Path};
 use connect_core::rules::logo::Logo;
 use connect_core::rules::name::AppName;
 use connect_core::rules::pagination::{PageRequest, MAX_LIMIT, MAX_OFFSET};
-use connect_core::rules::random::ClientIdClass;
 use connect_core::rules::redirect_uri::{
     RedirectUri, RedirectUris, MAX_REDIRECT_URIS, MAX_URI_LEN,
 };
 use connect_core::rules::webhook::{WebhookSettings, RETRY_ATTEMPTS, TIMEOUT_SECONDS};
+use connect_core::server::app::Held;
 use connect_core::server::row::Stored;
 use connect_core::server::seal::KeyRing;
+use connect_core::server::shards::ClientIdClass;
 use connect_core::test_util::SeededEntropy;
 use connect_core::wire::app::{App, AppForm, WebhookConfig};
 use connect_core::wire::error::{ErrorCode, ErrorObject};

@@ -2,11 +2,11 @@
 
 use crate::isolate;
 use crate::webcrypto::NativeKey;
-use connect_core::rules::random::ClientIdClass;
 use connect_core::server::bookmark::BookmarkKeys;
 use connect_core::server::failure::Failure;
 use connect_core::server::page_cache;
 use connect_core::server::seal::KeyRing;
+use connect_core::server::shards::ClientIdClass;
 use connect_core::server::shards::ShardList;
 use connect_core::wire::secrets::KeyEnvironment;
 use std::rc::Rc;

@@ -1,9 +1,10 @@
 //! The rules (feature `rules`, on by default): request bodies read as JSON that cannot be
 //! read two ways ([`json`]), then field by field into domain types that cannot hold a bad
 //! value, each refusal a [`error::FieldError`] naming its parameter by path; what a body
-//! may be declared as ([`media_type`]); how apps are minted and changed; batch plans and
-//! outcomes; pagination; the idempotency key, fingerprint and decision. Pure functions:
-//! time and randomness are passed in.
+//! may be declared as ([`media_type`]); what a request may ask of an app ([`app`]); batch
+//! plans; pagination; the idempotency key and fingerprint. Pure functions: time and
+//! randomness are passed in. Nothing here knows of storage, shards or bookmarks: those
+//! are the server's (feature `server`).
 
 pub mod api_key;
 pub mod app;

@@ -1,10 +1,14 @@
 //! The server (feature `server`): how the API keeps its promises over storage, as data
 //! and decisions, without IO of its own.
 //!
+//! - Apps as the server holds them ([`app`]: their secrets open or kept sealed, minted
+//!   from a judged request, changed by each route) and batches minted ([`batch`]).
 //! - Encodings: sealing secrets with a key ring ([`seal`]), the tags that show an
 //!   `X-Connect-Bookmark` was sent by this API ([`bookmark`]), the stored app ([`row`]),
 //!   recorded answers of idempotent requests ([`recorded`]), the page cache
-//!   ([`page_cache`]), the list of shards ([`shards`]).
+//!   ([`page_cache`]), the list of shards and the client ids each mints ([`shards`]).
+//! - The claim on an `Idempotency-Key` and the decision it leads to ([`idempotency`]).
+//! - The answers of the operators' admin API ([`admin`]).
 //! - Storage as data ([`storage`]): statements of [`sql`] with their parameters, run by an
 //!   adapter (D1 in the Worker, SQLite in the native tests); the statements of each table
 //!   ([`tables`]); a request's use of one database, with the confirmation of its API key
@@ -17,8 +21,12 @@
 //! A client leaves this off and compiles none of AES-GCM, HMAC, LZ4 or
 //! base64.
 
+pub mod admin;
+pub mod app;
+pub mod batch;
 pub mod bookmark;
 pub mod failure;
+pub mod idempotency;
 pub mod operations;
 pub mod page_cache;
 pub mod perform;

@@ -69,8 +69,9 @@ macro_rules! fixed_id {
                 (s.len() == $len && check(s)).then(|| Self(s.as_bytes().try_into().unwrap_or([b'0'; $len])))
             }
 
-            /// The id of these bytes, which the caller made of the right characters.
-            #[cfg_attr(not(feature = "rules"), allow(dead_code))]
+            /// The id of these bytes, which the caller made of the right characters. (The
+            /// rules mint workflow and node ids; only the server mints client ids.)
+            #[cfg_attr(not(feature = "server"), allow(dead_code))]
             pub(crate) fn from_ascii(bytes: [u8; $len]) -> Self {
                 Self(bytes)
             }
@@ -123,7 +124,7 @@ fn prefixed(
 
 fixed_id!(
     /// An app's public identifier: 8 characters of `[A-Za-z0-9]`, random (uniformly
-    /// within the class of the shard that minted it, `rules::random::ClientIdClass`),
+    /// within the class of the shard that minted it, `server::shards::ClientIdClass`, feature `server`),
     /// globally unique, immutable (for example `HqTRDIYH`).
     ClientId,
     8,

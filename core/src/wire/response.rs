@@ -1,11 +1,10 @@
-//! The answers of the routes about many apps (batch create, list) and about workspaces
-//! and API keys (`GET /workspace` and the operators' admin API), and the secrets key ring's
-//! (`/admin/v1/secrets-keys`).
+//! The answers of the routes about many apps (batch create, list) and about the
+//! workspace (`GET /workspace`). The operators' admin API answers are the server's
+//! (`connect_core::server::admin`, feature `server`).
 
 use crate::wire::app::App;
 use crate::wire::error::ErrorObject;
-use crate::wire::ids::{ApiKeyId, WorkspaceId};
-use crate::wire::secrets::ApiKey;
+use crate::wire::ids::WorkspaceId;
 use crate::wire::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -75,122 +74,6 @@ impl Workspace {
             created_at_unix: created_at.unix_seconds(),
         }
     }
-}
-
-/// An API key as issued: the only time its text is shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IssuedApiKey {
-    /// What an operator revokes.
-    pub id: ApiKeyId,
-    /// The key itself (`sk_workspace_test_...`). Store it now: only its hash is kept.
-    pub key: ApiKey,
-    /// The workspace it opens.
-    pub workspace_id: WorkspaceId,
-    /// When it was issued.
-    pub created_at: Timestamp,
-}
-
-/// `POST /admin/v1/workspaces` (201): the new workspace and its first key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreatedWorkspace {
-    /// The workspace.
-    pub workspace: Workspace,
-    /// Its first key.
-    pub api_key: IssuedApiKey,
-}
-
-/// `DELETE /admin/v1/api-keys/{keyId}` (200). Revoking twice is not an error: the answer
-/// is the same, with the time of the first revocation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RevokedApiKey {
-    /// The key.
-    pub id: ApiKeyId,
-    /// Always `true`.
-    pub revoked: bool,
-    /// When it stopped working.
-    pub revoked_at: Timestamp,
-}
-
-/// `GET /admin/v1/secrets-keys` (200): what each key seals, so that an operator knows when
-/// an old key can leave the ring.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecretsKeys {
-    /// The ring's keys, the primary first; then any key that is not in the ring but still
-    /// seals values (they cannot be opened until it is back).
-    pub keys: Vec<SecretsKey>,
-}
-
-/// One key of [`SecretsKeys`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SecretsKey {
-    /// The key id, as `SECRETS_KEYS` names it and every sealed value carries it.
-    pub id: String,
-    /// Whether new values are sealed under it.
-    pub primary: bool,
-    /// Whether the ring holds it: `false` for a key removed while values still name it.
-    pub in_ring: bool,
-    /// What it seals now.
-    pub sealed: SealedCounts,
-}
-
-/// How many stored values a key seals.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SealedCounts {
-    /// Apps with a client or webhook secret under it.
-    pub apps: u64,
-    /// Recorded answers of idempotent requests under it.
-    pub idempotency_records: u64,
-}
-
-/// `GET /admin/v1/shards` (200): the D1 databases workspaces live in, and what each holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shards {
-    /// Every shard, in the order `SHARDS` names them.
-    pub shards: Vec<Shard>,
-    /// The sums over all shards.
-    pub total: ShardTotals,
-}
-
-/// One shard of [`Shards`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Shard {
-    /// Its name: the D1 binding of its database.
-    pub name: String,
-    /// Workspaces the directory places in it.
-    pub workspaces: u64,
-    /// Apps in its workspaces.
-    pub apps: u64,
-    /// The size of its database, in bytes, as D1 reports it.
-    pub bytes: u64,
-    /// Whether the next new workspace goes to it: the shard with the fewest bytes.
-    pub takes_new_workspaces: bool,
-}
-
-/// The sums of [`Shards`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShardTotals {
-    /// Workspaces in all shards.
-    pub workspaces: u64,
-    /// Apps in all shards.
-    pub apps: u64,
-    /// Bytes of all shards' databases.
-    pub bytes: u64,
-}
-
-/// `POST /admin/v1/secrets-keys/reseal` (200): one chunk of the re-seal done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResealProgress {
-    /// Apps and recorded answers this call sealed again under the primary key.
-    pub resealed: u64,
-    /// Apps and recorded answers still under another key of the ring; 0 when the re-seal
-    /// is done (values under keys no longer in the ring cannot move and are not counted).
-    pub remaining: u64,
 }
 
 #[cfg(test)]

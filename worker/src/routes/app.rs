@@ -7,8 +7,8 @@ use crate::context::Cx;
 use crate::error::ApiResult;
 use crate::http;
 use crate::store::D1;
-use connect_core::rules::app::Held;
 use connect_core::rules::input::FromJson;
+use connect_core::server::app::Held;
 use connect_core::server::failure::Failure;
 use connect_core::server::operations::app::{
     self as change, Change, ChangeApp, ChangeTools, DeleteApp,

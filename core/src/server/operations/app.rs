@@ -3,8 +3,8 @@
 //! answer, and writes it only if the app is still at the version it read; `perform`
 //! attempts again when another change came first.
 
-use crate::rules::app::Held;
 use crate::rules::random::Entropy;
+use crate::server::app::Held;
 use crate::server::failure::Failure;
 use crate::server::perform::{Attempt, Backend, Operation, Tools, Write};
 use crate::server::recorded::RecordedResponse;

@@ -4,12 +4,12 @@
 
 use crate::rules::app::NewApp;
 use crate::rules::batch::BatchPlan;
-use crate::rules::random::ClientIdClass;
 use crate::server::failure::Failure;
 use crate::server::perform::{Attempt, Backend, Operation, Tools, Write};
 use crate::server::recorded::RecordedResponse;
 use crate::server::row::Stored;
 use crate::server::session::Session;
+use crate::server::shards::ClientIdClass;
 use crate::server::tables::apps;
 use crate::wire::app::App;
 use crate::wire::ids::WorkspaceId;

@@ -5,6 +5,7 @@
 //! again.
 
 use crate::rules::random::Entropy;
+use crate::server::admin::{CreatedWorkspace, IssuedApiKey};
 use crate::server::failure::Failure;
 use crate::server::perform::{Attempt, Backend, Elsewhere, Operation, Tools, Write};
 use crate::server::recorded::RecordedResponse;
@@ -12,7 +13,7 @@ use crate::server::session::Session;
 use crate::server::tables::directory::{self, Tenant};
 use crate::server::tables::workspaces;
 use crate::wire::ids::{ApiKeyId, WorkspaceId};
-use crate::wire::response::{CreatedWorkspace, IssuedApiKey, Workspace};
+use crate::wire::response::Workspace;
 use crate::wire::secrets::{ApiKey, KeyEnvironment};
 use crate::wire::time::Timestamp;
 

@@ -23,6 +23,7 @@ pub use plan::{
 };
 
 use crate::rules::random::Entropy;
+use crate::server::admin::ResealProgress;
 use crate::server::failure::Failure;
 use crate::server::perform::{record_name, Attempt, Backend, Elsewhere, Operation, Tools, Write};
 use crate::server::recorded::RecordedResponse;
@@ -30,7 +31,6 @@ use crate::server::seal::KeyRing;
 use crate::server::session::Session;
 use crate::server::storage::{Database, KeyValue, Statement};
 use crate::server::LogLine;
-use crate::wire::response::ResealProgress;
 
 /// One chunk of the re-seal in one shard: what to write, and what it will have done.
 #[derive(Debug, Clone)]

@@ -6,13 +6,13 @@ use crate::context::Cx;
 use crate::error::ApiResult;
 use crate::http;
 use crate::store::{Freshness, D1};
+use connect_core::server::admin::RevokedApiKey;
 use connect_core::server::failure::Failure;
 use connect_core::server::operations::workspaces::{AddApiKey, CreateWorkspace};
 use connect_core::server::session::Session;
 use connect_core::server::shards::roomiest;
 use connect_core::server::tables::{directory, workspaces};
 use connect_core::wire::ids::ApiKeyId;
-use connect_core::wire::response::RevokedApiKey;
 use worker::Response;
 
 /// `POST /admin/v1/workspaces`: a workspace and its first key, in the shard with the
