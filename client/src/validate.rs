@@ -7,12 +7,12 @@
 
 use connect_core::rules::app::NewApp;
 use connect_core::rules::batch;
-use connect_core::rules::error::FieldError;
 use connect_core::rules::idempotency::IdempotencyKey;
 use connect_core::rules::input::{FromJson, Path};
 use connect_core::rules::logo::Logo;
 use connect_core::rules::name::AppName;
 use connect_core::rules::redirect_uri::{RedirectUri, RedirectUris};
+use connect_core::wire::error::FieldError;
 use connect_core::wire::request::{
     BatchCreateRequest, BatchItem, CreateAppRequest, ReplaceRedirectUrisRequest, UpdateAppRequest,
     WebhookConfigInput,

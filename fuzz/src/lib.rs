@@ -11,7 +11,6 @@
 use connect_core::rules::app::NewApp;
 use connect_core::rules::batch::{self, MAX_BATCH_ITEMS};
 use connect_core::rules::bodies::MAX_ITEM_KEY_CHARS;
-use connect_core::rules::error::{FieldError, FieldErrorKind};
 use connect_core::rules::idempotency::{canonical_json, Fingerprint, IdempotencyKey, MAX_KEY_LEN};
 use connect_core::rules::input::{parse_body, FromJson, Path};
 use connect_core::rules::logo::Logo;
@@ -28,6 +27,7 @@ use connect_core::server::shards::ClientIdClass;
 use connect_core::test_util::SeededEntropy;
 use connect_core::wire::app::{App, AppForm, WebhookConfig};
 use connect_core::wire::error::{ErrorCode, ErrorObject};
+use connect_core::wire::error::{FieldError, FieldErrorKind};
 use connect_core::wire::ids::{ClientId, WorkspaceId};
 use connect_core::wire::request::{CreateAppRequest, UpdateAppRequest, WebhookConfigInput};
 use connect_core::wire::response::BatchCreateResponse;
@@ -136,7 +136,7 @@ fn check_webhook<F: AppForm>(config: &WebhookConfig<F>) {
 /// What every App the API shows must hold, and that it survives the wire.
 fn check_app(app: &App) {
     assert_eq!(app.organization_id, workspace());
-    assert_eq!(ClientId::parse(app.client_id.as_str()), Some(app.client_id));
+    assert_eq!(ClientId::parse(app.client_id.as_str()), Ok(app.client_id));
     let name = AppName::parse(&app.name, "name").expect("a stored name re-validates");
     assert_eq!(name.as_str(), app.name, "a stored name is trimmed");
     assert!(is_nfc(&app.name), "a stored name is in NFC: {:?}", app.name);
@@ -759,7 +759,7 @@ pub fn pagination(data: &[u8]) {
     let (limit, offset) = (u64::from(page.limit()), page.offset());
     assert!((1..=MAX_LIMIT).contains(&page.limit()), "{page:?}");
     assert!(offset <= MAX_OFFSET, "{page:?}");
-    assert_eq!(PageRequest::new(page.limit(), offset), Some(page));
+    assert_eq!(PageRequest::new(page.limit(), offset), Ok(page));
     let own = format!("limit={limit}&offset={offset}");
     assert_eq!(PageRequest::from_query(&own), Ok(page));
 

@@ -18,7 +18,7 @@ pub fn key_environment(env: &Env) -> Result<KeyEnvironment, Failure> {
         .var("KEY_ENVIRONMENT")
         .map_err(|_| Failure::Internal("KEY_ENVIRONMENT is not set".into()))?
         .to_string();
-    KeyEnvironment::parse(&raw).ok_or_else(|| {
+    KeyEnvironment::parse(&raw).map_err(|_| {
         Failure::Internal(format!("KEY_ENVIRONMENT must be test or prod, not {raw:?}"))
     })
 }

@@ -4,12 +4,12 @@
 //! How a judged request becomes an app, or changes one, is the server's business
 //! (`connect_core::server::app`, feature `server`).
 
-use crate::rules::error::FieldError;
 use crate::rules::input::Path;
 use crate::rules::logo::Logo;
 use crate::rules::name::AppName;
 use crate::rules::redirect_uri::RedirectUris;
 use crate::rules::webhook::WebhookSettings;
+use crate::wire::error::FieldError;
 use crate::wire::request::CreateAppRequest;
 
 /// A validated request for a new app: every field of a create or a batch item, judged.

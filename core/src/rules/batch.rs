@@ -15,8 +15,8 @@
 
 use crate::rules::app::NewApp;
 use crate::rules::bodies::MAX_ITEM_KEY_CHARS;
-use crate::rules::error::FieldError;
 use crate::rules::input::{FromJson, Object, Path};
+use crate::wire::error::FieldError;
 use crate::wire::request::BatchItem;
 use serde_json::Value;
 

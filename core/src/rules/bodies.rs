@@ -2,8 +2,8 @@
 //! any type error or unknown field (see [`crate::rules::input`]), into the raw request
 //! types of [`crate::wire::request`].
 
-use crate::rules::error::FieldError;
 use crate::rules::input::{array_of, FromJson, Object, Path};
+use crate::wire::error::FieldError;
 use crate::wire::request::{
     BatchItem, CreateAppRequest, ReplaceRedirectUrisRequest, UpdateAppRequest, WebhookConfigInput,
 };

@@ -11,7 +11,7 @@
 //! feature `server`).
 
 use crate::rules::api_key::sha256_hex;
-use crate::rules::error::FieldError;
+use crate::wire::error::FieldError;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 

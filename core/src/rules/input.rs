@@ -5,9 +5,9 @@
 //! programmers and no path; the API owes its callers the exact parameter. [`FromJson`] is
 //! the server's deserializer for the raw request types of [`crate::wire::request`].
 
-use crate::rules::error::FieldError;
 use crate::rules::invisible;
 use crate::rules::json;
+use crate::wire::error::FieldError;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -24,14 +24,6 @@ pub fn parse_body(bytes: &[u8]) -> Result<Value, FieldError> {
         );
     }
     json::read(bytes)
-}
-
-impl FieldError {
-    /// The same error with another message.
-    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = message.into();
-        self
-    }
 }
 
 /// Where a parameter sits in a request: built for free as a body is read, and turned into
@@ -274,7 +266,7 @@ pub(crate) fn printable(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::error::FieldErrorKind;
+    use crate::wire::error::FieldErrorKind;
     use serde_json::json;
 
     #[test]

@@ -150,19 +150,19 @@ mod tests {
         for _ in 0..100 {
             let w = WorkspaceId::generate(&mut e);
             assert_eq!(w.as_str().len(), 31);
-            assert_eq!(WorkspaceId::parse(w.as_str()), Some(w));
+            assert_eq!(WorkspaceId::parse(w.as_str()), Ok(w));
             let k = ApiKeyId::generate(&mut e);
-            assert_eq!(ApiKeyId::parse(k.as_str()), Some(k));
+            assert_eq!(ApiKeyId::parse(k.as_str()), Ok(k));
             let wf = WorkflowId::generate(&mut e);
-            assert_eq!(WorkflowId::parse(wf.as_str()), Some(wf));
+            assert_eq!(WorkflowId::parse(wf.as_str()), Ok(wf));
             let nd = NodeId::generate(&mut e);
-            assert_eq!(NodeId::parse(nd.as_str()), Some(nd));
+            assert_eq!(NodeId::parse(nd.as_str()), Ok(nd));
             let s = ClientSecret::generate(&mut e);
-            assert_eq!(ClientSecret::parse(s.expose()), Some(s));
+            assert_eq!(ClientSecret::parse(s.expose()), Ok(s));
             let s = WebhookSecret::generate(&mut e);
-            assert_eq!(WebhookSecret::parse(s.expose()), Some(s));
+            assert_eq!(WebhookSecret::parse(s.expose()), Ok(s));
             let key = ApiKey::generate(KeyEnvironment::Prod, &mut e);
-            assert_eq!(ApiKey::parse(KeyEnvironment::Prod, key.expose()), Some(key));
+            assert_eq!(ApiKey::parse(KeyEnvironment::Prod, key.expose()), Ok(key));
         }
     }
 

@@ -18,8 +18,8 @@
 //!   parsers read); a port is kept where it was written, the scheme's default (`:443`)
 //!   included.
 
-use crate::rules::error::FieldError;
 use crate::rules::input::Path;
+use crate::wire::error::FieldError;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 

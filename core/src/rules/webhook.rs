@@ -1,9 +1,9 @@
 //! Webhook configuration of an app: its rules and its merge.
 
-use crate::rules::error::FieldError;
 use crate::rules::input::Path;
 use crate::rules::redirect_uri::RedirectUri;
 use crate::wire::app::{AppForm, WebhookConfig};
+use crate::wire::error::FieldError;
 use crate::wire::request::WebhookConfigInput;
 
 /// `retryAttempts` range.

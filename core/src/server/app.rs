@@ -12,7 +12,6 @@
 //! change to the stored one.
 
 use crate::rules::app::NewApp;
-use crate::rules::error::FieldError;
 use crate::rules::input::Path;
 use crate::rules::logo::Logo;
 use crate::rules::name::AppName;
@@ -24,6 +23,7 @@ use crate::wire::app::{
     App, AppForm, FormChange, NodeConfig, NodeKind, ProviderState, Shown, VerificationConfig,
     WebhookConfig, Workflow, WorkflowNode,
 };
+use crate::wire::error::FieldError;
 use crate::wire::ids::{ClientId, NodeId, WorkflowId, WorkspaceId};
 use crate::wire::request::{UpdateAppRequest, WebhookConfigInput};
 use crate::wire::secrets::{ClientSecret, WebhookSecret};

@@ -3,6 +3,7 @@
 //! Secret types print as `[redacted]` under `Debug`, so a stray `{:?}` in a log line
 //! cannot leak one. The text is reachable only through an explicit `expose()`.
 
+use crate::wire::error::FieldError;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -12,7 +13,7 @@ fn is_lower_hex(s: &[u8]) -> bool {
 }
 
 macro_rules! secret {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $parameter:literal) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq)]
         pub struct $name(String);
@@ -24,7 +25,7 @@ macro_rules! secret {
             /// The secret whose 64 lowercase hex digits follow the prefix.
             #[cfg_attr(not(feature = "rules"), allow(dead_code))]
             pub(crate) fn from_hex_digits(hex: &str) -> Option<Self> {
-                Self::parse(&format!("{}{hex}", $prefix))
+                Self::parse(&format!("{}{hex}", $prefix)).ok()
             }
 
             /// The 64 lowercase hex digits after the prefix.
@@ -32,12 +33,18 @@ macro_rules! secret {
                 &self.0[$prefix.len()..]
             }
 
-            /// Accepts a value of the exact format (prefix + 64 lowercase hex).
-            pub fn parse(s: &str) -> Option<Self> {
-                let rest = s.strip_prefix($prefix)?;
-                (rest.len() == 64
-                    && is_lower_hex(rest.as_bytes()))
-                .then(|| Self(s.to_owned()))
+            /// Accepts a value of the exact format (prefix + 64 lowercase hex); else an
+            #[doc = concat!("invalid `", $parameter, "` (whose message does not repeat the value).")]
+            pub fn parse(s: &str) -> Result<Self, FieldError> {
+                match s.strip_prefix($prefix) {
+                    Some(rest) if rest.len() == 64 && is_lower_hex(rest.as_bytes()) => {
+                        Ok(Self(s.to_owned()))
+                    }
+                    _ => Err(FieldError::invalid(
+                        $parameter,
+                        concat!("must be ", $prefix, " and 64 lowercase hex digits"),
+                    )),
+                }
             }
 
             /// The secret in plain text. Call it only to put it in a response body or to
@@ -62,7 +69,7 @@ macro_rules! secret {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Self::parse(&s).ok_or_else(|| {
+                Self::parse(&s).map_err(|_| {
                     serde::de::Error::custom(concat!("expected ", $prefix, " and 64 lowercase hex digits"))
                 })
             }
@@ -73,14 +80,16 @@ macro_rules! secret {
 secret!(
     /// An app's client secret: `sh_app_` + 64 lowercase hex (256 random bits).
     ClientSecret,
-    "sh_app_"
+    "sh_app_",
+    "clientSecret"
 );
 
 secret!(
     /// A webhook signing secret: `whsec_` + 64 lowercase hex. Returned in full only by
     /// the rotation that creates it; everywhere else as a [`WebhookSecret::preview`].
     WebhookSecret,
-    "whsec_"
+    "whsec_",
+    "secret"
 );
 
 impl WebhookSecret {
@@ -102,11 +111,14 @@ pub enum KeyEnvironment {
 
 impl KeyEnvironment {
     /// Reads the `KEY_ENVIRONMENT` setting (`test` or `prod`).
-    pub fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
         match s {
-            "test" => Some(Self::Test),
-            "prod" => Some(Self::Prod),
-            _ => None,
+            "test" => Ok(Self::Test),
+            "prod" => Ok(Self::Prod),
+            _ => Err(FieldError::invalid(
+                "KEY_ENVIRONMENT",
+                "must be test or prod",
+            )),
         }
     }
 
@@ -133,11 +145,24 @@ impl ApiKey {
 
     /// Accepts a presented key if it has the prefix of `env` followed by 16 to 128 base62
     /// characters. Anything else cannot be a key of this deployment, so it is refused
-    /// before any lookup.
-    pub fn parse(env: KeyEnvironment, s: &str) -> Option<Self> {
-        let rest = s.strip_prefix(env.key_prefix())?;
-        ((16..=128).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
-            .then(|| Self(s.to_owned()))
+    /// before any lookup: an invalid `Authorization` (whose message does not repeat the
+    /// value).
+    pub fn parse(env: KeyEnvironment, s: &str) -> Result<Self, FieldError> {
+        match s.strip_prefix(env.key_prefix()) {
+            Some(rest)
+                if (16..=128).contains(&rest.len())
+                    && rest.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                Ok(Self(s.to_owned()))
+            }
+            _ => Err(FieldError::invalid(
+                "Authorization",
+                format!(
+                    "must hold an API key of this deployment: {} followed by 16 to 128 characters of [A-Za-z0-9]",
+                    env.key_prefix()
+                ),
+            )),
+        }
     }
 
     /// The key in plain text, for the one response that hands it out.
@@ -162,8 +187,8 @@ impl<'de> Deserialize<'de> for ApiKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Self::parse(KeyEnvironment::Test, &s)
-            .or_else(|| Self::parse(KeyEnvironment::Prod, &s))
-            .ok_or_else(|| serde::de::Error::custom("expected an sk_workspace_ key"))
+            .or_else(|_| Self::parse(KeyEnvironment::Prod, &s))
+            .map_err(|_| serde::de::Error::custom("expected an sk_workspace_ key"))
     }
 }
 
@@ -187,7 +212,9 @@ mod tests {
             format!("sh_app_{hex}0"),
             format!("whsec_{hex}"),
         ] {
-            assert!(ClientSecret::parse(&bad).is_none(), "{bad}");
+            let e = ClientSecret::parse(&bad).unwrap_err();
+            assert_eq!(e.parameter, "clientSecret");
+            assert!(!e.message.contains(&bad), "{bad}");
         }
     }
 
@@ -207,13 +234,13 @@ mod tests {
     #[test]
     fn api_keys_belong_to_one_environment() {
         let text = "sk_workspace_test_abcdefghijklmnop";
-        assert!(ApiKey::parse(KeyEnvironment::Test, text).is_some());
-        assert!(ApiKey::parse(KeyEnvironment::Prod, text).is_none());
-        assert!(ApiKey::parse(KeyEnvironment::Test, "sk_workspace_test_short").is_none());
+        assert!(ApiKey::parse(KeyEnvironment::Test, text).is_ok());
+        assert!(ApiKey::parse(KeyEnvironment::Prod, text).is_err());
+        assert!(ApiKey::parse(KeyEnvironment::Test, "sk_workspace_test_short").is_err());
         assert!(ApiKey::parse(
             KeyEnvironment::Test,
             "Bearer sk_workspace_test_aaaaaaaaaaaaaaaa"
         )
-        .is_none());
+        .is_err());
     }
 }

@@ -35,8 +35,8 @@ fn issue_key(
 /// The 404 of a workspace the directory does not list.
 pub fn workspace_not_found(id: &str) -> Failure {
     match WorkspaceId::parse(id) {
-        Some(id) => Failure::NotFound(format!("no workspace {id}")),
-        None => Failure::NotFound("no such workspace".into()),
+        Ok(id) => Failure::NotFound(format!("no workspace {id}")),
+        Err(_) => Failure::NotFound("no such workspace".into()),
     }
 }
 
@@ -98,7 +98,7 @@ pub struct AddApiKey {
 impl AddApiKey {
     /// A key of `environment` for workspace `id` (404 if it is not a workspace id).
     pub fn new(id: &str, environment: KeyEnvironment) -> Result<Self, Failure> {
-        let workspace = WorkspaceId::parse(id).ok_or_else(|| workspace_not_found(id))?;
+        let workspace = WorkspaceId::parse(id).map_err(|_| workspace_not_found(id))?;
         Ok(Self {
             workspace,
             environment,

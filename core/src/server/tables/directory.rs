@@ -46,7 +46,7 @@ pub async fn tenant_of_key<D: Database>(
         .await?;
     Ok(row.and_then(|r| {
         Some(Tenant {
-            workspace: WorkspaceId::parse(&r.workspace_id)?,
+            workspace: WorkspaceId::parse(&r.workspace_id).ok()?,
             shard: r.shard,
         })
     }))

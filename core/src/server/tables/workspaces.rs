@@ -32,7 +32,7 @@ pub async fn read<D: Database>(
         .await?;
     Ok(row.and_then(|r| {
         Some((
-            Timestamp::parse_iso(&r.created_at)?,
+            Timestamp::parse_iso(&r.created_at).ok()?,
             r.apps_count.max(0) as u64,
         ))
     }))
@@ -106,5 +106,5 @@ pub async fn revoke_key<D: Database>(
     Ok(revoked
         .into_iter()
         .next()
-        .and_then(|r| Timestamp::parse_iso(&r.revoked_at)))
+        .and_then(|r| Timestamp::parse_iso(&r.revoked_at).ok()))
 }

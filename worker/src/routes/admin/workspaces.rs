@@ -41,7 +41,7 @@ pub fn add_key(cx: &Cx, id: &str) -> Result<AddApiKey, Failure> {
 /// directory says which shard holds the key; the shard records the revocation.
 pub async fn revoke_key(cx: &Cx, directory: &Session<D1>, id: &str) -> ApiResult<Response> {
     let not_found = || Failure::NotFound("no such API key".into());
-    let key_id = ApiKeyId::parse(id).ok_or_else(not_found)?;
+    let key_id = ApiKeyId::parse(id).map_err(|_| not_found())?;
     let shard = directory::shard_of_key(directory, &key_id)
         .await?
         .ok_or_else(not_found)?;
