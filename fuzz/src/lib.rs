@@ -8,7 +8,7 @@
 //! attributes and of dependencies other than connect-core, serde, serde_json and
 //! unicode-normalization (a dependency of connect-core, so its tests have it too).
 
-use connect_core::rules::app::NewApp;
+use connect_core::rules::app::{AppPatch, NewApp};
 use connect_core::rules::batch::{self, MAX_BATCH_ITEMS};
 use connect_core::rules::bodies::MAX_ITEM_KEY_CHARS;
 use connect_core::rules::idempotency::{canonical_json, Fingerprint, IdempotencyKey, MAX_KEY_LEN};
@@ -19,7 +19,9 @@ use connect_core::rules::pagination::{PageRequest, MAX_LIMIT, MAX_OFFSET};
 use connect_core::rules::redirect_uri::{
     RedirectUri, RedirectUris, MAX_REDIRECT_URIS, MAX_URI_LEN,
 };
-use connect_core::rules::webhook::{WebhookSettings, RETRY_ATTEMPTS, TIMEOUT_SECONDS};
+use connect_core::rules::webhook::{
+    WebhookPatch, WebhookSettings, RETRY_ATTEMPTS, TIMEOUT_SECONDS,
+};
 use connect_core::server::app::Held;
 use connect_core::server::row::Stored;
 use connect_core::server::seal::KeyRing;
@@ -370,8 +372,8 @@ fn base_app(seed: u64) -> App<Held> {
         )
 }
 
-/// `patch`: `parse_body`, `UpdateAppRequest::from_json`, `App::<Held>::patched` on a
-/// minted app. A patch changes exactly the fields it names and never the identity, secrets,
+/// `patch`: `parse_body`, `UpdateAppRequest::from_json`, `AppPatch::validate`, then
+/// `App::<Held>::patched` on a minted app. A patch changes exactly the fields it names and never the identity, secrets,
 /// workflows or creation time; it moves `updatedAt` forward; applying it twice changes
 /// nothing the second time; the result holds every stored rule and survives the wire.
 pub fn patch(data: &[u8]) {
@@ -379,9 +381,16 @@ pub fn patch(data: &[u8]) {
     let Some(patch) = read_request::<UpdateAppRequest>(&body) else {
         return;
     };
+    let judged = match AppPatch::validate(&patch) {
+        Ok(judged) => judged,
+        Err(e) => {
+            check_field_error(&e);
+            return;
+        }
+    };
     let old = base_app(seed_of(data));
     let later = Timestamp::from_millis(NOW_MS + 1_000);
-    let new = match old.patched(&patch, later) {
+    let new = match old.patched(&judged, later) {
         Ok(Some(next)) => next,
         Ok(None) => return,
         Err(e) => {
@@ -457,13 +466,14 @@ pub fn patch(data: &[u8]) {
         assert_eq!(after, &expected);
     }
 
-    let twice = new.patched(&patch, Timestamp::from_millis(NOW_MS + 2_000));
+    let twice = new.patched(&judged, Timestamp::from_millis(NOW_MS + 2_000));
     assert_eq!(
         twice,
         Ok(None),
         "a patch applied twice changes nothing the second time"
     );
-    let noop = new.with_webhook(&WebhookConfigInput::default(), later);
+    let nothing = WebhookPatch::validate(&WebhookConfigInput::default(), "").expect("empty");
+    let noop = new.with_webhook(&nothing, later);
     assert_eq!(
         noop,
         Ok(None),

@@ -78,6 +78,12 @@ pub fn plan(body: &Value) -> Result<BatchPlan, FieldError> {
     })
 }
 
+/// One item of a batch body, found at `index` of `items`, as the server judges it: the
+/// new app, or the error with the item's path (`items[3].name`) and index.
+pub fn judge_item(raw: &Value, index: usize) -> Result<NewApp, FieldError> {
+    plan_item(raw, index).app
+}
+
 fn plan_item(raw: &Value, index: usize) -> PlannedItem {
     let items = Path::Named("items");
     let path = items.index(index);

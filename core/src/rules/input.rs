@@ -132,16 +132,18 @@ pub fn array_of<T: FromJson>(
         .as_array()
         .ok_or_else(|| FieldError::invalid(path, "must be an array"))?;
     if items.len() > max {
-        return Err(
-            FieldError::invalid(path, format!("must hold at most {max} entries"))
-                .with_max(max as u64),
-        );
+        return Err(too_many(path, max));
     }
     items
         .iter()
         .enumerate()
         .map(|(i, v)| T::read(v, path.index(i)))
         .collect()
+}
+
+/// The refusal of a list of more than `max` entries at `path`.
+pub(crate) fn too_many(path: Path<'_>, max: usize) -> FieldError {
+    FieldError::invalid(path, format!("must hold at most {max} entries")).with_max(max as u64)
 }
 
 /// A JSON object being read, with its path.

@@ -8,16 +8,15 @@
 //! [`App::show`] writes it out in full.
 //!
 //! What a request asks is judged first, without the stored app, by the rules
-//! ([`crate::rules::app::NewApp`] for a new app); this module mints the app or applies the
-//! change to the stored one.
+//! ([`crate::rules::app`]: [`NewApp`], [`AppPatch`], [`RedirectUris::validate`],
+//! [`WebhookPatch`]); this module mints the app or applies the judged change to the stored
+//! one, with the one rule that needs it (enabled webhooks need a URL, maybe the stored
+//! one).
 
-use crate::rules::app::NewApp;
-use crate::rules::input::Path;
-use crate::rules::logo::Logo;
-use crate::rules::name::AppName;
+use crate::rules::app::{AppPatch, NewApp};
 use crate::rules::random::Entropy;
 use crate::rules::redirect_uri::{RedirectUri, RedirectUris};
-use crate::rules::webhook::WebhookSettings;
+use crate::rules::webhook::{WebhookPatch, WebhookSettings};
 use crate::server::shards::ClientIdClass;
 use crate::wire::app::{
     App, AppForm, FormChange, NodeConfig, NodeKind, ProviderState, Shown, VerificationConfig,
@@ -25,7 +24,6 @@ use crate::wire::app::{
 };
 use crate::wire::error::FieldError;
 use crate::wire::ids::{ClientId, NodeId, WorkflowId, WorkspaceId};
-use crate::wire::request::{UpdateAppRequest, WebhookConfigInput};
 use crate::wire::secrets::{ClientSecret, WebhookSecret};
 use crate::wire::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -205,72 +203,60 @@ impl App<Held> {
         self.webhook_config.with_secret(webhook_preview(self))
     }
 
-    /// The app after `PATCH /apps/{clientId}`: `name` and `logo` replaced (`logo: null`
-    /// removes it), `redirectUris` replaced, `webhookConfig` merged, the default redirect
-    /// URIs set or (with `null`) removed. `None` if the patch changes nothing, so nothing
-    /// needs writing.
-    pub fn patched(
-        &self,
-        patch: &UpdateAppRequest,
-        now: Timestamp,
-    ) -> Result<Option<Self>, FieldError> {
+    /// The app after `PATCH /apps/{clientId}` with a judged `patch` ([`AppPatch`]):
+    /// `name` and `logo` replaced (`logo: null` removes it), `redirectUris` replaced,
+    /// `webhookConfig` merged, the default redirect URIs set or (with `null`) removed.
+    /// `None` if the patch changes nothing, so nothing needs writing. Refused only if the
+    /// merged webhook config would be enabled without a URL.
+    pub fn patched(&self, patch: &AppPatch, now: Timestamp) -> Result<Option<Self>, FieldError> {
         let mut next = self.clone();
         if let Some(name) = &patch.name {
-            next.name = AppName::parse(name, "name")?.into_string();
+            next.name = name.as_str().to_owned();
         }
         if let Some(logo) = &patch.logo {
-            next.logo = match logo {
-                None => None,
-                Some(logo) => Some(Logo::parse(logo, "logo")?.into_string()),
-            };
+            next.logo = logo.as_ref().map(|l| l.as_str().to_owned());
         }
         if let Some(uris) = &patch.redirect_uris {
-            next.redirect_uris = RedirectUris::parse(uris, "redirectUris")?.to_strings();
+            next.redirect_uris = uris.to_strings();
         }
-        if let Some(input) = &patch.webhook_config {
-            next.webhook_config = self.merged_webhook_config(input, "webhookConfig")?;
+        if let Some(webhook) = &patch.webhook {
+            next.webhook_config = self.merged_webhook_config(webhook)?;
         }
-        for (value, field, parameter) in [
+        for (value, field) in [
             (
                 &patch.default_success_redirect_uri,
                 &mut next.default_success_redirect_uri,
-                "defaultSuccessRedirectUri",
             ),
             (
                 &patch.default_failure_redirect_uri,
                 &mut next.default_failure_redirect_uri,
-                "defaultFailureRedirectUri",
             ),
         ] {
-            match value {
-                None => {}
-                Some(None) => *field = None,
-                Some(Some(uri)) => *field = Some(RedirectUri::parse(uri, parameter)?.to_string()),
+            if let Some(uri) = value {
+                *field = uri.as_ref().map(RedirectUri::to_string);
             }
         }
         Ok(self.changed_to(next, now))
     }
 
-    /// The app after `PUT /apps/{clientId}/redirect-uris`; `None` if unchanged.
-    pub fn with_redirect_uris(
-        &self,
-        uris: &[String],
-        now: Timestamp,
-    ) -> Result<Option<Self>, FieldError> {
+    /// The app after `PUT /apps/{clientId}/redirect-uris` with a judged list
+    /// ([`RedirectUris::validate`]); `None` if unchanged.
+    pub fn with_redirect_uris(&self, uris: &RedirectUris, now: Timestamp) -> Option<Self> {
         let mut next = self.clone();
-        next.redirect_uris = RedirectUris::parse(uris, "redirectUris")?.to_strings();
-        Ok(self.changed_to(next, now))
+        next.redirect_uris = uris.to_strings();
+        self.changed_to(next, now)
     }
 
-    /// The app after `PATCH /apps/{clientId}/webhook-config` (a merge, fields named bare:
-    /// `retryAttempts`); `None` if unchanged.
+    /// The app after `PATCH /apps/{clientId}/webhook-config` with a judged merge
+    /// ([`WebhookPatch::validate`], fields named bare: `retryAttempts`); `None` if
+    /// unchanged. Refused if the config would be enabled without a URL.
     pub fn with_webhook(
         &self,
-        input: &WebhookConfigInput,
+        patch: &WebhookPatch,
         now: Timestamp,
     ) -> Result<Option<Self>, FieldError> {
         let mut next = self.clone();
-        next.webhook_config = self.merged_webhook_config(input, "")?;
+        next.webhook_config = self.merged_webhook_config(patch)?;
         Ok(self.changed_to(next, now))
     }
 
@@ -308,11 +294,10 @@ impl App<Held> {
         })
     }
 
-    /// The webhook config with `input` merged in, the signing secret kept.
-    fn merged_webhook_config<'p>(
+    /// The webhook config with `patch` applied, the signing secret kept.
+    fn merged_webhook_config(
         &self,
-        input: &WebhookConfigInput,
-        parameter: impl Into<Path<'p>>,
+        patch: &WebhookPatch,
     ) -> Result<WebhookConfig<Held>, FieldError> {
         // Only this crate writes an app's config, through the same rules; a config that
         // breaks them is a bug, reported on the config as a whole.
@@ -323,7 +308,7 @@ impl App<Held> {
             )
         })?;
         Ok(current
-            .merge(input, parameter)?
+            .apply(patch)?
             .to_config(self.webhook_config.secret.clone()))
     }
 }
@@ -366,12 +351,24 @@ impl NewApp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::input::Path;
     use crate::test_util::SeededEntropy;
-    use crate::wire::request::CreateAppRequest;
+    use crate::wire::request::{CreateAppRequest, UpdateAppRequest, WebhookConfigInput};
     use serde_json::json;
 
     fn create(body: serde_json::Value) -> CreateAppRequest {
         serde_json::from_value(body).unwrap()
+    }
+
+    /// A PATCH body, judged.
+    fn patch(body: serde_json::Value) -> AppPatch {
+        let request: UpdateAppRequest = serde_json::from_value(body).unwrap();
+        AppPatch::validate(&request).unwrap()
+    }
+
+    /// A webhook-config route body, judged.
+    fn hook(input: WebhookConfigInput) -> WebhookPatch {
+        WebhookPatch::validate(&input, "").unwrap()
     }
 
     fn minted(body: serde_json::Value, seed: u64) -> App<Held> {
@@ -424,14 +421,13 @@ mod tests {
     #[test]
     fn a_patch_replaces_merges_and_moves_updated_at() {
         let app = minted(json!({ "name": "Before" }), 3);
-        let patch: UpdateAppRequest = serde_json::from_value(json!({
+        let patch = patch(json!({
             "name": " After ",
             "logo": "data:image/png;base64,iVBORw0KGgo=",
             "redirectUris": ["https://A.example/cb", "https://a.example/cb"],
             "webhookConfig": { "url": "https://hooks.example/h", "enabled": true },
             "defaultSuccessRedirectUri": "https://a.example/ok"
-        }))
-        .unwrap();
+        }));
         let next = app.patched(&patch, app.created_at).unwrap().unwrap();
         assert_eq!(next.name, "After");
         assert_eq!(
@@ -452,9 +448,7 @@ mod tests {
         );
         assert_eq!(next.created_at, app.created_at);
         assert_eq!(next.client_secret, app.client_secret);
-        let clear: UpdateAppRequest =
-            serde_json::from_value(json!({ "defaultSuccessRedirectUri": null, "logo": null }))
-                .unwrap();
+        let clear = super::tests::patch(json!({ "defaultSuccessRedirectUri": null, "logo": null }));
         let cleared = next
             .patched(&clear, Timestamp::from_millis(1_800_000_000_000))
             .unwrap()
@@ -468,61 +462,70 @@ mod tests {
     }
 
     #[test]
-    fn a_patch_that_changes_nothing_writes_nothing_and_a_bad_one_names_its_field() {
+    fn a_patch_that_changes_nothing_writes_nothing_and_enabling_needs_the_stored_url() {
         let app = minted(json!({ "name": "Before" }), 4);
-        let same: UpdateAppRequest = serde_json::from_value(json!({ "name": "Before" })).unwrap();
+        let later = Timestamp::from_millis(9_000);
+        let same = patch(json!({ "name": "Before" }));
+        assert_eq!(app.patched(&same, later).unwrap(), None);
+        // Whether webhooks may be enabled depends on the URL the app holds.
+        let enable = patch(json!({ "webhookConfig": { "enabled": true } }));
+        let e = app.patched(&enable, later).unwrap_err();
         assert_eq!(
-            app.patched(&same, Timestamp::from_millis(9_000)).unwrap(),
-            None
-        );
-        for (body, parameter) in [
-            (json!({ "name": "" }), "name"),
-            (json!({ "logo": "https://a.example/logo.png" }), "logo"),
+            (e.parameter.as_str(), e.message.as_str(), e.code()),
             (
-                json!({ "redirectUris": ["http://x.example/"] }),
-                "redirectUris[0]",
-            ),
-            (
-                json!({ "webhookConfig": { "enabled": true } }),
                 "webhookConfig.url",
-            ),
-            (
-                json!({ "defaultFailureRedirectUri": "ftp://x" }),
-                "defaultFailureRedirectUri",
-            ),
-        ] {
-            let patch: UpdateAppRequest = serde_json::from_value(body).unwrap();
-            assert_eq!(
-                app.patched(&patch, Timestamp::from_millis(9_000))
-                    .unwrap_err()
-                    .parameter,
-                parameter
-            );
-        }
+                "webhookConfig.url is required when webhooks are enabled",
+                crate::wire::error::ErrorCode::ValidationMissingParameter
+            )
+        );
+        let with_url = app
+            .patched(
+                &patch(json!({ "webhookConfig": { "url": "https://h.example/" } })),
+                later,
+            )
+            .unwrap()
+            .unwrap();
+        let enabled = with_url.patched(&enable, later).unwrap().unwrap();
+        assert!(enabled.webhook_config.enabled);
+        // Removing the URL of enabled webhooks is refused by the route's bare name.
+        let e = enabled
+            .with_webhook(
+                &hook(WebhookConfigInput {
+                    url: Some(None),
+                    ..Default::default()
+                }),
+                later,
+            )
+            .unwrap_err();
+        assert_eq!(e.parameter, "url");
+        // A new list that is the same list changes nothing.
+        let uris = RedirectUris::parse(&["https://a.example/cb".to_owned()], "redirectUris");
+        let listed = app.with_redirect_uris(&uris.unwrap(), later).unwrap();
+        let again = RedirectUris::parse(&["HTTPS://A.example/cb".to_owned()], "redirectUris");
+        assert_eq!(listed.with_redirect_uris(&again.unwrap(), later), None);
     }
 
     #[test]
     fn the_webhook_route_merges_with_bare_names_and_keeps_the_secret_out_of_sight() {
         let app = minted(json!({ "name": "Hooks" }), 5);
-        let e = app
-            .with_webhook(
-                &WebhookConfigInput {
-                    retry_attempts: Some(99),
-                    ..Default::default()
-                },
-                Timestamp::from_millis(2),
-            )
-            .unwrap_err();
+        let e = WebhookPatch::validate(
+            &WebhookConfigInput {
+                retry_attempts: Some(99),
+                ..Default::default()
+            },
+            "",
+        )
+        .unwrap_err();
         assert_eq!(e.parameter, "retryAttempts");
         let secret = WebhookSecret::generate(&mut SeededEntropy::new(4));
         let with = app.with_webhook_secret(secret.clone(), Timestamp::from_millis(2));
         assert_eq!(with.shown_webhook_config().secret, Some(secret.preview()));
         let merged = with
             .with_webhook(
-                &WebhookConfigInput {
+                &hook(WebhookConfigInput {
                     timeout_seconds: Some(5),
                     ..Default::default()
-                },
+                }),
                 Timestamp::from_millis(3),
             )
             .unwrap()
