@@ -272,12 +272,12 @@ pub fn batch(data: &[u8]) {
     assert_eq!(&back, r, "the response round-trips");
 }
 
-/// Reads a request body both ways: the server's `FromJson` and serde's derive (what a Rust
-/// client uses) must agree on every body the server accepts, and the request must survive
-/// being written back out.
+/// Reads a request body as the server does (`FromJson`; the raw request types have no
+/// serde `Deserialize`, which would accept what the rules refuse), and the request must
+/// survive being written back out, as a Rust client sends it.
 fn read_request<T>(body: &Value) -> Option<T>
 where
-    T: FromJson + serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    T: FromJson + serde::Serialize + PartialEq + std::fmt::Debug,
 {
     let request = match T::from_json(body, "") {
         Ok(request) => request,
@@ -286,9 +286,6 @@ where
             return None;
         }
     };
-    let by_serde: T = serde_json::from_value(body.clone())
-        .unwrap_or_else(|e| panic!("serde refuses a body the server accepts: {e}"));
-    assert_eq!(by_serde, request, "serde and FromJson agree");
     let wire = serde_json::to_value(&request).expect("a request serializes");
     let back = T::from_json(&wire, "").expect("a serialized request reads back");
     assert_eq!(back, request, "a request round-trips");

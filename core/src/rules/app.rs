@@ -151,14 +151,15 @@ impl AppPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::input::FromJson;
     use serde_json::json;
 
     fn create(body: serde_json::Value) -> CreateAppRequest {
-        serde_json::from_value(body).unwrap()
+        CreateAppRequest::from_json(&body, "").unwrap()
     }
 
     fn patch(body: serde_json::Value) -> UpdateAppRequest {
-        serde_json::from_value(body).unwrap()
+        UpdateAppRequest::from_json(&body, "").unwrap()
     }
 
     #[test]

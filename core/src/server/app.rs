@@ -351,18 +351,18 @@ impl NewApp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::input::Path;
+    use crate::rules::input::{FromJson, Path};
     use crate::test_util::SeededEntropy;
     use crate::wire::request::{CreateAppRequest, UpdateAppRequest, WebhookConfigInput};
     use serde_json::json;
 
     fn create(body: serde_json::Value) -> CreateAppRequest {
-        serde_json::from_value(body).unwrap()
+        CreateAppRequest::from_json(&body, "").unwrap()
     }
 
     /// A PATCH body, judged.
     fn patch(body: serde_json::Value) -> AppPatch {
-        let request: UpdateAppRequest = serde_json::from_value(body).unwrap();
+        let request = UpdateAppRequest::from_json(&body, "").unwrap();
         AppPatch::validate(&request).unwrap()
     }
 

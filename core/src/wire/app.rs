@@ -6,6 +6,10 @@
 //! (`server::row::Stored`); a form decides only how the three parts that differ between
 //! these are written: the client secret, the workflows and the webhook signing secret.
 //! [`App::to_form`] turns one form into another.
+//!
+//! These are answers: read from JSON, an app is taken as the server sent it (its ids,
+//! secrets and timestamps are checked by their types; its names and URIs, which the
+//! server judged when they were written, are not judged again).
 
 use crate::wire::ids::{ClientId, NodeId, WorkflowId, WorkspaceId};
 use crate::wire::secrets::{ClientSecret, WebhookSecret};

@@ -202,6 +202,7 @@ impl FieldError {
     }
 
     /// The same error with another message.
+    #[cfg_attr(not(feature = "rules"), allow(dead_code))]
     pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = message.into();
         self
