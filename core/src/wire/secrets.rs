@@ -2,10 +2,16 @@
 //!
 //! Secret types print as `[redacted]` under `Debug`, so a stray `{:?}` in a log line
 //! cannot leak one. The text is reachable only through an explicit `expose()`.
+//!
+//! They compare in constant time, with `==` as with `verify`: how long a comparison takes
+//! does not depend on where the two values differ, so a caller timing many guesses (at an
+//! authorization server checking a client secret, say) learns nothing of the secret. Only
+//! the length may show, and a secret's format makes it public anyway.
 
 use crate::wire::error::FieldError;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use subtle::ConstantTimeEq;
 
 /// Whether every byte is a lowercase hex digit.
 fn is_lower_hex(s: &[u8]) -> bool {
@@ -15,8 +21,18 @@ fn is_lower_hex(s: &[u8]) -> bool {
 macro_rules! secret {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $parameter:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq)]
+        ///
+        /// `==` compares in constant time, as [`Self::verify`] does.
+        #[derive(Clone)]
         pub struct $name(String);
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.verify(&other.0)
+            }
+        }
+
+        impl Eq for $name {}
 
         impl $name {
             /// The prefix every value starts with.
@@ -51,6 +67,13 @@ macro_rules! secret {
             /// seal it.
             pub fn expose(&self) -> &str {
                 &self.0
+            }
+
+            /// Whether `presented` is this secret, compared in constant time: the time
+            /// taken does not depend on where they differ. A value of another length is
+            /// refused at once (the format fixes a secret's length).
+            pub fn verify(&self, presented: &str) -> bool {
+                bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
             }
         }
 
@@ -132,9 +155,18 @@ impl KeyEnvironment {
 }
 
 /// A workspace API key, as presented in `Authorization: Bearer ...`. Stored only as its
-/// [`ApiKey::hash`].
-#[derive(Clone, PartialEq, Eq)]
+/// hash (`ApiKey::hash`, feature `rules`). `==` compares in constant time, as
+/// [`ApiKey::verify`] does.
+#[derive(Clone)]
 pub struct ApiKey(String);
+
+impl PartialEq for ApiKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.verify(&other.0)
+    }
+}
+
+impl Eq for ApiKey {}
 
 impl ApiKey {
     /// The key of this text, which the caller made well formed.
@@ -168,6 +200,12 @@ impl ApiKey {
     /// The key in plain text, for the one response that hands it out.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// Whether `presented` is this key, compared in constant time: the time taken does
+    /// not depend on where they differ.
+    pub fn verify(&self, presented: &str) -> bool {
+        bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
     }
 }
 
@@ -229,6 +267,31 @@ mod tests {
             !shown.contains(&hex) && !shown.contains("sk_workspace"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn a_secret_is_verified_against_exactly_itself() {
+        let hex = "0123456789abcdef".repeat(4);
+        let secret = ClientSecret::from_hex_digits(&hex).unwrap();
+        assert!(secret.verify(secret.expose()));
+        assert!(secret == ClientSecret::from_hex_digits(&hex).unwrap());
+        let text = secret.expose().to_owned();
+        for at in 0..text.len() {
+            let mut other = text.clone().into_bytes();
+            other[at] = if other[at] == b'0' { b'1' } else { b'0' };
+            let other = String::from_utf8(other).unwrap();
+            assert!(!secret.verify(&other), "differs at {at}");
+        }
+        for other in ["", "sh_app_", &text[..text.len() - 1], &format!("{text}0")] {
+            assert!(!secret.verify(other), "{other:?}");
+        }
+        assert!(secret != ClientSecret::from_hex_digits(&"f".repeat(64)).unwrap());
+        let hook = WebhookSecret::from_hex_digits(&hex).unwrap();
+        assert!(hook.verify(&format!("whsec_{hex}")) && !hook.verify(&format!("sh_app_{hex}")));
+        let key =
+            ApiKey::parse(KeyEnvironment::Test, "sk_workspace_test_abcdefghijklmnop").unwrap();
+        assert!(key.verify("sk_workspace_test_abcdefghijklmnop"));
+        assert!(!key.verify("sk_workspace_test_abcdefghijklmnoq"));
     }
 
     #[test]
