@@ -364,7 +364,9 @@ mod tests {
             client.app_url(RouteName::RotateClientSecret, &id).as_str(),
             "https://example.com/gateway/connect/v1/apps/HqTRDIYH/rotate-client-secret"
         );
-        let client = Client::builder("http://127.0.0.1:8787", "k").build().unwrap();
+        let client = Client::builder("http://127.0.0.1:8787", "k")
+            .build()
+            .unwrap();
         assert_eq!(
             client.route_url(RouteName::AppsBatch).as_str(),
             "http://127.0.0.1:8787/connect/v1/apps/batch"

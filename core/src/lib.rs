@@ -58,6 +58,54 @@
 //! assert_eq!(parsed.success_count, 0);
 //! ```
 //!
+//! ## For an authorization server
+//!
+//! A service that signs users in to these apps needs the rules and the wire types, not the
+//! storage: with the default features alone it judges what an app may hold, exactly as
+//! this API does, and checks a client's credentials:
+//!
+//! ```
+//! use connect_core::rules::app::AppPatch;
+//! use connect_core::rules::name::AppName;
+//! use connect_core::rules::redirect_uri::RedirectUri;
+//! use connect_core::wire::ids::ClientId;
+//! use connect_core::wire::secrets::ClientSecret;
+//! use connect_core::UpdateAppRequest;
+//!
+//! // A redirect URI in the form the API stores it (scheme and host lower-cased, a port
+//! // without leading zeros), to compare as a string with the registered ones.
+//! let uri = RedirectUri::parse("HTTPS://App.Example.com:0443/cb", "redirect_uri").unwrap();
+//! assert_eq!(uri.as_str(), "https://app.example.com:443/cb");
+//! let refused = RedirectUri::parse("http://app.example.com/cb", "redirect_uri").unwrap_err();
+//! assert_eq!(refused.parameter, "redirect_uri");
+//!
+//! // A name as stored: trimmed, in Unicode NFC, nothing hidden in it.
+//! assert_eq!(AppName::parse(" Cafe\u{301} ", "name").unwrap().as_str(), "Caf\u{e9}");
+//! assert!(AppName::parse("Acme\u{200b}Corp", "name").is_err());
+//!
+//! // A change of an app, judged without the app (the one rule that needs it, enabled
+//! // webhooks need a URL, is the API's when it applies the change).
+//! let patch = UpdateAppRequest {
+//!     default_success_redirect_uri: Some(Some("javascript:alert(1)".into())),
+//!     ..Default::default()
+//! };
+//! let refused = AppPatch::validate(&patch).unwrap_err();
+//! assert_eq!(refused.parameter, "defaultSuccessRedirectUri");
+//!
+//! // A client's credentials: every parse gives the rules' FieldError, and a secret is
+//! // compared in constant time (`verify`, and `==` too), never with a plain string `==`.
+//! let client_id = ClientId::parse("HqTRDIYH").unwrap();
+//! assert_eq!(ClientId::parse("HqTRDIY").unwrap_err().parameter, "clientId");
+//! let registered = ClientSecret::parse(&format!("sh_app_{}", "3f".repeat(32))).unwrap();
+//! let presented = format!("sh_app_{}", "3f".repeat(32));
+//! assert!(registered.verify(&presented));
+//! assert!(!registered.verify(&format!("sh_app_{}", "3e".repeat(32))));
+//! # let _ = client_id;
+//! ```
+//!
+//! Nothing the storage, the shards, the bookmarks or the operators use is in the default
+//! features: those are behind `server`.
+//!
 //! ## For a server
 //!
 //! Parse, don't validate: a body is read field by field, judged into domain types, and
@@ -114,9 +162,11 @@ pub mod test_util;
 mod reach;
 
 pub use wire::app::App;
-pub use wire::error::{ErrorCode, ErrorEnvelope};
+pub use wire::error::{ErrorCode, ErrorEnvelope, FieldError};
+pub use wire::ids::ClientId;
 pub use wire::request::{
     BatchCreateRequest, BatchItem, CreateAppRequest, ReplaceRedirectUrisRequest, UpdateAppRequest,
     WebhookConfigInput,
 };
 pub use wire::response::{BatchCreateResponse, BatchResult, ListAppsResponse};
+pub use wire::secrets::ClientSecret;

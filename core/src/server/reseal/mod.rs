@@ -3,7 +3,7 @@
 //! [`Reseal`]) and every minute from the scheduled handler ([`run`]).
 //!
 //! A chunk reads the next [`WINDOW`] rows of apps and of idempotency records from the
-//! walk's cursors ([`window`]), decides what moves ([`plan`]), and writes, in one
+//! walk's cursors ([`window`]), decides what moves ([`plan`](mod@plan)), and writes, in one
 //! transaction, what it moved and the cursors. An app or record that changed since the
 //! chunk read it fails the transaction and the chunk is read again: a re-seal never writes
 //! over a newer value (a rotated secret stays rotated). Each shard has its own walk; a
