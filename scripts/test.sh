@@ -37,10 +37,12 @@ say "cargo doc for connect-core and connect-client"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p connect-core -p connect-client --no-deps --all-features
 
 say "connect-core as a client uses it: no AES-GCM, HMAC, LZ4 or base64"
+# subtle is expected here: the wire types compare secrets in constant time with it.
 client_tree=$(cargo tree -e normal -p connect-core --no-default-features --features rules --prefix none)
 if grep -E '^(aes-gcm|hmac|lz4_flex|base64) ' <<<"$client_tree"; then
   die "connect-core's client features pull in a server encoding"
 fi
+grep -q '^subtle ' <<<"$client_tree" || die "connect-core's wire types lost their constant-time comparison (subtle)"
 cargo check --quiet -p connect-core --no-default-features
 
 say "connect-client: no AES-GCM, LZ4 or Worker crate"

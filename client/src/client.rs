@@ -15,6 +15,7 @@ use connect_core::wire::request::{
     WebhookConfigInput,
 };
 use connect_core::wire::response::{BatchCreateResponse, ListAppsResponse, Workspace};
+use connect_core::wire::routes::RouteName;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
@@ -110,15 +111,22 @@ impl Client {
         self.base.as_str()
     }
 
-    /// The URL of an API path (`connect/v1/apps`).
+    /// The URL of a path of the route table (`/connect/v1/apps`), under the base URL and
+    /// any path it has (`https://example.com/connect/` + `connect/v1/apps`).
     fn url(&self, path: &str) -> Url {
         self.base
-            .join(path)
+            .join(path.trim_start_matches('/'))
             .expect("API paths are relative references")
     }
 
-    fn app_url(&self, client_id: &ClientId, tail: &str) -> Url {
-        self.url(&format!("connect/v1/apps/{client_id}{tail}"))
+    /// The URL of a route without a parameter.
+    fn route_url(&self, route: RouteName) -> Url {
+        self.url(route.spec().path)
+    }
+
+    /// The URL of an app's route (`/connect/v1/apps/{clientId}...`).
+    fn app_url(&self, route: RouteName, client_id: &ClientId) -> Url {
+        self.url(&route.spec().path_with(client_id))
     }
 
     fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T, Error> {
@@ -169,7 +177,7 @@ impl Client {
 
     /// `GET /workspace`: the workspace of the key, with its app count.
     pub fn workspace(&self) -> Result<Workspace, Error> {
-        self.get(self.url("connect/v1/workspace"))
+        self.get(self.route_url(RouteName::Workspace))
     }
 
     /// `POST /apps`: one app. `idempotency_key` makes the call safe to repeat; without
@@ -180,7 +188,11 @@ impl Client {
         idempotency_key: Option<&str>,
     ) -> Result<App, Error> {
         validate::create(request)?;
-        self.post(self.url("connect/v1/apps"), Some(request), idempotency_key)
+        self.post(
+            self.route_url(RouteName::Apps),
+            Some(request),
+            idempotency_key,
+        )
     }
 
     /// `POST /apps/batch`: 1 to 100 apps in one transaction, performed once for all the
@@ -193,7 +205,7 @@ impl Client {
     ) -> Result<BatchCreateResponse, Error> {
         validate::batch(request)?;
         self.post(
-            self.url("connect/v1/apps/batch"),
+            self.route_url(RouteName::AppsBatch),
             Some(request),
             idempotency_key,
         )
@@ -201,7 +213,7 @@ impl Client {
 
     /// `GET /apps?limit&offset`: one page, in creation order.
     pub fn list_apps(&self, page: PageRequest) -> Result<ListAppsResponse, Error> {
-        let mut url = self.url("connect/v1/apps");
+        let mut url = self.route_url(RouteName::Apps);
         url.query_pairs_mut()
             .append_pair("limit", &page.limit().to_string())
             .append_pair("offset", &page.offset().to_string());
@@ -210,7 +222,7 @@ impl Client {
 
     /// `GET /apps/{clientId}`.
     pub fn get_app(&self, client_id: &ClientId) -> Result<App, Error> {
-        self.get(self.app_url(client_id, ""))
+        self.get(self.app_url(RouteName::App, client_id))
     }
 
     /// `PATCH /apps/{clientId}`: the fields given are replaced (`webhookConfig` merged).
@@ -220,7 +232,11 @@ impl Client {
         request: &UpdateAppRequest,
     ) -> Result<App, Error> {
         validate::update(request)?;
-        self.send(Method::Patch, self.app_url(client_id, ""), request)
+        self.send(
+            Method::Patch,
+            self.app_url(RouteName::App, client_id),
+            request,
+        )
     }
 
     /// `DELETE /apps/{clientId}`. When an attempt went unanswered or failed with a `5xx`
@@ -230,7 +246,7 @@ impl Client {
     pub fn delete_app(&self, client_id: &ClientId) -> Result<DeletedApp, Error> {
         let (result, in_doubt) = self.transport.perform_noting_doubt(&Call {
             method: Method::Delete,
-            url: self.app_url(client_id, ""),
+            url: self.app_url(RouteName::App, client_id),
             body: None,
             idempotency_key: None,
         });
@@ -250,7 +266,7 @@ impl Client {
         idempotency_key: Option<&str>,
     ) -> Result<RotatedClientSecret, Error> {
         self.post::<(), _>(
-            self.app_url(client_id, "/rotate-client-secret"),
+            self.app_url(RouteName::RotateClientSecret, client_id),
             None,
             idempotency_key,
         )
@@ -258,7 +274,7 @@ impl Client {
 
     /// `GET /apps/{clientId}/redirect-uris`.
     pub fn redirect_uris(&self, client_id: &ClientId) -> Result<RedirectUrisResponse, Error> {
-        self.get(self.app_url(client_id, "/redirect-uris"))
+        self.get(self.app_url(RouteName::RedirectUris, client_id))
     }
 
     /// `PUT /apps/{clientId}/redirect-uris`: the whole list replaced.
@@ -270,14 +286,14 @@ impl Client {
         validate::replace_redirect_uris(request)?;
         self.send(
             Method::Put,
-            self.app_url(client_id, "/redirect-uris"),
+            self.app_url(RouteName::RedirectUris, client_id),
             request,
         )
     }
 
     /// `GET /apps/{clientId}/webhook-config` (the signing secret as a preview).
     pub fn webhook_config(&self, client_id: &ClientId) -> Result<WebhookConfig, Error> {
-        self.get(self.app_url(client_id, "/webhook-config"))
+        self.get(self.app_url(RouteName::WebhookConfig, client_id))
     }
 
     /// `PATCH /apps/{clientId}/webhook-config`: a merge.
@@ -289,7 +305,7 @@ impl Client {
         validate::webhook_config(input)?;
         self.send(
             Method::Patch,
-            self.app_url(client_id, "/webhook-config"),
+            self.app_url(RouteName::WebhookConfig, client_id),
             input,
         )
     }
@@ -302,7 +318,7 @@ impl Client {
         idempotency_key: Option<&str>,
     ) -> Result<RotatedWebhookSecret, Error> {
         self.post::<(), _>(
-            self.app_url(client_id, "/webhook-config/rotate-secret"),
+            self.app_url(RouteName::RotateWebhookSecret, client_id),
             None,
             idempotency_key,
         )
@@ -335,6 +351,25 @@ mod tests {
         assert_eq!(
             url("https://example.com/connect"),
             "https://example.com/connect/"
+        );
+    }
+
+    #[test]
+    fn urls_are_the_route_tables_paths_under_the_base() {
+        let id = ClientId::parse("HqTRDIYH").unwrap();
+        let client = Client::builder("https://example.com/gateway", "k")
+            .build()
+            .unwrap();
+        assert_eq!(
+            client.app_url(RouteName::RotateClientSecret, &id).as_str(),
+            "https://example.com/gateway/connect/v1/apps/HqTRDIYH/rotate-client-secret"
+        );
+        let client = Client::builder("http://127.0.0.1:8787", "k")
+            .build()
+            .unwrap();
+        assert_eq!(
+            client.route_url(RouteName::AppsBatch).as_str(),
+            "http://127.0.0.1:8787/connect/v1/apps/batch"
         );
     }
 }

@@ -1,6 +1,6 @@
 //! What a call can fail with.
 
-use connect_core::rules::error::FieldError;
+use connect_core::wire::error::FieldError;
 use connect_core::wire::error::{ErrorCode, ErrorObject};
 use std::fmt;
 

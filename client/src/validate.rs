@@ -1,18 +1,17 @@
-//! Requests judged before they are sent, by `connect_core`'s rules: the server's own
-//! reader and checks, run on the JSON the client is about to send, so a refusal has the
-//! code, message and parameter path the server would have answered.
+//! Requests judged before they are sent, by `connect_core`'s rules: the types the server
+//! judges each body into, so a refusal has the code, message and parameter path the
+//! server would have answered. This module holds no check of its own.
 //!
-//! What depends on the stored app (a webhook may be enabled only with a URL, which may be
+//! What depends on the stored app (webhooks may be enabled only with a URL, which may be
 //! the stored one) is left to the server.
 
-use connect_core::rules::app::NewApp;
+use connect_core::rules::app::{AppPatch, NewApp};
 use connect_core::rules::batch;
-use connect_core::rules::error::FieldError;
 use connect_core::rules::idempotency::IdempotencyKey;
-use connect_core::rules::input::{FromJson, Path};
-use connect_core::rules::logo::Logo;
-use connect_core::rules::name::AppName;
-use connect_core::rules::redirect_uri::{RedirectUri, RedirectUris};
+use connect_core::rules::input::Path;
+use connect_core::rules::redirect_uri::RedirectUris;
+use connect_core::rules::webhook::WebhookPatch;
+use connect_core::wire::error::FieldError;
 use connect_core::wire::request::{
     BatchCreateRequest, BatchItem, CreateAppRequest, ReplaceRedirectUrisRequest, UpdateAppRequest,
     WebhookConfigInput,
@@ -27,8 +26,7 @@ fn json_of<T: Serialize>(body: &T) -> Value {
 
 /// `POST /apps`: what the server would refuse, if anything.
 pub fn create(request: &CreateAppRequest) -> Result<(), FieldError> {
-    let read = CreateAppRequest::from_json(&json_of(request), "")?;
-    NewApp::validate(&read, Path::Root).map(drop)
+    NewApp::validate(request, Path::Root).map(drop)
 }
 
 /// `POST /apps/batch`: the error the server would answer for the whole request, if any.
@@ -42,64 +40,23 @@ pub fn batch(request: &BatchCreateRequest) -> Result<(), FieldError> {
 /// One batch item as the server judges it at `index`: the parameter is named by its path
 /// in the batch (`items[3].name`).
 pub fn batch_item(item: &BatchItem, index: usize) -> Result<(), FieldError> {
-    let items = Path::Named("items");
-    let path = items.index(index);
-    let read = BatchItem::from_json(&json_of(item), path)?;
-    NewApp::validate(&read.app, path)
-        .map(drop)
-        .map_err(|e| e.at_index(index))
+    batch::judge_item(&json_of(item), index).map(drop)
 }
 
-/// `PATCH /apps/{clientId}`: its shape, and each value the server judges without the
-/// stored app (name, logo, redirect URIs, default redirect URIs).
+/// `PATCH /apps/{clientId}`: everything the server judges without the stored app.
 pub fn update(request: &UpdateAppRequest) -> Result<(), FieldError> {
-    let read = UpdateAppRequest::from_json(&json_of(request), "")?;
-    if let Some(name) = &read.name {
-        AppName::parse(name, "name")?;
-    }
-    if let Some(Some(logo)) = &read.logo {
-        Logo::parse(logo, "logo")?;
-    }
-    if let Some(uris) = &read.redirect_uris {
-        RedirectUris::parse(uris, "redirectUris")?;
-    }
-    if let Some(WebhookConfigInput {
-        url: Some(Some(url)),
-        ..
-    }) = &read.webhook_config
-    {
-        RedirectUri::parse(url, "webhookConfig.url")?;
-    }
-    for (value, parameter) in [
-        (
-            &read.default_success_redirect_uri,
-            "defaultSuccessRedirectUri",
-        ),
-        (
-            &read.default_failure_redirect_uri,
-            "defaultFailureRedirectUri",
-        ),
-    ] {
-        if let Some(Some(uri)) = value {
-            RedirectUri::parse(uri, parameter)?;
-        }
-    }
-    Ok(())
+    AppPatch::validate(request).map(drop)
 }
 
 /// `PUT /apps/{clientId}/redirect-uris`.
 pub fn replace_redirect_uris(request: &ReplaceRedirectUrisRequest) -> Result<(), FieldError> {
-    let read = ReplaceRedirectUrisRequest::from_json(&json_of(request), "")?;
-    RedirectUris::parse(&read.redirect_uris, "redirectUris").map(drop)
+    RedirectUris::validate(request).map(drop)
 }
 
-/// `PATCH /apps/{clientId}/webhook-config`: its shape and its URL.
+/// `PATCH /apps/{clientId}/webhook-config`: everything the server judges without the
+/// stored app (its fields are named bare: `url`, `retryAttempts`).
 pub fn webhook_config(input: &WebhookConfigInput) -> Result<(), FieldError> {
-    let read = WebhookConfigInput::from_json(&json_of(input), "")?;
-    if let Some(Some(url)) = &read.url {
-        RedirectUri::parse(url, "url")?;
-    }
-    Ok(())
+    WebhookPatch::validate(input, "").map(drop)
 }
 
 /// An `Idempotency-Key` header value.
@@ -189,6 +146,42 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(webhook_config(&hook).unwrap_err().parameter, "url");
+        // Every value the server judges without the app, not only the URLs.
+        let hook = WebhookConfigInput {
+            retry_attempts: Some(11),
+            ..Default::default()
+        };
+        assert_eq!(
+            webhook_config(&hook).unwrap_err().parameter,
+            "retryAttempts"
+        );
+        let hook = WebhookConfigInput {
+            enabled: Some(true),
+            url: Some(None),
+            ..Default::default()
+        };
+        assert_eq!(webhook_config(&hook).unwrap_err().parameter, "url");
+        let patch = UpdateAppRequest {
+            webhook_config: Some(WebhookConfigInput {
+                events: Some(vec!["verification.completed".into(); 51]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let e = update(&patch).unwrap_err();
+        assert_eq!(
+            (e.parameter.as_str(), e.max),
+            ("webhookConfig.events", Some(50))
+        );
+        // Enabling without a URL depends on the stored app: the server judges it.
+        let patch = UpdateAppRequest {
+            webhook_config: Some(WebhookConfigInput {
+                enabled: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(update(&patch), Ok(()));
         assert_eq!(
             idempotency_key("").unwrap_err().parameter,
             "Idempotency-Key"

@@ -8,16 +8,19 @@
 //! - `rules` (feature `rules`, on by default): request bodies read as JSON that cannot be
 //!   read two ways (a repeated member name is refused) and judged into domain types that
 //!   cannot hold a bad value, each refusal naming its parameter by path
-//!   (`items[3].redirectUris[0]`); what a body may be declared as; how apps are minted and
-//!   changed; batch plans and
-//!   outcomes; pagination; the `Idempotency-Key`, the request fingerprint and the replay
-//!   decision. Pure functions: time and randomness are passed in.
-//! - `server` (feature `server`): the server's encodings. Secrets sealed with an
-//!   AES-256-GCM key ring, the tags that show an `X-Connect-Bookmark` was sent by this
-//!   API (HMAC-SHA256 under keys derived from the ring), the stored app, recorded
-//!   responses of idempotent requests, the page cache. The Cloudflare Worker that serves
-//!   the API turns it on; a client leaves it off and compiles no AES-GCM, HMAC, LZ4 or
-//!   base64: it keeps and sends back bookmarks as the opaque text they are.
+//!   (`items[3].redirectUris[0]`); what a body may be declared as; what a request may ask
+//!   of an app; batch plans; pagination; the `Idempotency-Key` and the request
+//!   fingerprint. Pure functions: time and randomness are passed in.
+//! - `server` (feature `server`): everything about storage, shards, bookmarks and the
+//!   operators. Apps as the server holds them (secrets open or kept sealed) and how each
+//!   route mints or changes one, the client ids each shard mints, the idempotency claim
+//!   and decision, the admin API's answers; secrets sealed with an AES-256-GCM key ring,
+//!   the tags that show an `X-Connect-Bookmark` was sent by this API (HMAC-SHA256 under
+//!   keys derived from the ring), the stored app, recorded responses of idempotent
+//!   requests, the page cache; storage as data and the write protocol. The Cloudflare
+//!   Worker that serves the API turns it on; a client leaves it off and compiles no
+//!   AES-GCM, HMAC, LZ4 or base64: it keeps and sends back bookmarks as the opaque text
+//!   they are.
 //!
 //! `test-util` adds a seeded (insecure) entropy source for tests and benchmarks. It builds
 //! for native targets and `wasm32-unknown-unknown`.
@@ -55,6 +58,54 @@
 //! assert_eq!(parsed.success_count, 0);
 //! ```
 //!
+//! ## For an authorization server
+//!
+//! A service that signs users in to these apps needs the rules and the wire types, not the
+//! storage: with the default features alone it judges what an app may hold, exactly as
+//! this API does, and checks a client's credentials:
+//!
+//! ```
+//! use connect_core::rules::app::AppPatch;
+//! use connect_core::rules::name::AppName;
+//! use connect_core::rules::redirect_uri::RedirectUri;
+//! use connect_core::wire::ids::ClientId;
+//! use connect_core::wire::secrets::ClientSecret;
+//! use connect_core::UpdateAppRequest;
+//!
+//! // A redirect URI in the form the API stores it (scheme and host lower-cased, a port
+//! // without leading zeros), to compare as a string with the registered ones.
+//! let uri = RedirectUri::parse("HTTPS://App.Example.com:0443/cb", "redirect_uri").unwrap();
+//! assert_eq!(uri.as_str(), "https://app.example.com:443/cb");
+//! let refused = RedirectUri::parse("http://app.example.com/cb", "redirect_uri").unwrap_err();
+//! assert_eq!(refused.parameter, "redirect_uri");
+//!
+//! // A name as stored: trimmed, in Unicode NFC, nothing hidden in it.
+//! assert_eq!(AppName::parse(" Cafe\u{301} ", "name").unwrap().as_str(), "Caf\u{e9}");
+//! assert!(AppName::parse("Acme\u{200b}Corp", "name").is_err());
+//!
+//! // A change of an app, judged without the app (the one rule that needs it, enabled
+//! // webhooks need a URL, is the API's when it applies the change).
+//! let patch = UpdateAppRequest {
+//!     default_success_redirect_uri: Some(Some("javascript:alert(1)".into())),
+//!     ..Default::default()
+//! };
+//! let refused = AppPatch::validate(&patch).unwrap_err();
+//! assert_eq!(refused.parameter, "defaultSuccessRedirectUri");
+//!
+//! // A client's credentials: every parse gives the rules' FieldError, and a secret is
+//! // compared in constant time (`verify`, and `==` too), never with a plain string `==`.
+//! let client_id = ClientId::parse("HqTRDIYH").unwrap();
+//! assert_eq!(ClientId::parse("HqTRDIY").unwrap_err().parameter, "clientId");
+//! let registered = ClientSecret::parse(&format!("sh_app_{}", "3f".repeat(32))).unwrap();
+//! let presented = format!("sh_app_{}", "3f".repeat(32));
+//! assert!(registered.verify(&presented));
+//! assert!(!registered.verify(&format!("sh_app_{}", "3e".repeat(32))));
+//! # let _ = client_id;
+//! ```
+//!
+//! Nothing the storage, the shards, the bookmarks or the operators use is in the default
+//! features: those are behind `server`.
+//!
 //! ## For a server
 //!
 //! Parse, don't validate: a body is read field by field, judged into domain types, and
@@ -63,8 +114,8 @@
 //!
 //! ```
 //! # #[cfg(all(feature = "server", feature = "test-util"))] {
-//! use connect_core::rules::{batch, input::parse_body, random::ClientIdClass};
-//! use connect_core::server::{row::Stored, seal::KeyRing};
+//! use connect_core::rules::{batch, input::parse_body};
+//! use connect_core::server::{row::Stored, seal::KeyRing, shards::ClientIdClass};
 //! use connect_core::wire::app::App;
 //! use connect_core::test_util::SeededEntropy;
 //! use connect_core::wire::{ids::WorkspaceId, time::Timestamp};
@@ -111,9 +162,11 @@ pub mod test_util;
 mod reach;
 
 pub use wire::app::App;
-pub use wire::error::{ErrorCode, ErrorEnvelope};
+pub use wire::error::{ErrorCode, ErrorEnvelope, FieldError};
+pub use wire::ids::ClientId;
 pub use wire::request::{
     BatchCreateRequest, BatchItem, CreateAppRequest, ReplaceRedirectUrisRequest, UpdateAppRequest,
     WebhookConfigInput,
 };
 pub use wire::response::{BatchCreateResponse, BatchResult, ListAppsResponse};
+pub use wire::secrets::ClientSecret;

@@ -15,13 +15,13 @@
 mod support;
 
 use connect_core::rules::pagination::PageRequest;
+use connect_core::server::admin::CreatedWorkspace;
 use connect_core::server::failure::Failure;
 use connect_core::server::operations::app::DeleteApp;
 use connect_core::server::operations::workspaces::CreateWorkspace;
 use connect_core::server::perform::{Backend, OPERATORS};
 use connect_core::server::recorded::KvRecord;
 use connect_core::server::tables::apps::{self, Listing};
-use connect_core::wire::response::CreatedWorkspace;
 use connect_core::wire::secrets::KeyEnvironment;
 use connect_sqlite::block_on;
 use connect_sqlite::faults::{Call, Fault, Faults};

@@ -12,13 +12,13 @@
 
 mod support;
 
+use connect_core::server::admin::ResealProgress;
 use connect_core::server::perform::OPERATORS;
 use connect_core::server::recorded::{KvRecord, RecordedResponse};
 use connect_core::server::reseal::{self, Reseal, CHUNKS_PER_RUN, WINDOW};
 use connect_core::server::seal::KeyRing;
 use connect_core::server::LogLine;
 use connect_core::test_util::SeededEntropy;
-use connect_core::wire::response::ResealProgress;
 use connect_sqlite::{block_on, Native};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -8,12 +8,12 @@
 mod support;
 
 use connect_core::rules::pagination::PageRequest;
+use connect_core::server::admin::IssuedApiKey;
 use connect_core::server::failure::Failure;
 use connect_core::server::operations::workspaces::AddApiKey;
 use connect_core::server::perform::{Backend, OPERATORS};
 use connect_core::server::session::KEY_REFUSED;
 use connect_core::server::tables::{apps, workspaces};
-use connect_core::wire::response::IssuedApiKey;
 use connect_core::wire::secrets::KeyEnvironment;
 use connect_sqlite::block_on;
 use serde_json::json;

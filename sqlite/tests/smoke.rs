@@ -1,13 +1,13 @@
 use connect_core::rules::batch;
 use connect_core::rules::pagination::PageRequest;
-use connect_core::rules::random::ClientIdClass;
+use connect_core::server::admin::CreatedWorkspace;
 use connect_core::server::operations::apps::BatchCreate;
 use connect_core::server::operations::workspaces::CreateWorkspace;
 use connect_core::server::perform::{perform, Tools, WriteRequest, OPERATORS};
 use connect_core::server::seal::KeyRing;
+use connect_core::server::shards::ClientIdClass;
 use connect_core::server::tables::apps::{self, Listing};
 use connect_core::test_util::SeededEntropy;
-use connect_core::wire::response::CreatedWorkspace;
 use connect_core::wire::secrets::KeyEnvironment;
 use connect_sqlite::{block_on, system_now, MemoryKv, Native, Shards};
 use serde_json::json;

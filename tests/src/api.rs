@@ -3,9 +3,9 @@
 //! contract's error envelope.
 
 use crate::{RequestBuilder, Response, Server};
+use connect_core::server::admin::CreatedWorkspace;
 use connect_core::wire::error::{ErrorCode, ErrorEnvelope};
 use connect_core::wire::ids::WorkspaceId;
-use connect_core::wire::response::CreatedWorkspace;
 use serde::Serialize;
 
 /// A workspace and its API key: what each test works in, so tests never see each other's

@@ -10,8 +10,8 @@
 
 use connect_core::rules::api_key::sha256_hex;
 use connect_core::rules::idempotency::IdempotencyKey;
+use connect_core::server::admin::{ApiKeyList, HealthReport, RevokedApiKey};
 use connect_core::wire::error::ErrorCode;
-use connect_core::wire::response::{ApiKeyList, HealthReport, RevokedApiKey};
 use connect_core::wire::routes::{RouteName, ROUTES};
 use connect_e2e::api::{assert_error, assert_not_stored, Tenant};
 use connect_e2e::{random_base62, random_hex, Response, Server, ServerConfig};

@@ -8,9 +8,9 @@
 //! header, on a write too, which then writes nothing); and a bookmark outlives a rotation
 //! of the secrets key ring while its key is in the ring.
 
+use connect_core::server::admin::Shards;
 use connect_core::wire::error::ErrorCode;
 use connect_core::wire::ids::ClientId;
-use connect_core::wire::response::Shards;
 use connect_e2e::api::{assert_error, d1_costs, Tenant};
 use connect_e2e::{random_hex, Response, Server, ServerConfig};
 use serde_json::{json, Value};

@@ -61,14 +61,16 @@ fn bearer(req: &Request, refusals: &Refusals) -> ApiResult<String> {
 /// The presented API key, if it can be a key of this deployment (no lookup yet).
 pub fn api_key(req: &Request, env: KeyEnvironment) -> ApiResult<ApiKey> {
     let token = bearer(req, &API_KEY)?;
-    ApiKey::parse(env, &token).ok_or(unauthorized(match env {
-        KeyEnvironment::Test => {
-            "the API key is malformed: this deployment takes sk_workspace_test_ keys"
-        }
-        KeyEnvironment::Prod => {
-            "the API key is malformed: this deployment takes sk_workspace_prod_ keys"
-        }
-    }))
+    ApiKey::parse(env, &token).map_err(|_| {
+        unauthorized(match env {
+            KeyEnvironment::Test => {
+                "the API key is malformed: this deployment takes sk_workspace_test_ keys"
+            }
+            KeyEnvironment::Prod => {
+                "the API key is malformed: this deployment takes sk_workspace_prod_ keys"
+            }
+        })
+    })
 }
 
 /// Where a key leads: from this isolate's cache, else from the directory (`directory`,

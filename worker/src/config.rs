@@ -2,11 +2,11 @@
 
 use crate::isolate;
 use crate::webcrypto::NativeKey;
-use connect_core::rules::random::ClientIdClass;
 use connect_core::server::bookmark::BookmarkKeys;
 use connect_core::server::failure::Failure;
 use connect_core::server::page_cache;
 use connect_core::server::seal::KeyRing;
+use connect_core::server::shards::ClientIdClass;
 use connect_core::server::shards::ShardList;
 use connect_core::wire::secrets::KeyEnvironment;
 use std::rc::Rc;
@@ -18,7 +18,7 @@ pub fn key_environment(env: &Env) -> Result<KeyEnvironment, Failure> {
         .var("KEY_ENVIRONMENT")
         .map_err(|_| Failure::Internal("KEY_ENVIRONMENT is not set".into()))?
         .to_string();
-    KeyEnvironment::parse(&raw).ok_or_else(|| {
+    KeyEnvironment::parse(&raw).map_err(|_| {
         Failure::Internal(format!("KEY_ENVIRONMENT must be test or prod, not {raw:?}"))
     })
 }

@@ -3,10 +3,10 @@
 //! with (methods, bodies, the rate limit).
 
 use crate::rate_limit::Limit;
-use connect_core::rules::error::FieldError;
 use connect_core::rules::media_type::UnsupportedBody;
 use connect_core::server::bookmark::{self, BookmarkError};
 use connect_core::server::failure::Failure;
+use connect_core::wire::error::FieldError;
 use connect_core::wire::error::{ErrorCode, ErrorDetails, ErrorEnvelope, ErrorObject};
 
 /// A request that ends in an error response.

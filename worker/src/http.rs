@@ -5,10 +5,10 @@
 //! 415), at most 1 MiB (413). A route that takes no body accepts none, or `{}`.
 
 use crate::error::{ApiError, ApiResult};
-use connect_core::rules::error::FieldError;
 use connect_core::rules::input::{parse_body, MAX_BODY_BYTES};
 use connect_core::rules::media_type::check_body_headers;
 use connect_core::server::recorded::RecordedResponse;
+use connect_core::wire::error::FieldError;
 use serde_json::Value;
 use worker::{Headers, Request, Response};
 

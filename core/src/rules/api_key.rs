@@ -1,7 +1,7 @@
 //! How an API key is kept (only its hash, and its last four characters), and how an
 //! operator names one to revoke by its text.
 
-use crate::rules::error::FieldError;
+use crate::wire::error::FieldError;
 use crate::wire::request::RevokeApiKeyRequest;
 use crate::wire::secrets::{ApiKey, KeyEnvironment};
 use sha2::{Digest, Sha256};
@@ -25,14 +25,14 @@ impl RevokeApiKeyRequest {
     /// anything else as not a key; neither refusal repeats the value, which may be a live
     /// key with a typo.
     pub fn api_key(&self, env: KeyEnvironment) -> Result<ApiKey, FieldError> {
-        if let Some(key) = ApiKey::parse(env, &self.key) {
+        if let Ok(key) = ApiKey::parse(env, &self.key) {
             return Ok(key);
         }
         let other = match env {
             KeyEnvironment::Test => KeyEnvironment::Prod,
             KeyEnvironment::Prod => KeyEnvironment::Test,
         };
-        let why = if ApiKey::parse(other, &self.key).is_some() {
+        let why = if ApiKey::parse(other, &self.key).is_ok() {
             format!(
                 "is a key of another deployment ({}...): this deployment issues {}... keys; revoke it where it was issued",
                 other.key_prefix(),

@@ -1,333 +1,34 @@
-//! An app as the server holds it, how a new one is minted, and how each route changes it.
+//! What a request may ask of an app, judged without the stored app, each refusal naming
+//! its parameter by path:
 //!
-//! The server holds an app as an [`App<Held>`]: the fields of the App object, the client
-//! and webhook secrets in plain text (in memory only: the store seals them), and the
-//! workflows as the node ids of the one `Default` workflow every app has. The API offers
-//! no way to add or change a workflow, so the rest of that workflow is the same in every
-//! app, and its time is the app's creation time; [`App::show`] writes it out in full.
+//! - a new app, from `POST /apps` or a batch item: [`NewApp`];
+//! - a change, from `PATCH /apps/{clientId}`: [`AppPatch`];
+//! - a new list of redirect URIs, from `PUT /apps/{clientId}/redirect-uris`:
+//!   [`RedirectUris::validate`];
+//! - a webhook-config merge, from `PATCH /apps/{clientId}/webhook-config` (and inside the
+//!   two above): [`WebhookPatch`].
+//!
+//! These are the server's own judgements: the Worker refuses exactly what they refuse,
+//! with the same code, message and parameter. The one rule that needs the stored app
+//! (enabled webhooks need a URL, which may be the stored one) is applied with the change
+//! by the server (`connect_core::server::app`, feature `server`), which also mints a new
+//! app.
 
-use crate::rules::error::FieldError;
 use crate::rules::input::Path;
 use crate::rules::logo::Logo;
 use crate::rules::name::AppName;
-use crate::rules::random::{ClientIdClass, Entropy};
 use crate::rules::redirect_uri::{RedirectUri, RedirectUris};
-use crate::rules::webhook::WebhookSettings;
-use crate::wire::app::{
-    App, AppForm, FormChange, NodeConfig, NodeKind, ProviderState, Shown, VerificationConfig,
-    WebhookConfig, Workflow, WorkflowNode,
-};
-use crate::wire::ids::{ClientId, NodeId, WorkflowId, WorkspaceId};
-use crate::wire::request::{CreateAppRequest, UpdateAppRequest, WebhookConfigInput};
-use crate::wire::secrets::{ClientSecret, WebhookSecret};
-use crate::wire::time::Timestamp;
-use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
-use std::collections::BTreeMap;
-
-/// The form in which the server holds an app in memory: secrets in plain text (or kept
-/// sealed when they could not be opened), the workflows as the node ids of the `Default`
-/// workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Held {}
-
-impl AppForm for Held {
-    type ClientSecret = Kept<ClientSecret>;
-    type Workflows = DefaultWorkflowNodes;
-    type WebhookSecret = Kept<WebhookSecret>;
-}
-
-/// A secret as the server holds it: opened, or kept as it was stored because it could not
-/// be opened (its key is gone from the key ring, or the value was tampered with). A kept
-/// secret is written back unchanged; an answer that must show it cannot be given
-/// ([`NotOpened`]), and only a rotation, which replaces it, repairs the app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Kept<S> {
-    /// The secret in plain text.
-    Open(S),
-    /// The secret as stored, unopened.
-    Sealed(SealedText),
-}
-
-/// A stored secret's sealed text, and the id of the key it names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SealedText {
-    /// The sealed value, as stored.
-    pub text: String,
-    /// The key it names (empty when the text has no key id).
-    pub key_id: String,
-}
-
-impl<S> Kept<S> {
-    /// The secret, if it was opened.
-    pub fn open(&self) -> Option<&S> {
-        match self {
-            Kept::Open(secret) => Some(secret),
-            Kept::Sealed(_) => None,
-        }
-    }
-}
-
-/// An answer that must show a secret that could not be opened: which app, and the key its
-/// sealed value names (for the log; never the value).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotOpened {
-    /// The app.
-    pub client_id: ClientId,
-    /// The key the secret's sealed value names.
-    pub key_id: String,
-}
-
-impl std::fmt::Display for NotOpened {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the client secret of app {} (sealed under key {:?}) could not be opened",
-            self.client_id, self.key_id
-        )
-    }
-}
-
-impl std::error::Error for NotOpened {}
-
-/// The node ids of an app's `Default` workflow: request, verification, response. Written
-/// as a JSON array of the three ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DefaultWorkflowNodes(pub [NodeId; 3]);
-
-impl DefaultWorkflowNodes {
-    /// Three distinct fresh node ids.
-    fn generate(entropy: &mut dyn Entropy) -> Self {
-        let mut ids: Vec<NodeId> = Vec::with_capacity(3);
-        while ids.len() < 3 {
-            let id = NodeId::generate(entropy);
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        Self([ids[0], ids[1], ids[2]])
-    }
-
-    /// `Default`: `request` -> `verification` (OIDC, the four PII claims) -> `response`,
-    /// with id `workflow_id`, created at `at`.
-    pub fn workflow(&self, workflow_id: WorkflowId, at: Timestamp) -> Workflow {
-        let [request, verification, response] = self.0;
-        Workflow {
-            workflow_id,
-            name: "Default".to_owned(),
-            entry_node_id: request,
-            nodes: vec![
-                WorkflowNode {
-                    id: request,
-                    kind: NodeKind::Request,
-                    next: Some(verification),
-                    config: None,
-                },
-                WorkflowNode {
-                    id: verification,
-                    kind: NodeKind::Verification,
-                    next: Some(response),
-                    config: Some(NodeConfig::Verification(VerificationConfig {
-                        channel: Cow::Borrowed("oidc"),
-                        claims: ["name", "given_name", "family_name", "birthdate"]
-                            .map(Cow::Borrowed)
-                            .to_vec(),
-                        mode: Cow::Borrowed("pii"),
-                    })),
-                },
-                WorkflowNode {
-                    id: response,
-                    kind: NodeKind::Response,
-                    next: None,
-                    config: None,
-                },
-            ],
-            created_at: at,
-            updated_at: at,
-        }
-    }
-}
-
-/// [`Held`] to [`Shown`]: the workflow written out, the webhook secret as a preview.
-struct Show;
-
-impl FormChange<Held, Shown> for Show {
-    type Error = NotOpened;
-
-    fn client_secret(&mut self, app: &App<Held>) -> Result<ClientSecret, NotOpened> {
-        match &app.client_secret {
-            Kept::Open(secret) => Ok(secret.clone()),
-            Kept::Sealed(sealed) => Err(NotOpened {
-                client_id: app.client_id,
-                key_id: sealed.key_id.clone(),
-            }),
-        }
-    }
-
-    fn workflows(&mut self, app: &App<Held>) -> Result<Vec<Workflow>, NotOpened> {
-        Ok(vec![app
-            .workflows
-            .workflow(app.default_workflow_id, app.created_at)])
-    }
-
-    fn webhook_secret(&mut self, app: &App<Held>) -> Result<Option<String>, NotOpened> {
-        Ok(webhook_preview(app))
-    }
-}
-
-/// What the API shows of an app's webhook signing secret: a preview, if there is one and
-/// it could be opened.
-fn webhook_preview(app: &App<Held>) -> Option<String> {
-    app.webhook_config
-        .secret
-        .as_ref()
-        .and_then(Kept::open)
-        .map(WebhookSecret::preview)
-}
-
-impl App<Held> {
-    /// The App object the API shows for this app; [`NotOpened`] if its client secret could
-    /// not be opened.
-    pub fn show(&self) -> Result<App, NotOpened> {
-        self.to_form(&mut Show)
-    }
-
-    /// The webhook config as its own route shows it, the secret as a preview (left out if
-    /// it could not be opened).
-    pub fn shown_webhook_config(&self) -> WebhookConfig {
-        self.webhook_config.with_secret(webhook_preview(self))
-    }
-
-    /// The app after `PATCH /apps/{clientId}`: `name` and `logo` replaced (`logo: null`
-    /// removes it), `redirectUris` replaced, `webhookConfig` merged, the default redirect
-    /// URIs set or (with `null`) removed. `None` if the patch changes nothing, so nothing
-    /// needs writing.
-    pub fn patched(
-        &self,
-        patch: &UpdateAppRequest,
-        now: Timestamp,
-    ) -> Result<Option<Self>, FieldError> {
-        let mut next = self.clone();
-        if let Some(name) = &patch.name {
-            next.name = AppName::parse(name, "name")?.into_string();
-        }
-        if let Some(logo) = &patch.logo {
-            next.logo = match logo {
-                None => None,
-                Some(logo) => Some(Logo::parse(logo, "logo")?.into_string()),
-            };
-        }
-        if let Some(uris) = &patch.redirect_uris {
-            next.redirect_uris = RedirectUris::parse(uris, "redirectUris")?.to_strings();
-        }
-        if let Some(input) = &patch.webhook_config {
-            next.webhook_config = self.merged_webhook_config(input, "webhookConfig")?;
-        }
-        for (value, field, parameter) in [
-            (
-                &patch.default_success_redirect_uri,
-                &mut next.default_success_redirect_uri,
-                "defaultSuccessRedirectUri",
-            ),
-            (
-                &patch.default_failure_redirect_uri,
-                &mut next.default_failure_redirect_uri,
-                "defaultFailureRedirectUri",
-            ),
-        ] {
-            match value {
-                None => {}
-                Some(None) => *field = None,
-                Some(Some(uri)) => *field = Some(RedirectUri::parse(uri, parameter)?.to_string()),
-            }
-        }
-        Ok(self.changed_to(next, now))
-    }
-
-    /// The app after `PUT /apps/{clientId}/redirect-uris`; `None` if unchanged.
-    pub fn with_redirect_uris(
-        &self,
-        uris: &[String],
-        now: Timestamp,
-    ) -> Result<Option<Self>, FieldError> {
-        let mut next = self.clone();
-        next.redirect_uris = RedirectUris::parse(uris, "redirectUris")?.to_strings();
-        Ok(self.changed_to(next, now))
-    }
-
-    /// The app after `PATCH /apps/{clientId}/webhook-config` (a merge, fields named bare:
-    /// `retryAttempts`); `None` if unchanged.
-    pub fn with_webhook(
-        &self,
-        input: &WebhookConfigInput,
-        now: Timestamp,
-    ) -> Result<Option<Self>, FieldError> {
-        let mut next = self.clone();
-        next.webhook_config = self.merged_webhook_config(input, "")?;
-        Ok(self.changed_to(next, now))
-    }
-
-    /// The app with a new client secret (which also repairs an app whose secret could not
-    /// be opened).
-    pub fn with_client_secret(&self, secret: ClientSecret, now: Timestamp) -> Self {
-        let mut next = self.clone();
-        next.client_secret = Kept::Open(secret);
-        next.updated_at = self.change_time(now);
-        next
-    }
-
-    /// The app with a new webhook signing secret.
-    pub fn with_webhook_secret(&self, secret: WebhookSecret, now: Timestamp) -> Self {
-        let mut next = self.clone();
-        next.webhook_config.secret = Some(Kept::Open(secret));
-        next.updated_at = self.change_time(now);
-        next
-    }
-
-    /// The time of a change made at `now`: never earlier than, nor equal to, the last
-    /// one, so `updatedAt` visibly moves even for two changes in the same millisecond.
-    fn change_time(&self, now: Timestamp) -> Timestamp {
-        now.max(self.updated_at.plus_millis(1))
-    }
-
-    /// `next` with its change time, if it differs from this app.
-    fn changed_to(&self, next: Self, now: Timestamp) -> Option<Self> {
-        // Field by field, not `Self { updated_at, ..next }`: rustc 1.95 crashes on struct
-        // update syntax over a generic struct's associated-type fields.
-        (next != *self).then(|| {
-            let mut next = next;
-            next.updated_at = self.change_time(now);
-            next
-        })
-    }
-
-    /// The webhook config with `input` merged in, the signing secret kept.
-    fn merged_webhook_config<'p>(
-        &self,
-        input: &WebhookConfigInput,
-        parameter: impl Into<Path<'p>>,
-    ) -> Result<WebhookConfig<Held>, FieldError> {
-        // Only this crate writes an app's config, through the same rules; a config that
-        // breaks them is a bug, reported on the config as a whole.
-        let current = WebhookSettings::from_config(&self.webhook_config).ok_or_else(|| {
-            FieldError::invalid(
-                "webhookConfig",
-                "is stored in a form this version cannot read",
-            )
-        })?;
-        Ok(current
-            .merge(input, parameter)?
-            .to_config(self.webhook_config.secret.clone()))
-    }
-}
+use crate::rules::webhook::{WebhookPatch, WebhookSettings};
+use crate::wire::error::FieldError;
+use crate::wire::request::{CreateAppRequest, UpdateAppRequest};
 
 /// A validated request for a new app: every field of a create or a batch item, judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewApp {
-    name: AppName,
-    logo: Option<Logo>,
-    redirect_uris: RedirectUris,
-    webhook: WebhookSettings,
+    pub(crate) name: AppName,
+    pub(crate) logo: Option<Logo>,
+    pub(crate) redirect_uris: RedirectUris,
+    pub(crate) webhook: WebhookSettings,
 }
 
 impl NewApp {
@@ -351,152 +52,118 @@ impl NewApp {
             },
         })
     }
+}
 
-    /// Mints the app: a fresh client id of `class` (the class of the workspace's shard)
-    /// and a fresh secret, the default provider and workflow.
-    pub fn mint(
-        &self,
-        workspace: &WorkspaceId,
-        class: ClientIdClass,
-        now: Timestamp,
-        entropy: &mut dyn Entropy,
-    ) -> App<Held> {
-        App {
-            client_id: ClientId::generate(class, entropy),
-            client_secret: Kept::Open(ClientSecret::generate(entropy)),
-            name: self.name.as_str().to_owned(),
-            logo: self.logo.as_ref().map(|l| l.as_str().to_owned()),
-            redirect_uris: self.redirect_uris.to_strings(),
-            providers: BTreeMap::from([(
-                "passport".to_owned(),
-                ProviderState {
-                    enabled: true,
-                    config: None,
-                },
-            )]),
-            default_workflow_id: WorkflowId::generate(entropy),
-            workflows: DefaultWorkflowNodes::generate(entropy),
-            webhook_config: self.webhook.to_config(None),
-            default_success_redirect_uri: None,
-            default_failure_redirect_uri: None,
-            organization_id: workspace.clone(),
-            created_at: now,
-            updated_at: now,
-        }
+/// A judged `PATCH /apps/{clientId}`: every field it sets is valid. `name` and `logo`
+/// replace (`logo: null` removes it), `redirectUris` replaces the list, `webhookConfig`
+/// is merged, and the default redirect URIs are set or (with `null`) removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppPatch {
+    pub(crate) name: Option<AppName>,
+    pub(crate) logo: Option<Option<Logo>>,
+    pub(crate) redirect_uris: Option<RedirectUris>,
+    pub(crate) webhook: Option<WebhookPatch>,
+    pub(crate) default_success_redirect_uri: Option<Option<RedirectUri>>,
+    pub(crate) default_failure_redirect_uri: Option<Option<RedirectUri>>,
+}
+
+impl AppPatch {
+    /// Judges a PATCH body, field by field in this order: `name`, `logo`, `redirectUris`,
+    /// `webhookConfig`, `defaultSuccessRedirectUri`, `defaultFailureRedirectUri`.
+    pub fn validate(request: &UpdateAppRequest) -> Result<Self, FieldError> {
+        let default_uri = |value: &Option<Option<String>>, parameter: &str| {
+            value
+                .as_ref()
+                .map(|uri| {
+                    uri.as_deref()
+                        .map(|uri| RedirectUri::parse(uri, parameter))
+                        .transpose()
+                })
+                .transpose()
+        };
+        Ok(Self {
+            name: request
+                .name
+                .as_deref()
+                .map(|name| AppName::parse(name, "name"))
+                .transpose()?,
+            logo: request
+                .logo
+                .as_ref()
+                .map(|logo| logo.as_deref().map(|l| Logo::parse(l, "logo")).transpose())
+                .transpose()?,
+            redirect_uris: request
+                .redirect_uris
+                .as_deref()
+                .map(|uris| RedirectUris::parse(uris, "redirectUris"))
+                .transpose()?,
+            webhook: request
+                .webhook_config
+                .as_ref()
+                .map(|input| WebhookPatch::validate(input, "webhookConfig"))
+                .transpose()?,
+            default_success_redirect_uri: default_uri(
+                &request.default_success_redirect_uri,
+                "defaultSuccessRedirectUri",
+            )?,
+            default_failure_redirect_uri: default_uri(
+                &request.default_failure_redirect_uri,
+                "defaultFailureRedirectUri",
+            )?,
+        })
+    }
+
+    /// The new name, if it sets one.
+    pub fn name(&self) -> Option<&AppName> {
+        self.name.as_ref()
+    }
+
+    /// The new logo (`Some(None)`: removes it), if it sets one.
+    pub fn logo(&self) -> Option<Option<&Logo>> {
+        self.logo.as_ref().map(Option::as_ref)
+    }
+
+    /// The new list of redirect URIs, if it sets one.
+    pub fn redirect_uris(&self) -> Option<&RedirectUris> {
+        self.redirect_uris.as_ref()
+    }
+
+    /// The change of the webhook config, if it makes one.
+    pub fn webhook(&self) -> Option<&WebhookPatch> {
+        self.webhook.as_ref()
+    }
+
+    /// The new `defaultSuccessRedirectUri` (`Some(None)`: removes it), if it sets one.
+    pub fn default_success_redirect_uri(&self) -> Option<Option<&RedirectUri>> {
+        self.default_success_redirect_uri
+            .as_ref()
+            .map(Option::as_ref)
+    }
+
+    /// The new `defaultFailureRedirectUri` (`Some(None)`: removes it), if it sets one.
+    pub fn default_failure_redirect_uri(&self) -> Option<Option<&RedirectUri>> {
+        self.default_failure_redirect_uri
+            .as_ref()
+            .map(Option::as_ref)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::SeededEntropy;
+    use crate::rules::input::FromJson;
     use serde_json::json;
 
     fn create(body: serde_json::Value) -> CreateAppRequest {
-        serde_json::from_value(body).unwrap()
+        CreateAppRequest::from_json(&body, "").unwrap()
     }
 
-    fn minted(body: serde_json::Value, seed: u64) -> App<Held> {
-        NewApp::validate(&create(body), Path::Root).unwrap().mint(
-            &WorkspaceId::parse("org_test").unwrap(),
-            ClientIdClass::FIRST,
-            Timestamp::from_millis(1_774_599_771_272),
-            &mut SeededEntropy::new(seed),
-        )
+    fn patch(body: serde_json::Value) -> UpdateAppRequest {
+        UpdateAppRequest::from_json(&body, "").unwrap()
     }
 
     #[test]
-    fn a_new_app_has_the_contract_defaults() {
-        let app = minted(json!({ "name": " Acme Corp " }), 11).show().unwrap();
-        let v = serde_json::to_value(&app).unwrap();
-        assert_eq!(v["name"], "Acme Corp");
-        assert_eq!(v["redirectUris"], json!([]));
-        assert_eq!(v["providers"], json!({ "passport": { "enabled": true } }));
-        assert_eq!(v["organizationId"], "org_test");
-        assert_eq!(
-            v["webhookConfig"],
-            json!({ "enabled": false, "retryAttempts": 3, "timeoutSeconds": 10, "events": [] })
-        );
-        assert_eq!(v["createdAt"], "2026-03-27T08:22:51.272Z");
-        assert!(v.get("logo").is_none() && v.get("defaultSuccessRedirectUri").is_none());
-        let wf = &v["workflows"][0];
-        assert_eq!(wf["name"], "Default");
-        assert_eq!(wf["workflowId"], v["defaultWorkflowId"]);
-        assert_eq!(wf["createdAt"], v["createdAt"]);
-        let nodes = wf["nodes"].as_array().unwrap();
-        assert_eq!(
-            nodes
-                .iter()
-                .map(|n| n["type"].as_str().unwrap())
-                .collect::<Vec<_>>(),
-            ["request", "verification", "response"]
-        );
-        assert_eq!(wf["entryNodeId"], nodes[0]["id"]);
-        assert_eq!(nodes[0]["next"], nodes[1]["id"]);
-        assert_eq!(nodes[1]["next"], nodes[2]["id"]);
-        assert!(nodes[2].get("next").is_none());
-        assert_eq!(
-            nodes[1]["config"],
-            json!({ "channel": "oidc", "claims": ["name", "given_name", "family_name", "birthdate"], "mode": "pii" })
-        );
-        let back: App = serde_json::from_value(v).unwrap();
-        assert_eq!(back, app);
-    }
-
-    #[test]
-    fn a_patch_replaces_merges_and_moves_updated_at() {
-        let app = minted(json!({ "name": "Before" }), 3);
-        let patch: UpdateAppRequest = serde_json::from_value(json!({
-            "name": " After ",
-            "logo": "data:image/png;base64,iVBORw0KGgo=",
-            "redirectUris": ["https://A.example/cb", "https://a.example/cb"],
-            "webhookConfig": { "url": "https://hooks.example/h", "enabled": true },
-            "defaultSuccessRedirectUri": "https://a.example/ok"
-        }))
-        .unwrap();
-        let next = app.patched(&patch, app.created_at).unwrap().unwrap();
-        assert_eq!(next.name, "After");
-        assert_eq!(
-            next.logo.as_deref(),
-            Some("data:image/png;base64,iVBORw0KGgo=")
-        );
-        assert_eq!(next.redirect_uris, ["https://a.example/cb"]);
-        assert!(next.webhook_config.enabled);
-        assert_eq!(next.webhook_config.retry_attempts, 3);
-        assert_eq!(
-            next.default_success_redirect_uri.as_deref(),
-            Some("https://a.example/ok")
-        );
-        assert_eq!(
-            next.updated_at,
-            app.created_at.plus_millis(1),
-            "moves even within the same millisecond"
-        );
-        assert_eq!(next.created_at, app.created_at);
-        assert_eq!(next.client_secret, app.client_secret);
-        let clear: UpdateAppRequest =
-            serde_json::from_value(json!({ "defaultSuccessRedirectUri": null, "logo": null }))
-                .unwrap();
-        let cleared = next
-            .patched(&clear, Timestamp::from_millis(1_800_000_000_000))
-            .unwrap()
-            .unwrap();
-        assert_eq!(cleared.default_success_redirect_uri, None);
-        assert_eq!(cleared.logo, None);
-        assert_eq!(
-            cleared.updated_at,
-            Timestamp::from_millis(1_800_000_000_000)
-        );
-    }
-
-    #[test]
-    fn a_patch_that_changes_nothing_writes_nothing_and_a_bad_one_names_its_field() {
-        let app = minted(json!({ "name": "Before" }), 4);
-        let same: UpdateAppRequest = serde_json::from_value(json!({ "name": "Before" })).unwrap();
-        assert_eq!(
-            app.patched(&same, Timestamp::from_millis(9_000)).unwrap(),
-            None
-        );
+    fn a_patch_is_judged_without_the_app_and_names_its_field() {
         for (body, parameter) in [
             (json!({ "name": "" }), "name"),
             (json!({ "logo": "https://a.example/logo.png" }), "logo"),
@@ -505,58 +172,53 @@ mod tests {
                 "redirectUris[0]",
             ),
             (
-                json!({ "webhookConfig": { "enabled": true } }),
+                json!({ "webhookConfig": { "retryAttempts": 11 } }),
+                "webhookConfig.retryAttempts",
+            ),
+            (
+                json!({ "webhookConfig": { "enabled": true, "url": null } }),
                 "webhookConfig.url",
+            ),
+            (
+                json!({ "webhookConfig": { "events": vec!["verification.completed"; 51] } }),
+                "webhookConfig.events",
             ),
             (
                 json!({ "defaultFailureRedirectUri": "ftp://x" }),
                 "defaultFailureRedirectUri",
             ),
+            // The first field in the order of the body's rules is named.
+            (
+                json!({ "defaultSuccessRedirectUri": "ftp://x", "name": "" }),
+                "name",
+            ),
         ] {
-            let patch: UpdateAppRequest = serde_json::from_value(body).unwrap();
-            assert_eq!(
-                app.patched(&patch, Timestamp::from_millis(9_000))
-                    .unwrap_err()
-                    .parameter,
-                parameter
-            );
+            let e = AppPatch::validate(&patch(body.clone())).unwrap_err();
+            assert_eq!(e.parameter, parameter, "{body}");
         }
-    }
-
-    #[test]
-    fn the_webhook_route_merges_with_bare_names_and_keeps_the_secret_out_of_sight() {
-        let app = minted(json!({ "name": "Hooks" }), 5);
-        let e = app
-            .with_webhook(
-                &WebhookConfigInput {
-                    retry_attempts: Some(99),
-                    ..Default::default()
-                },
-                Timestamp::from_millis(2),
-            )
-            .unwrap_err();
-        assert_eq!(e.parameter, "retryAttempts");
-        let secret = WebhookSecret::generate(&mut SeededEntropy::new(4));
-        let with = app.with_webhook_secret(secret.clone(), Timestamp::from_millis(2));
-        assert_eq!(with.shown_webhook_config().secret, Some(secret.preview()));
-        let merged = with
-            .with_webhook(
-                &WebhookConfigInput {
-                    timeout_seconds: Some(5),
-                    ..Default::default()
-                },
-                Timestamp::from_millis(3),
-            )
-            .unwrap()
-            .unwrap();
+        // Enabling without a URL in the patch depends on the stored app: judged with it.
+        let p =
+            AppPatch::validate(&patch(json!({ "webhookConfig": { "enabled": true } }))).unwrap();
+        assert_eq!(p.webhook().and_then(WebhookPatch::enabled), Some(true));
+        let p = AppPatch::validate(&patch(json!({
+            "name": " Café ", "logo": null, "defaultSuccessRedirectUri": "HTTPS://A.example:0443/ok"
+        })))
+        .unwrap();
+        assert_eq!(p.name().map(AppName::as_str), Some("Café"));
+        assert_eq!(p.logo(), Some(None));
         assert_eq!(
-            merged.webhook_config.secret,
-            Some(Kept::Open(secret.clone())),
-            "a merge keeps it"
+            p.default_success_redirect_uri()
+                .map(|u| u.map(RedirectUri::as_str)),
+            Some(Some("https://a.example:443/ok"))
         );
-        assert!(!serde_json::to_string(&merged.show().unwrap())
-            .unwrap()
-            .contains(secret.expose()));
+        assert_eq!(
+            (p.redirect_uris(), p.default_failure_redirect_uri()),
+            (None, None)
+        );
+        assert_eq!(
+            AppPatch::validate(&UpdateAppRequest::default()),
+            Ok(AppPatch::default())
+        );
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! How the server reads each request body: field by field, naming the exact parameter of
 //! any type error or unknown field (see [`crate::rules::input`]), into the raw request
-//! types of [`crate::wire::request`].
+//! types of [`crate::wire::request`]. Reading checks the shape only: the values are
+//! judged next, by the types of [`crate::rules::app`]. So a request a Rust caller builds
+//! as a value (which has the right shape by construction) reads back as itself, and the
+//! judgement of the value is the judgement of its JSON: what a client refuses before
+//! sending is what the server would answer.
 
-use crate::rules::error::FieldError;
 use crate::rules::input::{array_of, FromJson, Object, Path};
+use crate::wire::error::FieldError;
 use crate::wire::request::{
     BatchItem, CreateAppRequest, ReplaceRedirectUrisRequest, RevokeApiKeyRequest, UpdateAppRequest,
     WebhookConfigInput,
@@ -12,13 +16,11 @@ use serde_json::Value;
 
 /// Longest per-item `idempotencyKey` of a batch, in characters.
 pub const MAX_ITEM_KEY_CHARS: usize = 255;
-/// Most entries in a `redirectUris` list as sent: none but the body's 1 MiB. The list is
-/// counted after duplicates are dropped (by `RedirectUris::parse`, at most 20), so 21
-/// entries of which one repeats another are 20 URIs.
+/// Most entries in a `redirectUris` or `webhookConfig.events` list as sent: none but the
+/// body's 1 MiB. The rules count a list when they judge it: redirect URIs after
+/// duplicates are dropped (by `RedirectUris::parse`, at most 20, so 21 entries of which
+/// one repeats another are 20 URIs), events as sent (at most 50).
 const ANY_NUMBER: usize = usize::MAX;
-/// Most entries in a `webhookConfig.events` list (there are 14 names; duplicates are
-/// dropped, so a longer list can only be a mistake).
-pub const MAX_EVENTS: usize = 50;
 
 impl FromJson for WebhookConfigInput {
     fn read(value: &Value, path: Path<'_>) -> Result<Self, FieldError> {
@@ -41,7 +43,7 @@ impl FromJson for WebhookConfigInput {
             enabled: o.optional("enabled")?,
             retry_attempts: o.optional("retryAttempts")?,
             timeout_seconds: o.optional("timeoutSeconds")?,
-            events: o.optional_array("events", MAX_EVENTS)?,
+            events: o.optional_array("events", ANY_NUMBER)?,
         })
     }
 }
@@ -150,27 +152,28 @@ impl FromJson for RevokeApiKeyRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
 
     #[test]
-    fn serde_and_from_json_agree_on_valid_bodies() {
+    fn a_body_read_is_written_back_as_it_was_sent() {
         let v = json!({
             "name": "Acme", "redirectUris": ["https://a.example/"],
             "webhookConfig": { "url": null, "enabled": false, "retryAttempts": 2 }
         });
-        let by_serde: CreateAppRequest = serde_json::from_value(v.clone()).unwrap();
-        let by_server = CreateAppRequest::from_json(&v, "").unwrap();
-        assert_eq!(by_serde, by_server);
-        assert_eq!(by_serde.webhook_config.as_ref().unwrap().url, Some(None));
-        assert_eq!(serde_json::to_value(&by_serde).unwrap(), v);
+        let read = CreateAppRequest::from_json(&v, "").unwrap();
+        assert_eq!(read.webhook_config.as_ref().unwrap().url, Some(None));
+        assert_eq!(serde_json::to_value(&read).unwrap(), v);
 
         let mut item = v.clone();
         item["idempotencyKey"] = json!("customer-001");
-        let by_serde: BatchItem = serde_json::from_value(item.clone()).unwrap();
-        let by_server = BatchItem::from_json(&item, "items[0]").unwrap();
-        assert_eq!(by_serde, by_server);
-        assert_eq!(by_serde.app, CreateAppRequest::from_json(&v, "").unwrap());
-        assert_eq!(serde_json::to_value(&by_serde).unwrap(), item);
+        let read = BatchItem::from_json(&item, "items[0]").unwrap();
+        assert_eq!(read.app, CreateAppRequest::from_json(&v, "").unwrap());
+        assert_eq!(serde_json::to_value(&read).unwrap(), item);
+        // An unknown field of an item is refused by name (serde's flatten would let it by).
+        item["nmae"] = json!("x");
+        let e = BatchItem::from_json(&item, "items[0]").unwrap_err();
+        assert_eq!(e.parameter, "items[0].nmae");
     }
 
     #[test]
@@ -248,8 +251,8 @@ mod tests {
     #[test]
     fn a_revocation_names_its_one_field() {
         let body = json!({ "key": "sk_workspace_test_x" });
-        let by_serde: RevokeApiKeyRequest = serde_json::from_value(body.clone()).unwrap();
-        assert_eq!(by_serde, RevokeApiKeyRequest::from_json(&body, "").unwrap());
+        let read = RevokeApiKeyRequest::from_json(&body, "").unwrap();
+        assert_eq!(serde_json::to_value(&read).unwrap(), body);
         for (body, parameter) in [
             (json!({}), "key"),
             (json!({ "key": null }), "key"),
@@ -264,7 +267,7 @@ mod tests {
             let e = RevokeApiKeyRequest::from_json(&body, "").unwrap_err();
             assert_eq!(e.parameter, parameter, "{body}");
         }
-        assert!(!format!("{by_serde:?}").contains("sk_workspace"));
+        assert!(!format!("{read:?}").contains("sk_workspace"));
     }
 
     #[test]
@@ -276,5 +279,127 @@ mod tests {
             (e.parameter.as_str(), e.max),
             ("items[4].idempotencyKey", Some(255))
         );
+    }
+
+    /// Values a caller might put in a request's strings: valid and not, for every rule.
+    fn text() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "Acme Corp",
+            " Caf\u{e9} ",
+            "",
+            "a\u{200b}b",
+            "https://a.example/cb",
+            "HTTPS://A.example:0443/p?q",
+            "http://x.example/",
+            "http://localhost:8080/cb",
+            "ftp://x",
+            "data:image/png;base64,iVBORw0KGgo=",
+            "data:image/gif;base64,R0lGOD",
+            "verification.completed",
+            "verification.nope",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    fn nullable() -> impl Strategy<Value = Option<Option<String>>> {
+        prop::option::of(prop::option::of(text()))
+    }
+
+    fn webhook_input() -> impl Strategy<Value = WebhookConfigInput> {
+        (
+            nullable(),
+            prop::option::of(any::<bool>()),
+            prop::option::of(-2i64..40),
+            prop::option::of(prop_oneof![-1i64..35, Just(i64::MAX)]),
+            prop::option::of(prop::collection::vec(text(), 0..60)),
+        )
+            .prop_map(|(url, enabled, retry_attempts, timeout_seconds, events)| {
+                WebhookConfigInput {
+                    url,
+                    enabled,
+                    retry_attempts,
+                    timeout_seconds,
+                    events,
+                }
+            })
+    }
+
+    fn uris() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(text(), 0..25)
+    }
+
+    fn patch() -> impl Strategy<Value = UpdateAppRequest> {
+        (
+            prop::option::of(text()),
+            nullable(),
+            prop::option::of(uris()),
+            prop::option::of(webhook_input()),
+            nullable(),
+            nullable(),
+        )
+            .prop_map(
+                |(name, logo, redirect_uris, webhook_config, success, failure)| UpdateAppRequest {
+                    name,
+                    logo,
+                    redirect_uris,
+                    webhook_config,
+                    default_success_redirect_uri: success,
+                    default_failure_redirect_uri: failure,
+                },
+            )
+    }
+
+    fn create() -> impl Strategy<Value = CreateAppRequest> {
+        (
+            text(),
+            prop::option::of(text()),
+            prop::option::of(uris()),
+            prop::option::of(webhook_input()),
+        )
+            .prop_map(
+                |(name, logo, redirect_uris, webhook_config)| CreateAppRequest {
+                    name,
+                    logo,
+                    redirect_uris,
+                    webhook_config,
+                },
+            )
+    }
+
+    /// The JSON of `request`, read as the server reads a body.
+    fn read_back<T: FromJson + serde::Serialize>(request: &T) -> Result<T, FieldError> {
+        T::from_json(&serde_json::to_value(request).unwrap(), "")
+    }
+
+    #[test]
+    fn the_request_generators_reach_both_sides() {
+        use crate::rules::app::{AppPatch, NewApp};
+        use crate::rules::webhook::WebhookPatch;
+        crate::reach::assert_both_sides("patches", patch(), 0.1, |p| AppPatch::validate(p).is_ok());
+        crate::reach::assert_both_sides("creates", create(), 0.1, |c| {
+            NewApp::validate(c, Path::Root).is_ok()
+        });
+        crate::reach::assert_both_sides("webhook merges", webhook_input(), 0.1, |w| {
+            WebhookPatch::validate(w, "").is_ok()
+        });
+    }
+
+    proptest! {
+        /// A request built as a value reads back as itself: the reader refuses no value of
+        /// the right shape, so judging the value (as a client does before sending) and
+        /// judging the body read from its JSON (as the server does) are one judgement.
+        #[test]
+        fn a_request_built_as_a_value_reads_back_as_itself(
+            p in patch(),
+            c in create(),
+            w in webhook_input(),
+            u in uris(),
+        ) {
+            prop_assert_eq!(read_back(&p), Ok(p));
+            prop_assert_eq!(read_back(&c), Ok(c));
+            prop_assert_eq!(read_back(&w), Ok(w));
+            let put = ReplaceRedirectUrisRequest { redirect_uris: u };
+            prop_assert_eq!(read_back(&put), Ok(put));
+        }
     }
 }

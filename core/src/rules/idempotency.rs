@@ -5,18 +5,14 @@
 //!   draft's structured-field string) means the text inside them. See [`IdempotencyKey`].
 //! - A request's [`Fingerprint`] is SHA-256 over its method, its path and its body in
 //!   canonical JSON, so key order and white space do not make a retry "different".
-//! - [`decide`] tells, from the claim stored under the key, whether to process the
-//!   request, replay the recorded answer, or refuse it as a conflict.
 //!
-//! The claim on a key is written with the request's writes and its recorded answer in
-//! one transaction, so a claim always has its answer: there is no "in progress" state to
-//! decide about. How the answer is recorded is the server's business
-//! (`server::recorded`).
+//! What the server does with a key (its claim, the decision to process, replay or refuse,
+//! the recorded answer) is the server's business (`connect_core::server::idempotency`,
+//! feature `server`).
 
 use crate::rules::api_key::sha256_hex;
-use crate::rules::error::FieldError;
-use crate::wire::time::Timestamp;
-use serde::{Deserialize, Serialize};
+use crate::wire::error::FieldError;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 /// The header's name, as errors name it.
@@ -28,7 +24,7 @@ pub const KEY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// A valid `Idempotency-Key`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IdempotencyKey(String);
+pub struct IdempotencyKey(pub(crate) String);
 
 impl IdempotencyKey {
     /// Reads the header value. `"abc"` means `abc`; inside quotes `"` and `\` are not
@@ -58,12 +54,6 @@ impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// SHA-256 hex of the key: how it is stored and looked up (fixed length, whatever the
-    /// caller chose to put in it).
-    pub fn hash(&self) -> String {
-        sha256_hex(self.0.as_bytes())
-    }
 }
 
 /// Canonical JSON: object keys sorted (by their UTF-8 bytes), no insignificant white
@@ -78,10 +68,24 @@ pub fn canonical_json(value: &Value) -> String {
 }
 
 /// What identifies a request for idempotency: SHA-256 hex over method, path and
-/// canonical body.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// canonical body. Read back from JSON, it must be 64 lowercase hex digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
-pub struct Fingerprint(String);
+pub struct Fingerprint(pub(crate) String);
+
+impl<'de> Deserialize<'de> for Fingerprint {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let hex = String::deserialize(d)?;
+        let digest = hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if digest {
+            Ok(Self(hex))
+        } else {
+            Err(serde::de::Error::custom(
+                "expected a fingerprint: 64 lowercase hex digits",
+            ))
+        }
+    }
+}
 
 impl Fingerprint {
     /// The fingerprint of `method path body`. A request without a body (a rotation) has
@@ -94,53 +98,10 @@ impl Fingerprint {
         Self(sha256_hex(text.as_bytes()))
     }
 
-    /// A fingerprint read back from storage.
-    pub fn from_stored(hex: String) -> Self {
-        Self(hex)
-    }
-
     /// The hex digest.
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// A key's claim as stored: whose request it was, and until when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claim {
-    /// The fingerprint of the request that claimed the key.
-    pub fingerprint: Fingerprint,
-    /// When the key is free again.
-    pub expires_at: Timestamp,
-}
-
-/// What to do with a request that carries a key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// No live claim: process the request, writing its claim and answer with its writes
-    /// (and freeing an expired claim in the same transaction).
-    Process,
-    /// The same request was answered: send the recorded answer again.
-    Replay,
-    /// The key belongs to another request (another body or route): 409
-    /// `IDEMPOTENCY_KEY_CONFLICT`.
-    Conflict,
-}
-
-/// Decides what to do with a request of fingerprint `request` given the claim stored under
-/// its key, if any.
-pub fn decide(stored: Option<&Claim>, request: &Fingerprint, now: Timestamp) -> Decision {
-    match stored {
-        None => Decision::Process,
-        Some(c) if c.expires_at <= now => Decision::Process,
-        Some(c) if c.fingerprint != *request => Decision::Conflict,
-        Some(_) => Decision::Replay,
-    }
-}
-
-/// When a key claimed at `now` is free again.
-pub fn expiry(now: Timestamp) -> Timestamp {
-    now.plus_millis(KEY_TTL_MS)
 }
 
 #[cfg(test)]
@@ -152,18 +113,6 @@ mod tests {
     #[test]
     fn a_key_holds_its_answer_for_24_hours() {
         assert_eq!(KEY_TTL_MS, 86_400_000);
-    }
-
-    #[test]
-    fn keys_and_fingerprints_are_stored_as_sha256_hex() {
-        // SHA-256("abc"), FIPS 180-2's first example.
-        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert_eq!(IdempotencyKey::parse("abc").unwrap().hash(), abc);
-        assert_eq!(IdempotencyKey::parse("\"abc\"").unwrap().hash(), abc);
-        let f = Fingerprint::of("post", "/p", Some(&json!({ "b": 1, "a": [true] })));
-        let text = "POST\n/p\n{\"a\":[true],\"b\":1}";
-        assert_eq!(f.as_str(), sha256_hex(text.as_bytes()));
-        assert_eq!(Fingerprint::from_stored(f.as_str().to_owned()), f);
     }
 
     #[test]
@@ -229,37 +178,6 @@ mod tests {
             fp,
             Fingerprint::of("post", "/connect/v1/apps/batch", Some(&body))
         );
-    }
-
-    #[test]
-    fn decisions() {
-        let now = Timestamp::from_millis(1_000_000);
-        let fp = Fingerprint::of("POST", "/p", Some(&json!({ "a": 1 })));
-        let other = Fingerprint::of("POST", "/p", Some(&json!({ "a": 2 })));
-        let claim = |fingerprint: &Fingerprint, expires: i64| Claim {
-            fingerprint: fingerprint.clone(),
-            expires_at: Timestamp::from_millis(expires),
-        };
-        assert_eq!(decide(None, &fp, now), Decision::Process);
-        assert_eq!(
-            decide(Some(&claim(&fp, 2_000_000)), &fp, now),
-            Decision::Replay
-        );
-        assert_eq!(
-            decide(Some(&claim(&other, 2_000_000)), &fp, now),
-            Decision::Conflict
-        );
-        for expired in [1_000_000, 999_999] {
-            assert_eq!(
-                decide(Some(&claim(&other, expired)), &fp, now),
-                Decision::Process
-            );
-            assert_eq!(
-                decide(Some(&claim(&fp, expired)), &fp, now),
-                Decision::Process
-            );
-        }
-        assert_eq!(expiry(now).millis() - now.millis(), KEY_TTL_MS);
     }
 
     fn json_value() -> impl Strategy<Value = Value> {

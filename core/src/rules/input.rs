@@ -5,9 +5,9 @@
 //! programmers and no path; the API owes its callers the exact parameter. [`FromJson`] is
 //! the server's deserializer for the raw request types of [`crate::wire::request`].
 
-use crate::rules::error::FieldError;
 use crate::rules::invisible;
 use crate::rules::json;
+use crate::wire::error::FieldError;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -24,14 +24,6 @@ pub fn parse_body(bytes: &[u8]) -> Result<Value, FieldError> {
         );
     }
     json::read(bytes)
-}
-
-impl FieldError {
-    /// The same error with another message.
-    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = message.into();
-        self
-    }
 }
 
 /// Where a parameter sits in a request: built for free as a body is read, and turned into
@@ -140,16 +132,18 @@ pub fn array_of<T: FromJson>(
         .as_array()
         .ok_or_else(|| FieldError::invalid(path, "must be an array"))?;
     if items.len() > max {
-        return Err(
-            FieldError::invalid(path, format!("must hold at most {max} entries"))
-                .with_max(max as u64),
-        );
+        return Err(too_many(path, max));
     }
     items
         .iter()
         .enumerate()
         .map(|(i, v)| T::read(v, path.index(i)))
         .collect()
+}
+
+/// The refusal of a list of more than `max` entries at `path`.
+pub(crate) fn too_many(path: Path<'_>, max: usize) -> FieldError {
+    FieldError::invalid(path, format!("must hold at most {max} entries")).with_max(max as u64)
 }
 
 /// A JSON object being read, with its path.
@@ -274,7 +268,7 @@ pub(crate) fn printable(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::error::FieldErrorKind;
+    use crate::wire::error::FieldErrorKind;
     use serde_json::json;
 
     #[test]

@@ -12,8 +12,8 @@
 //! so the rules, the idempotency fingerprint and a client built on this crate see the same
 //! value.
 
-use crate::rules::error::FieldError;
 use crate::rules::input::{printable, Path};
+use crate::wire::error::FieldError;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::map::Entry;
 use serde_json::{Map, Value};
@@ -272,7 +272,7 @@ fn collect_steps(path: &Path<'_>, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::error::FieldErrorKind;
+    use crate::wire::error::FieldErrorKind;
     use proptest::prelude::*;
     use serde_json::json;
 

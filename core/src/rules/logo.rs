@@ -12,7 +12,7 @@
 //!   of four characters) and not empty; a PNG must start with the PNG signature, whose
 //!   base64 is `iVBORw0KGgo`.
 
-use crate::rules::error::FieldError;
+use crate::wire::error::FieldError;
 use std::fmt;
 
 /// The longest logo, in characters of its data URL: 32 KiB.

@@ -7,9 +7,9 @@
 //! the start ([`crate::rules::marks`]). Positions and lengths in refusals count the NFC
 //! form, the one stored, so both spellings of a name get the same answer.
 
-use crate::rules::error::FieldError;
 use crate::rules::invisible::first_hidden;
 use crate::rules::marks::{first_pile, Pile, MAX_MARKS};
+use crate::wire::error::FieldError;
 use std::fmt;
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 

@@ -1,9 +1,9 @@
 //! `GET /apps?limit&offset` (and the operators' list of a workspace's API keys): the page
 //! asked for, and the links to its neighbours.
 
-use crate::rules::error::FieldError;
 use crate::rules::query::Query;
 use crate::wire::app::App;
+use crate::wire::error::FieldError;
 use crate::wire::response::ListAppsResponse;
 use crate::wire::routes::PAGE_QUERY;
 
@@ -32,9 +32,13 @@ impl Default for PageRequest {
 }
 
 impl PageRequest {
-    /// A page request, if `limit` and `offset` are in range.
-    pub fn new(limit: u32, offset: u64) -> Option<Self> {
-        ((1..=MAX_LIMIT).contains(&limit) && offset <= MAX_OFFSET).then_some(Self { limit, offset })
+    /// A page request, if `limit` and `offset` are in range; else the error the API
+    /// answers to such a query (naming `limit` or `offset`).
+    pub fn new(limit: u32, offset: u64) -> Result<Self, FieldError> {
+        Ok(Self {
+            limit: checked_limit(Some(u64::from(limit)))?,
+            offset: checked_offset(Some(offset))?,
+        })
     }
 
     /// Reads the query string (without `?`). Only `limit` and `offset` are known: another
@@ -50,23 +54,11 @@ impl PageRequest {
         let (limit, offset) = (query.get("limit"), query.get("offset"));
         let limit = match limit {
             None => DEFAULT_LIMIT,
-            Some(v) => parse_int(v)
-                .filter(|n| (1..=u64::from(MAX_LIMIT)).contains(n))
-                .map(|n| n as u32)
-                .ok_or_else(|| {
-                    FieldError::invalid(
-                        "limit",
-                        format!("must be an integer from 1 to {MAX_LIMIT}"),
-                    )
-                    .with_max(u64::from(MAX_LIMIT))
-                })?,
+            Some(v) => checked_limit(parse_int(v))?,
         };
         let offset = match offset {
             None => 0,
-            Some(v) => parse_int(v).filter(|n| *n <= MAX_OFFSET).ok_or_else(|| {
-                FieldError::invalid("offset", "must be an integer of 0 or more")
-                    .with_max(MAX_OFFSET)
-            })?,
+            Some(v) => checked_offset(parse_int(v))?,
         };
         Ok(Self { limit, offset })
     }
@@ -103,6 +95,23 @@ impl PageRequest {
         }
         (!links.is_empty()).then(|| links.join(", "))
     }
+}
+
+/// A `limit` (`None`: not an integer) if it is 1 to [`MAX_LIMIT`].
+fn checked_limit(n: Option<u64>) -> Result<u32, FieldError> {
+    n.filter(|n| (1..=u64::from(MAX_LIMIT)).contains(n))
+        .map(|n| n as u32)
+        .ok_or_else(|| {
+            FieldError::invalid("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))
+                .with_max(u64::from(MAX_LIMIT))
+        })
+}
+
+/// An `offset` (`None`: not an integer) if it is 0 to [`MAX_OFFSET`].
+fn checked_offset(n: Option<u64>) -> Result<u64, FieldError> {
+    n.filter(|n| *n <= MAX_OFFSET).ok_or_else(|| {
+        FieldError::invalid("offset", "must be an integer of 0 or more").with_max(MAX_OFFSET)
+    })
 }
 
 fn parse_int(s: &str) -> Option<u64> {
@@ -172,6 +181,29 @@ mod tests {
         ] {
             assert_eq!(page(q), Err(parameter.to_string()), "{q}");
         }
+    }
+
+    #[test]
+    fn a_page_built_in_code_is_refused_as_its_query_would_be() {
+        for (limit, offset, query) in [
+            (0, 0, "limit=0"),
+            (101, 0, "limit=101"),
+            (20, MAX_OFFSET + 1, "offset=9007199254740992"),
+        ] {
+            assert_eq!(
+                PageRequest::new(limit, offset),
+                PageRequest::from_query(query),
+                "{query}"
+            );
+        }
+        assert_eq!(
+            PageRequest::new(0, u64::MAX).unwrap_err().parameter,
+            "limit"
+        );
+        assert_eq!(
+            PageRequest::new(100, MAX_OFFSET).map(|p| p.offset()),
+            Ok(MAX_OFFSET)
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! so an unknown parameter (`limt=5`, `/admin/v1/shards?x=1`) is refused by name, as an
 //! unknown body field is, rather than silently ignored, and a new route cannot forget it.
 
-use crate::rules::error::FieldError;
 use crate::rules::input::printable;
+use crate::wire::error::FieldError;
 
 /// A query string read against the parameters a route takes: each known name at most
 /// once, with its decoded value (`application/x-www-form-urlencoded`, as rust-url reads

@@ -18,8 +18,9 @@
 //!   parsers read); a port is kept where it was written, the scheme's default (`:443`)
 //!   included.
 
-use crate::rules::error::FieldError;
 use crate::rules::input::Path;
+use crate::wire::error::FieldError;
+use crate::wire::request::ReplaceRedirectUrisRequest;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -92,6 +93,12 @@ impl RedirectUris {
             out.push(uri);
         }
         Ok(Self(out))
+    }
+
+    /// Judges the body of `PUT /apps/{clientId}/redirect-uris`: the list that replaces the
+    /// app's, named `redirectUris`.
+    pub fn validate(request: &ReplaceRedirectUrisRequest) -> Result<Self, FieldError> {
+        Self::parse(&request.redirect_uris, "redirectUris")
     }
 
     /// The URIs, in order.

@@ -1,15 +1,23 @@
 //! Webhook configuration of an app: its rules and its merge.
+//!
+//! A change of the config, in a create, a PATCH of the app or on its own route, is judged
+//! into a [`WebhookPatch`] without the stored app; applying it to the current
+//! [`WebhookSettings`] adds the one rule that needs them: `enabled: true` needs a `url`,
+//! which may be the one already set.
 
-use crate::rules::error::FieldError;
-use crate::rules::input::Path;
+use crate::rules::input::{too_many, Path};
 use crate::rules::redirect_uri::RedirectUri;
 use crate::wire::app::{AppForm, WebhookConfig};
+use crate::wire::error::FieldError;
 use crate::wire::request::WebhookConfigInput;
 
 /// `retryAttempts` range.
 pub const RETRY_ATTEMPTS: std::ops::RangeInclusive<i64> = 0..=10;
 /// `timeoutSeconds` range.
 pub const TIMEOUT_SECONDS: std::ops::RangeInclusive<i64> = 1..=30;
+/// Most entries in a `webhookConfig.events` list (there are 14 names; duplicates are
+/// dropped, so a longer list can only be a mistake).
+pub const MAX_EVENTS: usize = 50;
 
 /// The event names an app can subscribe to: both generations the reference documents
 /// (the dotted new set and the older one), as the contract asks.
@@ -53,44 +61,127 @@ impl Default for WebhookSettings {
     }
 }
 
-impl WebhookSettings {
-    /// Merges `input` onto these settings (fields left out keep their values; `url: null`
-    /// removes the URL) and checks the result: `enabled: true` needs a `url`.
-    ///
-    /// `parameter` names the config object (`webhookConfig`, `items[2].webhookConfig`, or
-    /// `""` on the webhook-config route, where fields are named bare: `retryAttempts`).
-    pub fn merge<'p>(
-        &self,
+/// A judged change of webhook settings: each field it sets is valid (the URL by the
+/// redirect URI rules, the ranges, the event names, duplicates dropped), and it does not
+/// both enable webhooks and remove the URL. Fields left out keep their values when it is
+/// applied ([`WebhookSettings::apply`]), which checks that enabled settings have a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookPatch {
+    url: Option<Option<RedirectUri>>,
+    enabled: Option<bool>,
+    retry_attempts: Option<u8>,
+    timeout_seconds: Option<u8>,
+    events: Option<Vec<String>>,
+    /// How a refusal names the URL (`webhookConfig.url`, or `url` on the route).
+    url_parameter: String,
+}
+
+impl WebhookPatch {
+    /// Judges `input` without the current settings. `parameter` names the config object
+    /// (`webhookConfig`, `items[2].webhookConfig`, or `""` on the webhook-config route,
+    /// where fields are named bare: `retryAttempts`).
+    pub fn validate<'p>(
         input: &WebhookConfigInput,
         parameter: impl Into<Path<'p>>,
     ) -> Result<Self, FieldError> {
         let parameter = parameter.into();
         let field = |name: &'static str| Path::Field(&parameter, name);
-        let mut next = self.clone();
-        match &input.url {
-            None => {}
-            Some(None) => next.url = None,
-            Some(Some(url)) => next.url = Some(RedirectUri::parse(url, field("url"))?),
+        let patch = Self {
+            url: match &input.url {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(url)) => Some(Some(RedirectUri::parse(url, field("url"))?)),
+            },
+            enabled: input.enabled,
+            retry_attempts: input
+                .retry_attempts
+                .map(|n| in_range(n, RETRY_ATTEMPTS, field("retryAttempts")))
+                .transpose()?,
+            timeout_seconds: input
+                .timeout_seconds
+                .map(|n| in_range(n, TIMEOUT_SECONDS, field("timeoutSeconds")))
+                .transpose()?,
+            events: input
+                .events
+                .as_deref()
+                .map(|events| events_of(events, field("events")))
+                .transpose()?,
+            url_parameter: field("url").to_string(),
+        };
+        if patch.enabled == Some(true) && patch.url == Some(None) {
+            return Err(patch.url_required());
         }
-        if let Some(enabled) = input.enabled {
+        Ok(patch)
+    }
+
+    /// The URL it sets (`Some(None)`: removes it), if it sets one.
+    pub fn url(&self) -> Option<Option<&RedirectUri>> {
+        self.url.as_ref().map(Option::as_ref)
+    }
+
+    /// Whether it turns events on or off, if it does.
+    pub fn enabled(&self) -> Option<bool> {
+        self.enabled
+    }
+
+    /// The `retryAttempts` it sets, if it sets them.
+    pub fn retry_attempts(&self) -> Option<u8> {
+        self.retry_attempts
+    }
+
+    /// The `timeoutSeconds` it sets, if it sets them.
+    pub fn timeout_seconds(&self) -> Option<u8> {
+        self.timeout_seconds
+    }
+
+    /// The events it subscribes to (replacing the list), if it sets them.
+    pub fn events(&self) -> Option<&[String]> {
+        self.events.as_deref()
+    }
+
+    /// The refusal of enabled settings without a URL.
+    fn url_required(&self) -> FieldError {
+        FieldError::missing(&self.url_parameter).with_message(format!(
+            "{} is required when webhooks are enabled",
+            self.url_parameter
+        ))
+    }
+}
+
+impl WebhookSettings {
+    /// These settings changed by `patch` (fields it leaves out keep their values); refused
+    /// if they end up enabled without a URL.
+    pub fn apply(&self, patch: &WebhookPatch) -> Result<Self, FieldError> {
+        let mut next = self.clone();
+        if let Some(url) = &patch.url {
+            next.url = url.clone();
+        }
+        if let Some(enabled) = patch.enabled {
             next.enabled = enabled;
         }
-        if let Some(n) = input.retry_attempts {
-            next.retry_attempts = in_range(n, RETRY_ATTEMPTS, field("retryAttempts"))?;
+        if let Some(n) = patch.retry_attempts {
+            next.retry_attempts = n;
         }
-        if let Some(n) = input.timeout_seconds {
-            next.timeout_seconds = in_range(n, TIMEOUT_SECONDS, field("timeoutSeconds"))?;
+        if let Some(n) = patch.timeout_seconds {
+            next.timeout_seconds = n;
         }
-        if let Some(events) = &input.events {
-            next.events = events_of(events, field("events"))?;
+        if let Some(events) = &patch.events {
+            next.events = events.clone();
         }
         if next.enabled && next.url.is_none() {
-            return Err(FieldError::missing(field("url")).with_message(format!(
-                "{} is required when webhooks are enabled",
-                field("url")
-            )));
+            return Err(patch.url_required());
         }
         Ok(next)
+    }
+
+    /// Merges `input` onto these settings: [`WebhookPatch::validate`], then
+    /// [`WebhookSettings::apply`]. `parameter` names the config object, as there.
+    pub fn merge<'p>(
+        &self,
+        input: &WebhookConfigInput,
+        parameter: impl Into<Path<'p>>,
+    ) -> Result<Self, FieldError> {
+        self.apply(&WebhookPatch::validate(input, parameter)?)
     }
 
     /// The settings as an app's config in form `F`, with `secret`.
@@ -139,8 +230,12 @@ fn in_range(
     }
 }
 
-/// Known event names, duplicates dropped keeping the first.
+/// Known event names, at most [`MAX_EVENTS`] of them, duplicates dropped keeping the
+/// first.
 fn events_of(events: &[String], parameter: Path<'_>) -> Result<Vec<String>, FieldError> {
+    if events.len() > MAX_EVENTS {
+        return Err(too_many(parameter, MAX_EVENTS));
+    }
     let mut out: Vec<String> = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
         if !EVENTS.contains(&e.as_str()) {

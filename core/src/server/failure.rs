@@ -2,11 +2,11 @@
 //! Worker maps each to an HTTP status and the contract's envelope in one place
 //! (`worker/src/error.rs`).
 
-use crate::rules::app::NotOpened;
-use crate::rules::error::FieldError;
+use crate::server::app::NotOpened;
 use crate::server::recorded::RecordError;
 use crate::server::seal::SealError;
 use crate::server::storage::StorageError;
+use crate::wire::error::FieldError;
 use crate::wire::ids::ClientId;
 use std::fmt;
 

@@ -6,9 +6,9 @@
 //! A shard is migrated when its `d1_migrations` table (the one `wrangler d1 migrations
 //! apply` keeps, locally and in production) records every migration the Worker knows.
 
+use crate::server::admin::{HealthProblem, HealthReport};
 use crate::server::seal::KeyRing;
 use crate::server::shards::ShardList;
-use crate::wire::response::{HealthProblem, HealthReport};
 use crate::wire::secrets::KeyEnvironment;
 
 /// What the Worker found of one shard's database.
@@ -76,7 +76,7 @@ impl<'a> Checkup<'a> {
 
     /// `KEY_ENVIRONMENT` (`None`: not set).
     pub fn key_environment(&mut self, text: Option<&str>) {
-        if text.and_then(KeyEnvironment::parse).is_none() {
+        if text.and_then(|t| KeyEnvironment::parse(t).ok()).is_none() {
             self.problem("KEY_ENVIRONMENT", "must be test or prod");
         }
     }

@@ -1,10 +1,15 @@
 //! The server (feature `server`): how the API keeps its promises over storage, as data
 //! and decisions, without IO of its own.
 //!
+//! - Apps as the server holds them ([`app`]: their secrets open or kept sealed, minted
+//!   from a judged request, changed by each route) and batches minted ([`batch`]).
 //! - Encodings: sealing secrets with a key ring ([`seal`]), the tags that show an
 //!   `X-Connect-Bookmark` was sent by this API ([`bookmark`]), the stored app ([`row`]),
 //!   recorded answers of idempotent requests ([`recorded`]), the page cache
-//!   ([`page_cache`]), the list of shards and where a new workspace goes ([`shards`]).
+//!   ([`page_cache`]), the list of shards, the client ids each mints and where a new
+//!   workspace goes ([`shards`]).
+//! - The claim on an `Idempotency-Key` and the decision it leads to ([`idempotency`]).
+//! - The answers of the operators' admin API ([`admin`]).
 //! - The deployment: whether it is ready ([`health`]), whose failed operator logins count
 //!   together ([`client_address`]).
 //! - Storage as data ([`storage`]): statements of [`sql`] with their parameters, run by an
@@ -18,10 +23,14 @@
 //!
 //! A client leaves this off and compiles none of AES-GCM, HMAC, LZ4 or base64.
 
+pub mod admin;
+pub mod app;
+pub mod batch;
 pub mod bookmark;
 pub mod client_address;
 pub mod failure;
 pub mod health;
+pub mod idempotency;
 pub mod operations;
 pub mod page_cache;
 pub mod perform;

@@ -29,9 +29,10 @@
 //! before the directory's transaction lists it) and drop key-value entries first (the
 //! re-seal's copies of the records it moves); both are data that `perform` carries out.
 
-use crate::rules::idempotency::{decide, expiry, Decision, Fingerprint, IdempotencyKey};
+use crate::rules::idempotency::{Fingerprint, IdempotencyKey};
 use crate::rules::random::Entropy;
 use crate::server::failure::Failure;
+use crate::server::idempotency::{decide, expiry, Decision};
 use crate::server::recorded::{KvRecord, RecordedResponse};
 use crate::server::seal::{KeyRing, SealContext, SealJob, Sealed};
 use crate::server::session::{Refused, Session};

@@ -10,8 +10,9 @@
 //! line (`{"status":201,"headers":[["location","..."]]}`), a newline, and the body as it
 //! was sent. A replay is byte-identical to the original.
 
-use crate::rules::idempotency::{Claim, Fingerprint};
+use crate::rules::idempotency::Fingerprint;
 use crate::rules::random::Entropy;
+use crate::server::idempotency::Claim;
 use crate::server::seal::{KeyRing, SealContext, SealError, SealJob, Sealed};
 use crate::wire::time::Timestamp;
 use serde::{Deserialize, Serialize};

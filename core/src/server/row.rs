@@ -6,8 +6,8 @@
 //! writes for an `App<Stored>`: the same field names as the API, so a query of D1 by hand
 //! reads like the API. The store keeps beside it only what its indexes need.
 
-use crate::rules::app::{DefaultWorkflowNodes, Held, Kept, SealedText};
 use crate::rules::random::Entropy;
+use crate::server::app::{DefaultWorkflowNodes, Held, Kept, SealedText};
 use crate::server::seal::{KeyRing, SealableSecret, Sealed};
 use crate::wire::app::{App, AppForm, FormChange};
 use crate::wire::ids::ClientId;
@@ -154,8 +154,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::rules::app::NewApp;
     use crate::rules::input::Path;
-    use crate::rules::random::ClientIdClass;
     use crate::server::seal::tests::ring;
+    use crate::server::shards::ClientIdClass;
     use crate::test_util::SeededEntropy;
     use crate::wire::ids::WorkspaceId;
     use crate::wire::request::CreateAppRequest;

@@ -2,10 +2,14 @@
 //!
 //! [`App`] lists the App's fields once. The API sends and a client reads it in the form
 //! [`Shown`] (the default: `App` is `App<Shown>`). The server also holds an app with its
-//! secrets in memory (`rules::app::Held`) and stores it with its secrets sealed
+//! secrets in memory (`server::app::Held`) and stores it with its secrets sealed
 //! (`server::row::Stored`); a form decides only how the three parts that differ between
 //! these are written: the client secret, the workflows and the webhook signing secret.
 //! [`App::to_form`] turns one form into another.
+//!
+//! These are answers: read from JSON, an app is taken as the server sent it (its ids,
+//! secrets and timestamps are checked by their types; its names and URIs, which the
+//! server judged when they were written, are not judged again).
 
 use crate::wire::ids::{ClientId, NodeId, WorkflowId, WorkspaceId};
 use crate::wire::secrets::{ClientSecret, WebhookSecret};

@@ -1,22 +1,30 @@
 //! Identifier formats: what the API mints and what it accepts in a path.
 //!
 //! Every id is a newtype that can only hold a well-formed value, so a handler that has a
-//! [`ClientId`] never needs to ask whether it is one.
+//! [`ClientId`] never needs to ask whether it is one. Each `parse` returns the
+//! [`FieldError`] of every rule, naming the id as the API names it in paths and bodies
+//! (`clientId`, `workspaceId`, `keyId`, `workflowId`, `nodeId`).
 
+use crate::wire::error::FieldError;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 macro_rules! string_id {
-    ($(#[$doc:meta])* $name:ident, $what:literal, $check:expr) => {
+    ($(#[$doc:meta])* $name:ident, $parameter:literal, $what:literal, $check:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(String);
 
         impl $name {
-            /// Accepts `s` if it is well formed.
-            pub fn parse(s: &str) -> Option<Self> {
+            /// Accepts `s` if it is well formed; else an invalid
+            #[doc = concat!("`", $parameter, "`.")]
+            pub fn parse(s: &str) -> Result<Self, FieldError> {
                 let check: fn(&str) -> bool = $check;
-                check(s).then(|| Self(s.to_owned()))
+                if check(s) {
+                    Ok(Self(s.to_owned()))
+                } else {
+                    Err(FieldError::invalid($parameter, concat!("must be ", $what)))
+                }
             }
 
             /// The id of this text, which the caller made well formed.
@@ -46,16 +54,14 @@ macro_rules! string_id {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Self::parse(&s).ok_or_else(|| {
-                    serde::de::Error::custom(concat!("expected ", $what))
-                })
+                Self::parse(&s).map_err(|_| serde::de::Error::custom(concat!("expected ", $what)))
             }
         }
     };
 }
 
 macro_rules! fixed_id {
-    ($(#[$doc:meta])* $name:ident, $len:literal, $what:literal, $check:expr) => {
+    ($(#[$doc:meta])* $name:ident, $len:literal, $parameter:literal, $what:literal, $check:expr) => {
         $(#[$doc])*
         ///
         /// Held inline (it has a fixed length): copying one allocates nothing.
@@ -63,14 +69,19 @@ macro_rules! fixed_id {
         pub struct $name([u8; $len]);
 
         impl $name {
-            /// Accepts `s` if it is well formed.
-            pub fn parse(s: &str) -> Option<Self> {
+            /// Accepts `s` if it is well formed; else an invalid
+            #[doc = concat!("`", $parameter, "`.")]
+            pub fn parse(s: &str) -> Result<Self, FieldError> {
                 let check: fn(&str) -> bool = $check;
-                (s.len() == $len && check(s)).then(|| Self(s.as_bytes().try_into().unwrap_or([b'0'; $len])))
+                match <[u8; $len]>::try_from(s.as_bytes()) {
+                    Ok(bytes) if check(s) => Ok(Self(bytes)),
+                    _ => Err(FieldError::invalid($parameter, concat!("must be ", $what))),
+                }
             }
 
-            /// The id of these bytes, which the caller made of the right characters.
-            #[cfg_attr(not(feature = "rules"), allow(dead_code))]
+            /// The id of these bytes, which the caller made of the right characters. (The
+            /// rules mint workflow and node ids; only the server mints client ids.)
+            #[cfg_attr(not(feature = "server"), allow(dead_code))]
             pub(crate) fn from_ascii(bytes: [u8; $len]) -> Self {
                 Self(bytes)
             }
@@ -97,7 +108,7 @@ macro_rules! fixed_id {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                Self::parse(&s).ok_or_else(|| serde::de::Error::custom(concat!("expected ", $what)))
+                Self::parse(&s).map_err(|_| serde::de::Error::custom(concat!("expected ", $what)))
             }
         }
     };
@@ -123,10 +134,11 @@ fn prefixed(
 
 fixed_id!(
     /// An app's public identifier: 8 characters of `[A-Za-z0-9]`, random (uniformly
-    /// within the class of the shard that minted it, `rules::random::ClientIdClass`),
-    /// globally unique, immutable (for example `HqTRDIYH`).
+    /// within the class of the shard that minted it: `server::shards::ClientIdClass`,
+    /// feature `server`), globally unique, immutable (for example `HqTRDIYH`).
     ClientId,
     8,
+    "clientId",
     "8 characters of [A-Za-z0-9]",
     alnum
 );
@@ -134,6 +146,7 @@ fixed_id!(
 string_id!(
     /// A workspace (organization): `org_` followed by base62 characters.
     WorkspaceId,
+    "workspaceId",
     "org_ followed by 1 to 64 characters of [A-Za-z0-9]",
     |s| prefixed(s, "org_", 1..=64, alnum)
 );
@@ -141,6 +154,7 @@ string_id!(
 string_id!(
     /// An API key's public identifier, what an operator revokes: `key_` + base62.
     ApiKeyId,
+    "keyId",
     "key_ followed by 1 to 64 characters of [A-Za-z0-9]",
     |s| prefixed(s, "key_", 1..=64, alnum)
 );
@@ -149,6 +163,7 @@ fixed_id!(
     /// A workflow of an app: `wf_` + 8 lowercase hex.
     WorkflowId,
     11,
+    "workflowId",
     "wf_ followed by 8 lowercase hex digits",
     |s| prefixed(s, "wf_", 8..=8, lower_hex)
 );
@@ -157,6 +172,7 @@ fixed_id!(
     /// A node of a workflow: `nd_` + 8 lowercase hex.
     NodeId,
     11,
+    "nodeId",
     "nd_ followed by 8 lowercase hex digits",
     |s| prefixed(s, "nd_", 8..=8, lower_hex)
 );
@@ -177,13 +193,13 @@ mod tests {
             "../../..",
             "HqTRDIY ",
         ] {
-            assert!(ClientId::parse(bad).is_none(), "{bad:?}");
+            assert!(ClientId::parse(bad).is_err(), "{bad:?}");
         }
         for bad in ["org_", "org", "org_a/b", "ORG_abc", "org_\u{0}"] {
-            assert!(WorkspaceId::parse(bad).is_none(), "{bad:?}");
+            assert!(WorkspaceId::parse(bad).is_err(), "{bad:?}");
         }
-        assert!(WorkflowId::parse("wf_ABCDEF12").is_none());
-        assert!(NodeId::parse("nd_1234567").is_none());
+        assert!(WorkflowId::parse("wf_ABCDEF12").is_err());
+        assert!(NodeId::parse("nd_1234567").is_err());
     }
 
     /// Ids as a caller might send them: characters of the alphabet, a length around the
@@ -259,12 +275,15 @@ mod tests {
             (s, ok) in id_like(BASE62, eightish(), |n| n == 8),
         ) {
             let parsed = ClientId::parse(&s);
-            prop_assert_eq!(parsed.is_some(), ok, "{:?}", s);
-            if let Some(id) = parsed {
+            prop_assert_eq!(parsed.is_ok(), ok, "{:?}", s);
+            if let Ok(id) = parsed {
                 prop_assert_eq!(id.as_str(), s.as_str());
                 let back: ClientId = serde_json::from_value(serde_json::json!(s)).unwrap();
                 prop_assert_eq!(back, id);
             } else {
+                let e = parsed.unwrap_err();
+                prop_assert_eq!(e.parameter.as_str(), "clientId");
+                prop_assert_eq!(e.message.as_str(), "clientId must be 8 characters of [A-Za-z0-9]");
                 prop_assert!(serde_json::from_value::<ClientId>(serde_json::json!(s)).is_err());
             }
         }
@@ -279,8 +298,8 @@ mod tests {
             // `org_0`): no verdict is known for those.
             let joined = !prefix.ends_with('_') && body.starts_with('_');
             if !joined {
-                prop_assert_eq!(WorkspaceId::parse(&s).is_some(), ok && prefix == "org_", "{:?}", s);
-                prop_assert_eq!(ApiKeyId::parse(&s).is_some(), ok && prefix == "key_", "{:?}", s);
+                prop_assert_eq!(WorkspaceId::parse(&s).is_ok(), ok && prefix == "org_", "{:?}", s);
+                prop_assert_eq!(ApiKeyId::parse(&s).is_ok(), ok && prefix == "key_", "{:?}", s);
             }
         }
 
@@ -292,8 +311,8 @@ mod tests {
             let s = format!("{prefix}{body}");
             let joined = !prefix.ends_with('_') && body.starts_with('_');
             if !joined {
-                prop_assert_eq!(WorkflowId::parse(&s).is_some(), ok && prefix == "wf_", "{:?}", s);
-                prop_assert_eq!(NodeId::parse(&s).is_some(), ok && prefix == "nd_", "{:?}", s);
+                prop_assert_eq!(WorkflowId::parse(&s).is_ok(), ok && prefix == "wf_", "{:?}", s);
+                prop_assert_eq!(NodeId::parse(&s).is_ok(), ok && prefix == "nd_", "{:?}", s);
             }
         }
     }

@@ -2,7 +2,10 @@
 //! allows and the query parameters it takes. The Worker routes by it, its 405 answers list
 //! its methods in `Allow`, it refuses any other query parameter before a handler runs, and
 //! a test holds it equal to `openapi.json`, so a route cannot exist in one and not the
-//! other.
+//! other. Paths are built from it too, by the Worker (`Location`) and by the Rust client:
+//! `RouteName::App.spec().path_with(client_id)` is `/connect/v1/apps/HqTRDIYH`.
+
+use std::fmt;
 
 /// What a route is, whatever its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,6 +46,17 @@ pub enum RouteName {
     AdminHealth,
 }
 
+impl RouteName {
+    /// This route's entry in [`ROUTES`]. Every name has one: the Worker routes by the
+    /// table and its dispatch handles every name.
+    pub fn spec(self) -> &'static RouteSpec {
+        ROUTES
+            .iter()
+            .find(|route| route.name == self)
+            .unwrap_or_else(|| unreachable!("{self:?} has an entry in ROUTES"))
+    }
+}
+
 /// One route: its name, path template and allowed methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteSpec {
@@ -67,6 +81,19 @@ impl RouteSpec {
         match method {
             "GET" | "HEAD" => self.query,
             _ => &[],
+        }
+    }
+
+    /// The path of this route with its `{parameter}` filled in with `value`
+    /// (`/connect/v1/apps/HqTRDIYH`); the path as it is for a route without one. `value`
+    /// is written as it displays: pass an id (`ClientId`, `WorkspaceId`, `ApiKeyId`), whose
+    /// characters need no escaping in a path.
+    pub fn path_with(&self, value: impl fmt::Display) -> String {
+        match (self.path.find('{'), self.path.find('}')) {
+            (Some(open), Some(close)) => {
+                format!("{}{value}{}", &self.path[..open], &self.path[close + 1..])
+            }
+            _ => self.path.to_owned(),
         }
     }
 
@@ -303,13 +330,30 @@ mod tests {
     }
 
     #[test]
+    fn paths_are_built_from_the_table() {
+        assert_eq!(
+            RouteName::App.spec().path_with("HqTRDIYH"),
+            "/connect/v1/apps/HqTRDIYH"
+        );
+        assert_eq!(
+            RouteName::RotateWebhookSecret.spec().path_with("HqTRDIYH"),
+            "/connect/v1/apps/HqTRDIYH/webhook-config/rotate-secret"
+        );
+        assert_eq!(RouteName::Apps.spec().path_with("x"), APPS_PATH);
+        for route in ROUTES {
+            assert_eq!(route.name.spec(), route, "each name once");
+        }
+    }
+
+    #[test]
     fn every_route_is_reachable_and_templates_are_unique() {
         for route in ROUTES {
-            let concrete = route
-                .path
-                .replace("{clientId}", "HqTRDIYH")
-                .replace("{workspaceId}", "org_1")
-                .replace("{keyId}", "key_1");
+            let param = match route.path.split('{').nth(1) {
+                Some(p) if p.starts_with("workspaceId}") => "org_1",
+                Some(p) if p.starts_with("keyId}") => "key_1",
+                _ => "HqTRDIYH",
+            };
+            let concrete = route.path_with(param);
             assert_eq!(
                 match_path(&concrete).map(|m| m.route),
                 Some(route),

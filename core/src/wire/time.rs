@@ -1,6 +1,7 @@
 //! Timestamps: milliseconds since the Unix epoch, shown as ISO-8601 UTC with milliseconds
 //! (`2026-03-27T08:22:51.272Z`), the only form the API uses.
 
+use crate::wire::error::FieldError;
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -38,8 +39,18 @@ impl Timestamp {
         self.0.div_euclid(1000)
     }
 
-    /// Parses the exact form this API writes: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-    pub fn parse_iso(s: &str) -> Option<Self> {
+    /// Parses the exact form this API writes: `YYYY-MM-DDTHH:MM:SS.mmmZ`; anything else
+    /// is an invalid `timestamp`.
+    pub fn parse_iso(s: &str) -> Result<Self, FieldError> {
+        Self::read_iso(s).ok_or_else(|| {
+            FieldError::invalid(
+                "timestamp",
+                "must be ISO-8601 UTC with milliseconds, like 2026-03-27T08:22:51.272Z",
+            )
+        })
+    }
+
+    fn read_iso(s: &str) -> Option<Self> {
         let b = s.as_bytes();
         if b.len() != 24
             || b[4] != b'-'
@@ -121,7 +132,7 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Self::parse_iso(&s).ok_or_else(|| {
+        Self::read_iso(&s).ok_or_else(|| {
             serde::de::Error::custom("expected a timestamp like 2026-03-27T08:22:51.272Z")
         })
     }
@@ -200,7 +211,11 @@ mod tests {
             "2026-03-27T24:00:00.000Z",
             "+026-03-27T08:22:51.272Z",
         ] {
-            assert_eq!(Timestamp::parse_iso(bad), None, "{bad}");
+            assert_eq!(
+                Timestamp::parse_iso(bad).unwrap_err().parameter,
+                "timestamp",
+                "{bad}"
+            );
         }
     }
 
@@ -222,7 +237,7 @@ mod tests {
         #[test]
         fn display_and_parse_round_trip(ms in 0i64..=MAX_MS) {
             let t = Timestamp::from_millis(ms);
-            prop_assert_eq!(Timestamp::parse_iso(&t.to_string()), Some(t));
+            prop_assert_eq!(Timestamp::parse_iso(&t.to_string()), Ok(t));
         }
 
         #[test]

@@ -6,10 +6,11 @@
 //! Each test binary uses a part of it.
 #![allow(dead_code)]
 
-use connect_core::rules::app::{Held, NewApp};
+use connect_core::rules::app::{AppPatch, NewApp};
 use connect_core::rules::batch;
 use connect_core::rules::input::{FromJson, Path};
-use connect_core::rules::random::ClientIdClass;
+use connect_core::server::admin::CreatedWorkspace;
+use connect_core::server::app::Held;
 use connect_core::server::failure::Failure;
 use connect_core::server::operations::app::{Change, ChangeApp, ChangeTools};
 use connect_core::server::operations::apps::{BatchCreate, CreateApp};
@@ -19,12 +20,13 @@ use connect_core::server::perform::{
 };
 use connect_core::server::recorded::RecordedResponse;
 use connect_core::server::seal::KeyRing;
+use connect_core::server::shards::ClientIdClass;
 use connect_core::server::storage::KeyValue;
 use connect_core::test_util::SeededEntropy;
 use connect_core::wire::app::{App, RotatedClientSecret, RotatedWebhookSecret};
 use connect_core::wire::ids::{ApiKeyId, WorkspaceId};
 use connect_core::wire::request::{CreateAppRequest, UpdateAppRequest};
-use connect_core::wire::response::{BatchCreateResponse, CreatedWorkspace};
+use connect_core::wire::response::BatchCreateResponse;
 use connect_core::wire::secrets::{ApiKey, ClientSecret, KeyEnvironment, WebhookSecret};
 use connect_core::wire::time::Timestamp;
 use connect_sqlite::faults::Faults;
@@ -454,7 +456,7 @@ pub fn patch_op(
     body: &Value,
     committed: Committed,
 ) -> Result<AppChange, Failure> {
-    let patch = UpdateAppRequest::from_json(body, "")?;
+    let patch = AppPatch::validate(&UpdateAppRequest::from_json(body, "")?)?;
     Ok(ChangeApp::new(
         tenant.workspace.clone(),
         id,

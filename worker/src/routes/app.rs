@@ -7,8 +7,11 @@ use crate::context::Cx;
 use crate::error::ApiResult;
 use crate::http;
 use crate::store::D1;
-use connect_core::rules::app::Held;
+use connect_core::rules::app::AppPatch;
 use connect_core::rules::input::FromJson;
+use connect_core::rules::redirect_uri::RedirectUris;
+use connect_core::rules::webhook::WebhookPatch;
+use connect_core::server::app::Held;
 use connect_core::server::failure::Failure;
 use connect_core::server::operations::app::{
     self as change, Change, ChangeApp, ChangeTools, DeleteApp,
@@ -85,13 +88,13 @@ fn changing<B: Backend>(
     ChangeApp::new(workspace.clone(), id, change)
 }
 
-/// `PATCH /apps/{clientId}`.
+/// `PATCH /apps/{clientId}`: the body is judged before the app is read.
 pub fn update<B: Backend>(
     workspace: &WorkspaceId,
     id: &str,
     body: &Value,
 ) -> Result<impl Operation<B>, Failure> {
-    let patch = UpdateAppRequest::from_json(body, "")?;
+    let patch = AppPatch::validate(&UpdateAppRequest::from_json(body, "")?)?;
     Ok(changing(workspace, id, move |current, at| {
         let next = current.patched(&patch, at.now)?;
         let shown = next.as_ref().unwrap_or(current).show()?;
@@ -99,30 +102,32 @@ pub fn update<B: Backend>(
     }))
 }
 
-/// `PUT /apps/{clientId}/redirect-uris`: replaces the list.
+/// `PUT /apps/{clientId}/redirect-uris`: replaces the list (judged before the app is
+/// read).
 pub fn replace_redirect_uris<B: Backend>(
     workspace: &WorkspaceId,
     id: &str,
     body: &Value,
 ) -> Result<impl Operation<B>, Failure> {
-    let body = ReplaceRedirectUrisRequest::from_json(body, "")?;
+    let uris = RedirectUris::validate(&ReplaceRedirectUrisRequest::from_json(body, "")?)?;
     Ok(changing(workspace, id, move |current, at| {
-        let next = current.with_redirect_uris(&body.redirect_uris, at.now)?;
+        let next = current.with_redirect_uris(&uris, at.now);
         let redirect_uris = next.as_ref().unwrap_or(current).redirect_uris.clone();
         let answer = RedirectUrisResponse { redirect_uris };
         Ok((next, RecordedResponse::json(200, &answer)?))
     }))
 }
 
-/// `PATCH /apps/{clientId}/webhook-config`: a merge; `secret` is refused.
+/// `PATCH /apps/{clientId}/webhook-config`: a merge; `secret` is refused. What needs no
+/// app is judged before it is read.
 pub fn update_webhook_config<B: Backend>(
     workspace: &WorkspaceId,
     id: &str,
     body: &Value,
 ) -> Result<impl Operation<B>, Failure> {
-    let input = WebhookConfigInput::from_json(body, "")?;
+    let patch = WebhookPatch::validate(&WebhookConfigInput::from_json(body, "")?, "")?;
     Ok(changing(workspace, id, move |current, at| {
-        let next = current.with_webhook(&input, at.now)?;
+        let next = current.with_webhook(&patch, at.now)?;
         let shown = next.as_ref().unwrap_or(current).shown_webhook_config();
         Ok((next, RecordedResponse::json(200, &shown)?))
     }))

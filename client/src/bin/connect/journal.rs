@@ -19,6 +19,7 @@
 
 use crate::identity::{Content, RowId};
 use connect_client::{BatchItem, ClientId};
+use connect_core::rules::input::FromJson;
 use connect_core::wire::ids::WorkspaceId;
 use connect_core::wire::secrets::ClientSecret;
 use connect_core::wire::time::Timestamp;
@@ -77,7 +78,15 @@ pub struct SentItem {
     pub line: u64,
     pub row: RowId,
     pub content: Content,
+    #[serde(deserialize_with = "read_item")]
     pub item: BatchItem,
+}
+
+/// An item as recorded, read back as the server reads one (a raw request type has no
+/// serde `Deserialize`): an unknown field or a wrong type is refused by name.
+fn read_item<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BatchItem, D::Error> {
+    let value = Value::deserialize(d)?;
+    BatchItem::from_json(&value, "item").map_err(serde::de::Error::custom)
 }
 
 /// A row as an outcome names it: its line in the run that sent it, its name and key, its

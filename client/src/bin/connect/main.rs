@@ -204,5 +204,5 @@ fn run(client: &Client, command: Command, json: bool) -> Exit {
 
 fn parse_id(raw: &str) -> Result<ClientId, Exit> {
     ClientId::parse(raw)
-        .ok_or_else(|| Exit::usage(format!("{raw:?} is not a client id (8 letters and digits)")))
+        .map_err(|_| Exit::usage(format!("{raw:?} is not a client id (8 letters and digits)")))
 }

@@ -6,8 +6,8 @@
 use crate::identity::{Content, RowId};
 use connect_client::validate;
 use connect_client::{BatchItem, CreateAppRequest, ErrorCode, WebhookConfigInput};
-use connect_core::rules::error::FieldError;
 use connect_core::rules::input::{parse_body, FromJson, MAX_BODY_BYTES};
+use connect_core::wire::error::FieldError;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;

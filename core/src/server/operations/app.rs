@@ -3,8 +3,8 @@
 //! answer, and writes it only if the app is still at the version it read; `perform`
 //! attempts again when another change came first.
 
-use crate::rules::app::Held;
 use crate::rules::random::Entropy;
+use crate::server::app::Held;
 use crate::server::failure::Failure;
 use crate::server::perform::{Attempt, Backend, Operation, Tools, Write};
 use crate::server::recorded::RecordedResponse;
@@ -18,8 +18,8 @@ use crate::wire::time::Timestamp;
 /// well formed, so a hostile path segment is never reflected.
 pub fn not_found(id: &str) -> Failure {
     match ClientId::parse(id) {
-        Some(id) => Failure::NotFound(format!("no app {id} in this workspace")),
-        None => Failure::NotFound("no such app in this workspace".into()),
+        Ok(id) => Failure::NotFound(format!("no app {id} in this workspace")),
+        Err(_) => Failure::NotFound("no such app in this workspace".into()),
     }
 }
 
@@ -29,7 +29,7 @@ pub async fn read<D: crate::server::storage::Database>(
     workspace: &WorkspaceId,
     id: &str,
 ) -> Result<VersionedApp, Failure> {
-    let client_id = ClientId::parse(id).ok_or_else(|| not_found(id))?;
+    let client_id = ClientId::parse(id).map_err(|_| not_found(id))?;
     apps::read_app(db, workspace, &client_id)
         .await?
         .ok_or_else(|| not_found(id))

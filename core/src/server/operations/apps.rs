@@ -4,16 +4,16 @@
 
 use crate::rules::app::NewApp;
 use crate::rules::batch::BatchPlan;
-use crate::rules::random::ClientIdClass;
 use crate::server::failure::Failure;
 use crate::server::perform::{Attempt, Backend, Operation, Tools, Write};
 use crate::server::recorded::RecordedResponse;
 use crate::server::row::Stored;
 use crate::server::session::Session;
+use crate::server::shards::ClientIdClass;
 use crate::server::tables::apps;
 use crate::wire::app::App;
 use crate::wire::ids::WorkspaceId;
-use crate::wire::routes::APPS_PATH;
+use crate::wire::routes::RouteName;
 
 /// `POST /apps`: one app.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ impl<B: Backend> Operation<B> for CreateApp {
             .mint(&self.workspace, self.class, tools.now, tools.random);
         let stored = app.seal(tools.ring, tools.random);
         let shown = app.show()?;
-        let location = format!("{APPS_PATH}/{}", shown.client_id);
+        let location = RouteName::App.spec().path_with(shown.client_id);
         Ok(Attempt::Write(Write::new(
             apps::insert(&self.workspace, &[stored])?,
             RecordedResponse::json(201, &shown)?.with_header("location", location),

@@ -5,6 +5,7 @@
 //! again. A key revoked by its text is found in the directory and revoked in its shard.
 
 use crate::rules::random::Entropy;
+use crate::server::admin::{CreatedWorkspace, IssuedApiKey, RevokedApiKey};
 use crate::server::failure::Failure;
 use crate::server::perform::{Attempt, Backend, Elsewhere, Operation, Tools, Write};
 use crate::server::recorded::RecordedResponse;
@@ -12,7 +13,7 @@ use crate::server::session::Session;
 use crate::server::tables::directory::{self, Tenant};
 use crate::server::tables::workspaces;
 use crate::wire::ids::{ApiKeyId, WorkspaceId};
-use crate::wire::response::{CreatedWorkspace, IssuedApiKey, RevokedApiKey, Workspace};
+use crate::wire::response::Workspace;
 use crate::wire::secrets::{ApiKey, KeyEnvironment};
 use crate::wire::time::Timestamp;
 
@@ -34,8 +35,8 @@ fn issue_key(
 /// The 404 of a workspace the directory does not list.
 pub fn workspace_not_found(id: &str) -> Failure {
     match WorkspaceId::parse(id) {
-        Some(id) => Failure::NotFound(format!("no workspace {id}")),
-        None => Failure::NotFound("no such workspace".into()),
+        Ok(id) => Failure::NotFound(format!("no workspace {id}")),
+        Err(_) => Failure::NotFound("no such workspace".into()),
     }
 }
 
@@ -97,7 +98,7 @@ pub struct AddApiKey {
 impl AddApiKey {
     /// A key of `environment` for workspace `id` (404 if it is not a workspace id).
     pub fn new(id: &str, environment: KeyEnvironment) -> Result<Self, Failure> {
-        let workspace = WorkspaceId::parse(id).ok_or_else(|| workspace_not_found(id))?;
+        let workspace = WorkspaceId::parse(id).map_err(|_| workspace_not_found(id))?;
         Ok(Self {
             workspace,
             environment,

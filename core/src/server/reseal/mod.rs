@@ -3,7 +3,7 @@
 //! [`Reseal`]) and every minute from the scheduled handler ([`run`]).
 //!
 //! A chunk reads the next [`WINDOW`] rows of apps and of idempotency records from the
-//! walk's cursors ([`window`]), decides what moves ([`plan`]), and writes, in one
+//! walk's cursors ([`window`]), decides what moves ([`plan`](mod@plan)), and writes, in one
 //! transaction, what it moved and the cursors. An app or record that changed since the
 //! chunk read it fails the transaction and the chunk is read again: a re-seal never writes
 //! over a newer value (a rotated secret stays rotated). Each shard has its own walk; a
@@ -23,6 +23,7 @@ pub use plan::{
 };
 
 use crate::rules::random::Entropy;
+use crate::server::admin::ResealProgress;
 use crate::server::failure::Failure;
 use crate::server::perform::{record_name, Attempt, Backend, Elsewhere, Operation, Tools, Write};
 use crate::server::recorded::RecordedResponse;
@@ -30,7 +31,6 @@ use crate::server::seal::KeyRing;
 use crate::server::session::Session;
 use crate::server::storage::{Database, KeyValue, Statement};
 use crate::server::LogLine;
-use crate::wire::response::ResealProgress;
 
 /// One chunk of the re-seal in one shard: what to write, and what it will have done.
 #[derive(Debug, Clone)]

@@ -8,11 +8,11 @@
 //! says; they read and write nothing.
 
 use crate::rules::random::Entropy;
+use crate::server::admin::{ResealProgress, SealedCounts, SecretsKey, SecretsKeys};
 use crate::server::recorded::RecordedResponse;
 use crate::server::row::Stored;
 use crate::server::seal::{KeyRing, SealContext, Sealed};
 use crate::wire::app::App;
-use crate::wire::response::{ResealProgress, SealedCounts, SecretsKey, SecretsKeys};
 use serde::Deserialize;
 
 /// Rows of each table a re-seal call reads: at most this many apps are written in one

@@ -2,8 +2,9 @@
 //! recorded answer, written in the same transaction as the request's writes; and the
 //! hourly purge of expired claims.
 
-use crate::rules::idempotency::{Claim, Fingerprint};
+use crate::rules::idempotency::Fingerprint;
 use crate::server::failure::Failure;
+use crate::server::idempotency::Claim;
 use crate::server::seal::Sealed;
 use crate::server::session::Session;
 use crate::server::sql;

@@ -52,7 +52,7 @@ pub async fn tenant_of_key<D: Database>(
         .await?;
     Ok(row.and_then(|r| {
         Some(Tenant {
-            workspace: WorkspaceId::parse(&r.workspace_id)?,
+            workspace: WorkspaceId::parse(&r.workspace_id).ok()?,
             shard: r.shard,
         })
     }))
@@ -66,7 +66,7 @@ pub async fn key_of_hash<D: Database>(
     let row: Option<KeyIdRow> = db
         .first(Statement::new(sql::DIRECTORY_KEY_ID, vec![key_hash.into()]))
         .await?;
-    Ok(row.and_then(|r| Some((ApiKeyId::parse(&r.key_id)?, r.shard))))
+    Ok(row.and_then(|r| Some((ApiKeyId::parse(&r.key_id).ok()?, r.shard))))
 }
 
 /// The shard of the API key with this id.

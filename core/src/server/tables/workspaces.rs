@@ -1,12 +1,12 @@
 //! The `workspaces` and `api_keys` tables of a shard.
 
 use crate::rules::pagination::PageRequest;
+use crate::server::admin::ApiKeySummary;
 use crate::server::failure::Failure;
 use crate::server::session::Session;
 use crate::server::sql;
 use crate::server::storage::{rows_as, Database, Statement};
 use crate::wire::ids::{ApiKeyId, WorkspaceId};
-use crate::wire::response::ApiKeySummary;
 use crate::wire::secrets::ApiKey;
 use crate::wire::time::Timestamp;
 use serde::Deserialize;
@@ -48,7 +48,7 @@ fn corrupt(what: &str) -> Failure {
 }
 
 fn timestamp(text: &str, what: &str) -> Result<Timestamp, Failure> {
-    Timestamp::parse_iso(text).ok_or_else(|| corrupt(what))
+    Timestamp::parse_iso(text).map_err(|_| corrupt(what))
 }
 
 impl KeyRow {
@@ -58,7 +58,7 @@ impl KeyRow {
             .map(|at| timestamp(&at, "revoked_at"))
             .transpose()?;
         Ok(ApiKeySummary {
-            id: ApiKeyId::parse(&self.id).ok_or_else(|| corrupt("key id"))?,
+            id: ApiKeyId::parse(&self.id).map_err(|_| corrupt("key id"))?,
             created_at: timestamp(&self.created_at, "created_at")?,
             revoked: revoked_at.is_some(),
             revoked_at,
@@ -80,7 +80,7 @@ pub async fn read<D: Database>(
         .await?;
     Ok(row.and_then(|r| {
         Some((
-            Timestamp::parse_iso(&r.created_at)?,
+            Timestamp::parse_iso(&r.created_at).ok()?,
             r.apps_count.max(0) as u64,
         ))
     }))
@@ -186,7 +186,7 @@ pub async fn key_state<D: Database>(
         .await?;
     row.map(|r| {
         Ok((
-            WorkspaceId::parse(&r.workspace_id).ok_or_else(|| corrupt("workspace id"))?,
+            WorkspaceId::parse(&r.workspace_id).map_err(|_| corrupt("workspace id"))?,
             r.revoked_at
                 .map(|at| timestamp(&at, "revoked_at"))
                 .transpose()?,
@@ -226,6 +226,6 @@ pub async fn revoke_key<D: Database>(
     };
     Ok(Some((
         timestamp(&row.revoked_at, "revoked_at")?,
-        WorkspaceId::parse(&row.workspace_id).ok_or_else(|| corrupt("workspace id"))?,
+        WorkspaceId::parse(&row.workspace_id).map_err(|_| corrupt("workspace id"))?,
     )))
 }

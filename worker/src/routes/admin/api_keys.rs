@@ -11,6 +11,7 @@ use crate::store::{Freshness, D1};
 use connect_core::rules::input::FromJson;
 use connect_core::rules::pagination::PageRequest;
 use connect_core::rules::query::Query;
+use connect_core::server::admin::{ApiKeyList, RevokedApiKey};
 use connect_core::server::failure::Failure;
 use connect_core::server::operations::workspaces::{
     key_not_found, workspace_not_found, AddApiKey, RevokeByText,
@@ -19,7 +20,6 @@ use connect_core::server::session::Session;
 use connect_core::server::tables::{directory, workspaces};
 use connect_core::wire::ids::{ApiKeyId, WorkspaceId};
 use connect_core::wire::request::RevokeApiKeyRequest;
-use connect_core::wire::response::{ApiKeyList, RevokedApiKey};
 use serde_json::Value;
 use worker::Response;
 
@@ -39,7 +39,7 @@ pub async fn list(
     query: &Query,
 ) -> ApiResult<Response> {
     let page = PageRequest::from_parameters(query)?;
-    let workspace = WorkspaceId::parse(id).ok_or_else(|| workspace_not_found(id))?;
+    let workspace = WorkspaceId::parse(id).map_err(|_| workspace_not_found(id))?;
     let shard = directory::shard_of_workspace(directory, &workspace)
         .await?
         .ok_or_else(|| workspace_not_found(id))?;
@@ -63,7 +63,7 @@ pub async fn list(
 /// revoked at once (a Worker isolate that remembers the key confirms it in the next
 /// request's own D1 call). Revoking twice answers the first revocation.
 pub async fn revoke_by_id(cx: &Cx, directory: &Session<D1>, id: &str) -> ApiResult<Response> {
-    let key_id = ApiKeyId::parse(id).ok_or_else(key_not_found)?;
+    let key_id = ApiKeyId::parse(id).map_err(|_| key_not_found())?;
     let shard = directory::shard_of_key(directory, &key_id)
         .await?
         .ok_or_else(key_not_found)?;

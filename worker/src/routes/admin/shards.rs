@@ -5,10 +5,10 @@ use crate::context::Cx;
 use crate::error::ApiResult;
 use crate::http;
 use crate::store::D1;
+use connect_core::server::admin::{Shard, ShardTotals, Shards};
 use connect_core::server::session::Session;
 use connect_core::server::shards::roomiest;
 use connect_core::server::tables::directory;
-use connect_core::wire::response::{Shard, ShardTotals, Shards};
 use worker::Response;
 
 /// `GET /admin/v1/shards`: each shard's workspaces (the directory's counts), apps and
