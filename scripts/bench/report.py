@@ -19,6 +19,8 @@ SCENARIOS = {
     "get": "get app",
     "batch": "batch create, 100 items, fresh Idempotency-Key",
 }
+# The scenarios issue 32 holds this Worker to (get app is measured, but peer-ts has no such route).
+BAR = ("walk", "page", "batch")
 PROJECT, FULL, MINIMAL = "project", "full", "minimal"
 
 
@@ -94,7 +96,10 @@ def load_tables(a):
                 missed.append(f"p99 {med(sc, PROJECT, 'p99'):.1f} ms above peer-ts-full's {med(sc, FULL, 'p99'):.1f}")
         if rps.get(MINIMAL) and rps[PROJECT] < rps[MINIMAL]:
             missed.append(f"{rps[PROJECT] / rps[MINIMAL]:.2f}x peer-ts, under 1.0x")
-        if FULL in servers or MINIMAL in servers:
+        if sc not in BAR:
+            verdicts.append(f"- {SCENARIOS[sc]}: not one of the bar's scenarios (peer-ts has no such route)"
+                            + (f"; {'; '.join(missed)}" if missed else ""))
+        elif FULL in servers or MINIMAL in servers:
             verdicts.append(f"- {SCENARIOS[sc]}: " + ("; ".join(missed) if missed else "met"))
     if verdicts:
         print()
