@@ -1,51 +1,95 @@
 #!/usr/bin/env bash
-# Benchmark: this project's Worker against the plain TypeScript baseline
-# (../shared/bench/peer-ts), side by side in one run on this machine, both on wrangler dev
-# with local D1 and KV, loaded with the same requests by wrk. Prints requests per second,
-# p50 and p99 per scenario and the project/peer ratios, the growth check (list at offset 0
-# against offset 19,900 in a 20,000-app workspace), the D1 round trips per request, the
-# core's criterion figures and the deployable size. Per scenario it also prints the CPU time
-# each server's processes spent per request: the runtime (the workerd running the Worker
-# and its local D1 and KV), wrangler's proxy (the workerd in front of it) and wrangler
-# itself (node), read from /proc before and after the load.
+# Benchmark: this project's Worker side by side with two TypeScript peers in one run on this
+# machine, served as production serves a Worker (without wrangler's inspector relay), on
+# local D1 and KV, loaded with the same requests by wrk in alternating rounds:
+# - peer-ts-full: the TypeScript Worker a careful team would write for the same contract (the
+#   whole App, sealed secrets, validation, an Idempotency-Key claim in the same D1 batch); it
+#   reports its D1 cost in Server-Timing as this Worker does;
+# - peer-ts: the minimal one (plaintext secrets, little validation, no atomic guard, no
+#   route to get an app, no Server-Timing).
+# The peers are not part of this repository: they are read at run time from BENCH_PEERS
+# (default ../shared/bench beside the checkout) and copied into the state directory.
 #
-# The project's lists are measured twice: as served (repeated pages come from the isolate's
-# page cache after a one-row D1 check) and with PAGE_CACHE=off (every page read from D1, as
-# a client walking pages once gets them); the growth check uses the latter.
+# A run:
+# 1. Each server started on its own local state (on tmpfs where the machine has one: the
+#    figures measure the Workers and their D1 and KV, not this machine's disk flushes), with
+#    a list workspace of BENCH_APPS apps (default 20,000) and an empty batch workspace, the
+#    apps made through the API the same way on each; then the p50 and rows read of the list
+#    workspace's first 40 and last 40 pages.
+# 2. BENCH_ROUNDS rounds (default 3) of the list scenarios; in each, every scenario on every
+#    server in turn, the order of the servers rotating by one each round. A run is
+#    BENCH_SECONDS (default 10) of `wrk -t2 -cBENCH_CONNECTIONS` (default 8) against a
+#    server restarted just before it (and warmed by a second of one connection):
+#    - walk: the list page by page (scripts/bench/walk.lua), as a client syncing its apps;
+#      this Worker with PAGE_CACHE=off, since a client walking its list never gets a page
+#      twice;
+#    - page: one page (limit 100, offset 0) again and again, this Worker as served (the
+#      isolate keeps the page and checks the workspace's generation);
+#    - get: one app (peer-ts has no such route).
+# 3. As many rounds of batch create (100 items, a fresh Idempotency-Key each request,
+#    scripts/bench/batch.lua), after every list round since a batch run grows the database.
+#    After every run of 2. and 3., a few requests like the run's read what they cost D1 from
+#    the server's Server-Timing (scripts/bench/cost.py).
+# 4. The tables, in Markdown (scripts/bench/report.py): medians over the rounds of req/s,
+#    p50 and p99, this Worker's ratio to each other server and issue 32's bar; D1 round trips,
+#    rows read and rows written per request; the CPU per request of each server's processes
+#    (read from /proc); every round's req/s.
+# 5. The scale scenario (BENCH_SCALE apps, default 1,000,000; 0 skips it; at least 1,000):
+#    on each server a workspace of that many apps made through the API (batches of 100 on
+#    4 connections, the server restarted every 200,000 apps; the time taken is reported),
+#    the p50 and rows read of its first 40 and last 40 pages; then on this Worker the same
+#    after deleting 10 % at random through the API (the peers have no delete route).
+# 6. The deployable size and the core's criterion figures (BENCH_CRITERION=off skips them).
+# Every server is stopped at the end, on failure and on Ctrl-C (each runs in a process group
+# of its own).
 #
-# Both servers keep their local state on tmpfs (/dev/shm) when the machine has one: the
-# figures measure the Workers and their local D1 and KV, not this machine's disk flushes.
-#
-# Lists are also measured as a client walks them (scripts/bench/walk.lua: distinct pages in
-# turn, none from a cache). Last, the scale scenario (scripts/bench/scale.py): a workspace
-# of BENCH_SCALE apps (default 1,000,000; 0 skips it) made through the API on each side,
-# the p50 and the rows read (Server-Timing) of 40 pages at its start and 40 at its end,
-# and the same on the project after deleting 10 % of the apps at random through the API.
+# BENCH_INSPECTOR=on: every server served by `wrangler dev` instead, for comparison. Its
+# inspector relays a report of each D1 and KV call, its response body included, through
+# wrangler's proxy to node: more CPU than the Workers' own work on a list page, and it
+# favours the Worker that makes fewer binding calls; production has no such relay
+# (docs/performance.md). The default (off) serves through wrangler's programmatic API
+# without an inspector (scripts/bench/serve-without-inspector.mjs).
 #
 # BENCH_BEFORE=<git revision>: the project's Worker as it was at that revision is built too
-# (in a scratch worktree) and served beside the others, and the batch create, the list and
-# the walk are measured on it right after the project's: the table then has a project /
-# before column, for checking that a change costs no throughput.
+# (in a scratch worktree) and measured in every round beside the others, for a column that
+# shows whether a change costs throughput.
 #
-# BENCH_INSPECTOR=off: every server is started without wrangler's inspector, through
-# wrangler's programmatic API (scripts/bench/serve-without-inspector.mjs), instead of by
-# `wrangler dev`, which always relays a report of each D1 and KV call, its response body
-# included, through its proxy to node. The relay costs more CPU than the Workers' own work
-# on a list page and favours the Worker making fewer binding calls; production has none
-# (docs/performance.md). The figures the issues set are those of `wrangler dev` (on).
-#
-# BENCH_SECONDS (default 15) per scenario, BENCH_CONNECTIONS (default 8), BENCH_TMP (the
-# directory for state, default /dev/shm if writable, else /tmp).
+# BENCH_TMP: the directory for state (default /dev/shm if writable, else /tmp).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-SECONDS_PER=${BENCH_SECONDS:-15}
-BEFORE=${BENCH_BEFORE:-}
+COMMAND="$(env | grep '^BENCH_' | sort | tr '\n' ' ')./scripts/bench.sh"
+SECONDS_PER=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+APPS=${BENCH_APPS:-20000}
 SCALE=${BENCH_SCALE:-1000000}
 CONNS=${BENCH_CONNECTIONS:-8}
-INSPECTOR=${BENCH_INSPECTOR:-on}
-PEER_SRC="$ROOT/../shared/bench/peer-ts"
+INSPECTOR=${BENCH_INSPECTOR:-off}
+BEFORE=${BENCH_BEFORE:-}
+CRITERION=${BENCH_CRITERION:-on}
+PEERS=${BENCH_PEERS:-$ROOT/../shared/bench}
+
+[ "$((APPS % 100))" -eq 0 ] && [ "$APPS" -ge 400 ] || die "BENCH_APPS is a multiple of 100 from 400, not $APPS"
+[ "$((SCALE % 100))" -eq 0 ] && { [ "$SCALE" -eq 0 ] || [ "$SCALE" -ge 1000 ]; } ||
+  die "BENCH_SCALE is 0 or a multiple of 100 from 1,000, not $SCALE"
+[ "$ROUNDS" -ge 1 ] || die "BENCH_ROUNDS is at least 1"
+for peer in peer-ts-full peer-ts; do
+  [ -f "$PEERS/$peer/wrangler.toml" ] || die "no $PEERS/$peer: the peers are read from BENCH_PEERS"
+done
+case "$INSPECTOR" in
+  off) SERVE=(node "$ROOT/scripts/bench/serve-without-inspector.mjs") ;;
+  on) SERVE=("$WRANGLER" dev) ;;
+  *) die "BENCH_INSPECTOR is on or off, not $INSPECTOR" ;;
+esac
+case "$CRITERION" in on | off) ;; *) die "BENCH_CRITERION is on or off, not $CRITERION" ;; esac
+LOAD_AT_START=$(cut -d' ' -f1 /proc/loadavg)
+# thousands N: N with a comma every three digits.
+thousands() { sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta' <<<"$1"; }
+# phase NAME: the time since the last phase (or the start) goes to NAME, in TIMES.
+TIMES=() PHASE_START=$SECONDS
+phase() { TIMES+=("$1 $((SECONDS - PHASE_START)) s"); PHASE_START=$SECONDS; }
+COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo "+changes")
 
 bash scripts/setup.sh
 bash scripts/build-worker.sh
@@ -55,84 +99,41 @@ if [ -z "${BENCH_TMP:-}" ]; then
   if [ -d /dev/shm ] && [ -w /dev/shm ]; then BENCH_TMP=/dev/shm; else BENCH_TMP=/tmp; fi
 fi
 WORK=$(mktemp -d "$BENCH_TMP/connect-bench.XXXXXX")
-# Process group and `wrangler dev` arguments of each server, by name.
-declare -A PGID SERVE_ARGS
+RESULTS=$WORK/results.jsonl
+source scripts/bench/servers.sh
 cleanup() {
   local status=$?
-  if [ "$status" -ne 0 ]; then
-    for log in "$WORK"/project.log "$WORK"/peer.log; do
-      [ -f "$log" ] && { echo "--- last lines of $log"; tail -n 30 "$log"; }
+  if [ "$status" -ne 0 ] && [ "$status" -ne 130 ]; then
+    for log in "$WORK"/*.log; do
+      [ -f "$log" ] && { echo "--- last lines of $log"; tail -n 30 "$log"; } >&2
     done
   fi
-  for pid in "${PGID[@]}"; do kill -- "-$pid" 2>/dev/null || true; done
-  sleep 1
-  for pid in "${PGID[@]}"; do kill -9 -- "-$pid" 2>/dev/null || true; done
+  stop_all
   [ -z "$BEFORE" ] || git -C "$ROOT" worktree remove --force "$WORK/before-src" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-
-# How a server is started: `wrangler dev`, or with BENCH_INSPECTOR=off the same through
-# wrangler's programmatic API without an inspector (scripts/bench/serve-without-inspector.mjs).
-case "$INSPECTOR" in
-  on) SERVE=("$WRANGLER" dev) ;;
-  off) SERVE=(node "$ROOT/scripts/bench/serve-without-inspector.mjs") ;;
-  *) die "BENCH_INSPECTOR is on or off, not $INSPECTOR" ;;
-esac
-
-# serve NAME CONFIG_DIR D1_NAMES PORT [--var ...]: migrations of each database (D1_NAMES
-# is one word, names separated by commas), then the server (SERVE) in its own process group;
-# waits until it answers.
-serve() {
-  local name=$1 dir=$2 d1=$3 port=$4 database; shift 4
-  for database in ${d1//,/ }; do
-    CI=true "$WRANGLER" d1 migrations apply "$database" --local -c "$dir/wrangler.toml" --persist-to "$WORK/$name-state" </dev/null >/dev/null
-  done
-  SERVE_ARGS[$name]="$dir $port $*"
-  start "$name"
-}
-# start NAME: wrangler dev for a server that `serve` set up.
-start() {
-  local name=$1 dir port
-  read -r dir port rest <<<"${SERVE_ARGS[$name]}"
-  # shellcheck disable=SC2086 # rest is a list of --var NAME:VALUE words without spaces
-  setsid "${SERVE[@]}" -c "$dir/wrangler.toml" --ip 127.0.0.1 --port "$port" \
-    --persist-to "$WORK/$name-state" $rest </dev/null >>"$WORK/$name.log" 2>&1 &
-  PGID[$name]=$!
-  for _ in $(seq 1 120); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0
-    sleep 0.5
-  done
-  echo "$name did not start:"; tail -30 "$WORK/$name.log"; exit 1
-}
-# restart NAME: a fresh server on the same state, so that every measurement starts alike.
-# With `wrangler dev` it is also needed: wrangler's proxy keeps every inspector report while
-# no DevTools is attached, D1 response bodies included, and under the walk it reached V8's
-# heap limit (1.7 GB) and aborted after about 85 s; without the inspector the proxy stayed
-# under 400 MB through 150 s (docs/performance.md).
-restart() {
-  local name=$1
-  kill -- "-${PGID[$name]}" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 -- "-${PGID[$name]}" 2>/dev/null || break; sleep 0.1; done
-  kill -9 -- "-${PGID[$name]}" 2>/dev/null || true
-  start "$name"
-}
+# The servers, in the order of the tables: this Worker, [before,] peer-ts-full, peer-ts.
+SERVERS=(project)
+[ -z "$BEFORE" ] || SERVERS+=(before)
+SERVERS+=(full minimal)
+SERVER_LIST=$(IFS=,; echo "${SERVERS[*]}")
+WORKSPACES=(list batch)
+[ "$SCALE" -eq 0 ] || WORKSPACES+=(scale)
 
 # The project, from a copy of wrangler.toml that skips the build (done above) and lifts the
 # per-key rate limit: one benchmark key would exceed the production limit in a second. The
 # limiter binding is still called on every request.
-mkdir -p "$WORK/project"
-prebuilt_config -e 's#simple = { limit = 100, period = 10 }#simple = { limit = 10000000, period = 10 }#' \
-  >"$WORK/project/wrangler.toml"
-cp -r "$PEER_SRC" "$WORK/peer"
-
 ADMIN=$(random_base62 40)
-P_PORT=$(free_port); Q_PORT=$(free_port)
-say "starting both Workers"
-serve project "$WORK/project" "$(project_databases | paste -sd, -)" "$P_PORT" --var "ADMIN_TOKEN:$ADMIN" --var "SECRETS_KEYS:bench:$(random_hex 32)"
-serve peer "$WORK/peer" peer "$Q_PORT"
-P="http://127.0.0.1:$P_PORT"; Q="http://127.0.0.1:$Q_PORT"
+LIFT='s#simple = { limit = 100, period = 10 }#simple = { limit = 10000000, period = 10 }#'
+mkdir -p "$WORK/project"
+prebuilt_config -e "$LIFT" >"$WORK/project/wrangler.toml"
+say "starting the servers (inspector $INSPECTOR)"
+prepare project "$WORK/project" --var "ADMIN_TOKEN:$ADMIN" --var "SECRETS_KEYS:bench:$(random_hex 32)"
+start project
+project_keys project "$ADMIN" "${WORKSPACES[@]}"
 
 if [ -n "$BEFORE" ]; then
   say "building the project's Worker as of $BEFORE (a scratch worktree)"
@@ -143,28 +144,23 @@ if [ -n "$BEFORE" ]; then
   # took the old revision's connect-core as fresh for the next build of this one.
   (cd "$WORK/before-src" && CARGO_TARGET_DIR="$ROOT/target/bench-before" bash scripts/build-worker.sh >/dev/null)
   mkdir -p "$WORK/before"
-  prebuilt_config_of "$WORK/before-src" \
-    -e 's#simple = { limit = 100, period = 10 }#simple = { limit = 10000000, period = 10 }#' \
-    >"$WORK/before/wrangler.toml"
-  B_PORT=$(free_port)
-  serve before "$WORK/before" "$(project_databases "$WORK/before/wrangler.toml" | paste -sd, -)" "$B_PORT" \
-    --var "ADMIN_TOKEN:$ADMIN" --var "SECRETS_KEYS:bench:$(random_hex 32)"
-  B="http://127.0.0.1:$B_PORT"
+  prebuilt_config_of "$WORK/before-src" -e "$LIFT" >"$WORK/before/wrangler.toml"
+  prepare before "$WORK/before" --var "ADMIN_TOKEN:$ADMIN" --var "SECRETS_KEYS:bench:$(random_hex 32)"
+  start before
+  project_keys before "$ADMIN" "${WORKSPACES[@]}"
 fi
 
-# new_project_key [BASE]: a workspace and its key on the project (or on BASE).
-new_project_key() {
-  curl -s -X POST "${1:-$P}/admin/v1/workspaces" -H "Authorization: Bearer $ADMIN" |
-    python3 -c 'import sys,json; print(json.load(sys.stdin)["apiKey"]["key"])'
-}
-# The peer has one seeded workspace; give it more, with keys, straight in its D1.
-new_peer_key() {
-  local key="sk_workspace_test_$(random_base62 24)" ws="org_$(random_base62 12)"
-  local hash; hash=$(printf %s "$key" | sha256sum | cut -d' ' -f1)
-  CI=true "$WRANGLER" d1 execute peer --local -c "$WORK/peer/wrangler.toml" --persist-to "$WORK/peer-state" \
-    --command "INSERT INTO api_keys VALUES ('$hash', '$ws')" </dev/null >/dev/null
-  echo "$key"
-}
+# The peers, copied (wrangler bundles them and writes beside their wrangler.toml); their
+# workspaces and keys are rows of their D1, written before they start.
+cp -r "$PEERS/peer-ts-full" "$WORK/full"
+cp -r "$PEERS/peer-ts" "$WORK/minimal"
+chmod -R u+w "$WORK/full" "$WORK/minimal"
+prepare full "$WORK/full"
+peer_keys full "$WORK/full" full "${WORKSPACES[@]}"
+start full
+prepare minimal "$WORK/minimal"
+peer_keys minimal "$WORK/minimal" minimal "${WORKSPACES[@]}"
+start minimal
 
 python3 - "$WORK/batch.json" <<'PY'
 import json, sys
@@ -173,219 +169,119 @@ items = [{"name": f"Customer {i:03} Ltd", "redirectUris": [f"https://customer{i}
 json.dump({"items": items, "continueOnError": True}, open(sys.argv[1], "w"))
 PY
 
-# fill BASE KEY N: N apps through batches of 100.
-fill() {
-  local base=$1 key=$2 n=$3
-  for _ in $(seq 1 $((n / 100))); do
-    curl -s -o /dev/null -w '%{http_code}' -X POST "$base/connect/v1/apps/batch" -H "Authorization: Bearer $key" \
-      -H "Content-Type: application/json" --data-binary "@$WORK/batch.json" | grep -q 201
-  done
-}
+S="python3 scripts/bench/scale.py"
+REPORT="python3 scripts/bench/report.py"
+declare -A APP
+say "seeding: $(thousands "$APPS") apps in a list workspace on each server"
+for s in "${SERVERS[@]}"; do
+  $S fill "${URL[$s]}" "${KEY[$s:list]}" "$WORK/batch.json" "$APPS" --server "$s" --set list --out "$RESULTS"
+  [ "$s" = minimal ] || APP[$s]=$(curl -sf "${URL[$s]}/connect/v1/apps?limit=1" -H "Authorization: Bearer ${KEY[$s:list]}" |
+    python3 -c 'import sys,json; print(json.load(sys.stdin)["data"][0]["clientId"])')
+done
+say "the first and last pages of each list workspace"
+for s in "${SERVERS[@]}"; do
+  restart "$s"
+  $S pages "${URL[$s]}" "${KEY[$s:list]}" "$APPS" --server "$s" --set list --out "$RESULTS"
+done
 
-# cpu_ticks PGID: "runtime proxy wrangler", the CPU clock ticks (user + system) used so far by
-# the processes of one server: the workerd that runs the Worker (its entry socket on a port
-# of the system's choosing), the workerd in front of it (on the port served), and node.
-cpu_ticks() {
-  local runtime=0 proxy=0 wrangler=0 p cmd t
-  for p in $(pgrep -g "$1"); do
-    cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
-    t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) || continue
-    case "$cmd" in
-      *workerd*--socket-addr=entry=127.0.0.1:0\ *) runtime=$((runtime + t)) ;;
-      *workerd*) proxy=$((proxy + t)) ;;
-      *node*) wrangler=$((wrangler + t)) ;;
-    esac
-  done
-  echo "$runtime $proxy $wrangler"
-}
-TICKS_PER_SECOND=$(getconf CLK_TCK)
+phase "setup and seeding"
 
-# measure LABEL BASE SCRIPT: runs wrk, appends "LABEL rps p50ms p99ms non2xx runtime proxy
-# wrangler" (the last three in CPU ms per request) to results.
-to_ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms/,"",v) } else if (v ~ /s$/) { sub(/s/,"",v); v*=1000 }; printf "%.2f", v }'; }
+HZ=$(getconf CLK_TCK)
+# measure SCENARIO SERVER ROUND: one wrk run on a freshly restarted server, its line in the
+# results, then the D1 cost of a few requests like the run's.
 measure() {
-  local label=$1 base=$2 script=$3 name=${1%% *}
-  restart "$name"
-  # One request first: the new isolate compiles the Worker and the key cache fills.
-  wrk -t1 -c1 -d1s -s "scripts/bench/$script" "$base" >/dev/null 2>&1 || true
-  local before after out
-  before=$(cpu_ticks "${PGID[$name]}")
-  out=$(wrk -t2 -c"$CONNS" -d"${SECONDS_PER}s" --latency -s "scripts/bench/$script" "$base" 2>&1)
-  after=$(cpu_ticks "${PGID[$name]}")
-  local rps p50 p99 bad n cpu
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p50=$(echo "$out" | awk '$1=="50%" {print $2}' | to_ms)
-  p99=$(echo "$out" | awk '$1=="99%" {print $2}' | to_ms)
-  bad=$(echo "$out" | awk '/Non-2xx/ {print $NF}'); bad=${bad:-0}
-  n=$(echo "$out" | awk '/requests in/ {print $1}')
-  [ "${n:-0}" -gt 0 ] || die "$label: wrk made no requests: $out"
-  cpu=$(awk -v b="$before" -v a="$after" -v n="$n" -v hz="$TICKS_PER_SECOND" 'BEGIN {
-    split(b, x, " "); split(a, y, " ");
-    for (i = 1; i <= 3; i++) printf "%.2f ", (y[i] - x[i]) * 1000 / hz / n }')
-  echo "$label $rps $p50 $p99 $bad $cpu" >> "$WORK/results"
-  printf '  %-34s %9s req/s  p50 %8s ms  p99 %8s ms  non-2xx %s  CPU ms/request (runtime proxy wrangler) %s\n' \
-    "$label" "$rps" "$p50" "$p99" "$bad" "$cpu"
+  local scenario=$1 s=$2 round=$3 vars=() script lua cost b1 b2 b3 a1 a2 a3 out path
+  case "$scenario" in
+    walk)
+      script=walk.lua; lua=(BENCH_KEY="${KEY[$s:list]}" BENCH_TOTAL="$APPS"); cost=(--total "$APPS")
+      [ "$s" = full ] || [ "$s" = minimal ] || vars=(--var PAGE_CACHE:off) ;;
+    page | get)
+      [ "$scenario" = page ] && path="/connect/v1/apps?limit=100&offset=0" || path="/connect/v1/apps/${APP[$s]}"
+      script=get.lua; lua=(BENCH_KEY="${KEY[$s:list]}" BENCH_PATH="$path"); cost=(--path "$path") ;;
+    batch) script=batch.lua; lua=(BENCH_KEY="${KEY[$s:batch]}" BENCH_BODY="$WORK/batch.json"); cost=(--body "$WORK/batch.json") ;;
+  esac
+  script=scripts/bench/$script
+  restart "$s" "${vars[@]}"
+  # One connection for a second first: the new isolate compiles the Worker, the key cache fills.
+  env "${lua[@]}" wrk -t1 -c1 -d1s -s "$script" "${URL[$s]}" >/dev/null 2>&1 || true
+  read -r b1 b2 b3 <<<"$(cpu_ticks "$s")"
+  out=$(env "${lua[@]}" wrk -t2 -c"$CONNS" -d"${SECONDS_PER}s" --latency -s "$script" "${URL[$s]}" 2>&1)
+  read -r a1 a2 a3 <<<"$(cpu_ticks "$s")"
+  $REPORT wrk "$scenario" "$s" "$round" --out "$RESULTS" --hz "$HZ" --cpu "$((a1 - b1)) $((a2 - b2)) $((a3 - b3))" \
+    ${BEFORE:+--before "$BEFORE"} <<<"$out"
+  python3 scripts/bench/cost.py "$scenario" "${URL[$s]}" "${lua[0]#*=}" "${cost[@]}" --server "$s" --out "$RESULTS"
+}
+# rotated ROUND: the servers, the first of them ROUND places further on.
+rotated() {
+  local i n=${#SERVERS[@]}
+  for ((i = 0; i < n; i++)); do echo "${SERVERS[$(((i + $1) % n))]}"; done
 }
 
-say "seeding: 1,000 apps in a list workspace on each side"
-PK_LIST=$(new_project_key); QK_LIST=$(new_peer_key)
-fill "$P" "$PK_LIST" 1000; fill "$Q" "$QK_LIST" 1000
-APP=$(curl -s "$P/connect/v1/apps?limit=1" -H "Authorization: Bearer $PK_LIST" | python3 -c 'import sys,json; print(json.load(sys.stdin)["data"][0]["clientId"])')
+RUNS=$((ROUNDS * (4 * ${#SERVERS[@]} - 1)))
+say "load: $RUNS runs of ${SECONDS_PER} s (wrk -t2 -c$CONNS), about $((RUNS * (SECONDS_PER + 12) / 60 + 1)) minutes with the restarts"
+for ((round = 0; round < ROUNDS; round++)); do
+  say "list round $((round + 1)) of $ROUNDS"
+  for scenario in walk page get; do
+    for s in $(rotated "$round"); do
+      [ "$scenario:$s" = get:minimal ] || measure "$scenario" "$s" "$round"
+    done
+  done
+done
+phase "list rounds"
+for ((round = 0; round < ROUNDS; round++)); do
+  say "batch round $((round + 1)) of $ROUNDS"
+  for s in $(rotated "$round"); do measure batch "$s" "$round"; done
+done
+phase "batch rounds"
 
-if [ -n "$BEFORE" ]; then
-  BK_LIST=$(new_project_key "$B"); fill "$B" "$BK_LIST" 1000
+echo "## scripts/bench.sh, $(date -u +%Y-%m-%d), commit $COMMIT, $(nproc) cores, load average $LOAD_AT_START at the start"
+echo
+echo "\`$COMMAND\`: $([ "$INSPECTOR" = off ] && echo "served without wrangler's inspector relay" || echo "served by \`wrangler dev\` (BENCH_INSPECTOR=on)");" \
+  "$ROUNDS alternating round$([ "$ROUNDS" -eq 1 ] || echo s) of ${SECONDS_PER} s a run, \`wrk -t2 -c$CONNS\`, every server restarted before each run;" \
+  "list workspaces of $(thousands "$APPS") apps; medians over the rounds."
+echo
+$REPORT load "$RESULTS" --servers "$SERVER_LIST" ${BEFORE:+--before "$BEFORE"}
+$REPORT pages "$RESULTS" --servers "$SERVER_LIST" ${BEFORE:+--before "$BEFORE"}
+
+if [ "$SCALE" -gt 0 ]; then
+  CHUNK=200000
+  for s in project full minimal; do
+    say "scale: $(thousands "$SCALE") apps in one workspace on $s"
+    ids=(); [ "$s" != project ] || ids=(--ids "$WORK/ids")
+    for ((made = 0; made < SCALE; made += CHUNK)); do
+      restart "$s"
+      $S fill "${URL[$s]}" "${KEY[$s:scale]}" "$WORK/batch.json" $((SCALE - made < CHUNK ? SCALE - made : CHUNK)) \
+        --server "$s" --set scale --out "$RESULTS" "${ids[@]}"
+    done
+    restart "$s"
+    $S pages "${URL[$s]}" "${KEY[$s:scale]}" "$SCALE" --server "$s" --set scale --out "$RESULTS"
+  done
+  DEAD=$((SCALE / 10)); STEP=25000
+  say "scale: deleting $(thousands "$DEAD") apps at random on project"
+  for ((lo = 0; lo < DEAD; lo += STEP)); do
+    restart project
+    $S delete "${URL[project]}" "${KEY[project:scale]}" "$WORK/ids" "$lo" $((lo + STEP)) \
+      --server project --set scale --out "$RESULTS"
+  done
+  restart project
+  $S pages "${URL[project]}" "${KEY[project:scale]}" $((SCALE - DEAD)) --server project --set scale --state deleted --out "$RESULTS"
+  $REPORT pages <(grep '"set": "scale"' "$RESULTS") --servers project,full,minimal
+  phase "scale ($(thousands "$SCALE") apps)"
 fi
-
-say "load: ${SECONDS_PER}s per scenario, $CONNS connections, wrk -t2, inspector $INSPECTOR"
-PK_BATCH=$(new_project_key); QK_BATCH=$(new_peer_key)
-BENCH_BODY="$WORK/batch.json" BENCH_KEY=$PK_BATCH measure "project batch create (100 items)" "$P" batch.lua
-if [ -n "$BEFORE" ]; then
-  BK_BATCH=$(new_project_key "$B")
-  BENCH_BODY="$WORK/batch.json" BENCH_KEY=$BK_BATCH measure "before batch create (100 items)" "$B" batch.lua
-fi
-BENCH_BODY="$WORK/batch.json" BENCH_KEY=$QK_BATCH measure "peer batch create (100 items)" "$Q" batch.lua
-BENCH_KEY=$PK_LIST BENCH_PATH="/connect/v1/apps?limit=100" measure "project list (limit=100)" "$P" get.lua
-[ -z "$BEFORE" ] || BENCH_KEY=$BK_LIST BENCH_PATH="/connect/v1/apps?limit=100" measure "before list (limit=100)" "$B" get.lua
-BENCH_KEY=$QK_LIST BENCH_PATH="/connect/v1/apps?limit=100" measure "peer list (limit=100)" "$Q" get.lua
-BENCH_KEY=$PK_LIST BENCH_PATH="/connect/v1/apps/$APP" measure "project get app" "$P" get.lua
-
-say "growth: a 20,000-app workspace on each side"
-PK_BIG=$(new_project_key); QK_BIG=$(new_peer_key)
-fill "$P" "$PK_BIG" 20000; fill "$Q" "$QK_BIG" 20000
-if [ -n "$BEFORE" ]; then
-  BK_BIG=$(new_project_key "$B"); fill "$B" "$BK_BIG" 20000
-fi
-BENCH_KEY=$PK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=0" measure "project list 20k offset=0" "$P" get.lua
-BENCH_KEY=$PK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=19900" measure "project list 20k offset=19900" "$P" get.lua
-BENCH_KEY=$QK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=0" measure "peer list 20k offset=0" "$Q" get.lua
-BENCH_KEY=$QK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=19900" measure "peer list 20k offset=19900" "$Q" get.lua
-
-# The same lists with the page cache off: every page read from D1, as a client walking the
-# pages once gets them. The growth check is made on these.
-say "lists with the page cache off (PAGE_CACHE=off)"
-SERVE_ARGS[project]="${SERVE_ARGS[project]} --var PAGE_CACHE:off"
-BENCH_KEY=$PK_LIST BENCH_PATH="/connect/v1/apps?limit=100" measure "project read list (limit=100)" "$P" get.lua
-BENCH_KEY=$PK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=0" measure "project read list 20k offset=0" "$P" get.lua
-BENCH_KEY=$PK_BIG BENCH_PATH="/connect/v1/apps?limit=100&offset=19900" measure "project read list 20k offset=19900" "$P" get.lua
-
-# A walk asks for each page in turn. It goes round the 200 pages many times in a run, and a
-# page asked for again within 60 s would come from the page cache, which a client walking
-# its list once never sees: so the project's walk runs with the cache off too.
-say "walks: every page of the 20,000-app workspace in turn, as a client syncing its list"
-BENCH_KEY=$PK_BIG BENCH_TOTAL=20000 measure "project walk 20k" "$P" walk.lua
-if [ -n "$BEFORE" ]; then
-  SERVE_ARGS[before]="${SERVE_ARGS[before]} --var PAGE_CACHE:off"
-  BENCH_KEY=$BK_BIG BENCH_TOTAL=20000 measure "before walk 20k" "$B" walk.lua
-  SERVE_ARGS[before]="${SERVE_ARGS[before]% --var PAGE_CACHE:off}"
-fi
-BENCH_KEY=$QK_BIG BENCH_TOTAL=20000 measure "peer walk 20k" "$Q" walk.lua
-SERVE_ARGS[project]="${SERVE_ARGS[project]% --var PAGE_CACHE:off}"
-
-# round_trips KEY CURL_ARGS...: the D1 round trips of one request with a warm key. The key
-# cache lives 30 s and the load above took longer, so a GET first puts the key back in it.
-round_trips() {
-  local key=$1; shift
-  curl -s -o /dev/null "$P/connect/v1/workspace" -H "Authorization: Bearer $key"
-  curl -s -D - -o /dev/null "$@" -H "Authorization: Bearer $key" | tr -d '\r' |
-    awk -F'round-trips=' 'tolower($0) ~ /^server-timing:/ {split($2, a, "[\",; ]"); print a[1]}'
-}
-say "D1 round trips per request (from Server-Timing), warm key"
-RT_BATCH=$(round_trips "$PK_BATCH" -X POST "$P/connect/v1/apps/batch" -H "Content-Type: application/json" -H "Idempotency-Key: rt-$(random_base62 12)" --data-binary "@$WORK/batch.json")
-RT_LIST=$(round_trips "$PK_LIST" "$P/connect/v1/apps?limit=100")
-RT_GET=$(round_trips "$PK_LIST" "$P/connect/v1/apps/$APP")
+stop_all
 
 OUT=$(mktemp -d "$WORK/deploy.XXXX")
 CI=true "$WRANGLER" deploy --dry-run --env production --outdir "$OUT" </dev/null >/dev/null
 WASM=$(find "$OUT" -name '*.wasm' | head -n1)
-WASM_GZ=$(gzip -9c "$WASM" | wc -c); BUNDLE_GZ=$(tar -C "$OUT" -cf - . | gzip -9 | wc -c)
-
-say "core (criterion, natively)"
-cargo bench -q -p connect-core --all-features --bench core -- --warm-up-time 1 --measurement-time 3 2>/dev/null |
-  awk '/^batch|^idempotency|^list/ {name=$0} /time:/ {printf "  %-70s %s %s\n", name, $4, $5}' | tee "$WORK/criterion"
-
-SCALE_TABLE=""
-if [ "$SCALE" -gt 0 ]; then
-  say "scale: $SCALE apps in one workspace on each side (minutes; servers restarted between steps)"
-  S="python3 scripts/bench/scale.py"
-  PK_SCALE=$(new_project_key); QK_SCALE=$(new_peer_key)
-  CHUNK=100000
-  for _ in $(seq 1 $(( (SCALE + CHUNK - 1) / CHUNK ))); do
-    restart project; restart peer
-    $S fill "$P" "$PK_SCALE" "$WORK/batch.json" "$CHUNK" & filling=$!
-    $S fill "$Q" "$QK_SCALE" "$WORK/batch.json" "$CHUNK"
-    wait "$filling" # not a bare `wait`: the servers are background jobs of this shell too
-  done
-  restart project; restart peer
-  $S pages "$P" "$PK_SCALE" "$SCALE" project "$WORK/scale"
-  $S pages "$Q" "$QK_SCALE" "$SCALE" peer "$WORK/scale"
-  restart project
-  $S ids "$P" "$PK_SCALE" "$SCALE" "$WORK/ids.json"
-  DEAD=$((SCALE / 10))
-  for lo in $(seq 0 20000 $((DEAD - 1))); do
-    restart project
-    $S delete "$P" "$PK_SCALE" "$WORK/ids.json" "$lo" $((lo + 20000))
-  done
-  restart project
-  $S pages "$P" "$PK_SCALE" $((SCALE - DEAD)) "project, 10 % deleted at random" "$WORK/scale"
-  SCALE_TABLE=$($S table "$WORK/scale" "$SCALE")
+echo
+echo "deployable size: wasm $(($(gzip -9c "$WASM" | wc -c) / 1024)) KiB gzipped," \
+  "whole bundle $(($(tar -C "$OUT" -cf - . | gzip -9 | wc -c) / 1024)) KiB gzipped"
+if [ "$CRITERION" = on ]; then
+  say "core (criterion, natively)"
+  echo
+  cargo bench -q -p connect-core --all-features --bench core -- --warm-up-time 1 --measurement-time 3 2>/dev/null |
+    awk '/^batch|^idempotency|^list/ {name=$0} /time:/ {printf "  %-70s %s %s\n", name, $4, $5}'
+  phase "criterion"
 fi
-
-python3 - "$WORK/results" "$RT_BATCH" "$RT_LIST" "$RT_GET" "$WASM_GZ" "$BUNDLE_GZ" "$INSPECTOR" <<'PY'
-import sys
-rows = {}
-for line in open(sys.argv[1]):
-    parts = line.split()
-    rows[" ".join(parts[:-7])] = [float(x) for x in parts[-7:]]
-def row(name):
-    return rows[name]
-print()
-print("served by `wrangler dev`" if sys.argv[7] == "on" else "served without wrangler's inspector (BENCH_INSPECTOR=off)")
-print()
-print("| scenario | project req/s | peer req/s | ratio | project p50 / p99 ms | peer p50 / p99 ms |")
-print("|---|---|---|---|---|---|")
-for label, p, q in [("batch create, 100 items", "project batch create (100 items)", "peer batch create (100 items)"),
-                    ("list, limit=100 (1,000 apps)", "project list (limit=100)", "peer list (limit=100)"),
-                    ("list, 20,000 apps, offset=0", "project list 20k offset=0", "peer list 20k offset=0"),
-                    ("list, 20,000 apps, offset=19,900", "project list 20k offset=19900", "peer list 20k offset=19900"),
-                    ("list, limit=100, page cache off", "project read list (limit=100)", "peer list (limit=100)"),
-                    ("list, 20,000 apps, offset=0, page cache off", "project read list 20k offset=0", "peer list 20k offset=0"),
-                    ("list, 20,000 apps, offset=19,900, page cache off", "project read list 20k offset=19900", "peer list 20k offset=19900"),
-                    ("list walked page by page, 20,000 apps", "project walk 20k", "peer walk 20k")]:
-    a, b = row(p), row(q)
-    print(f"| {label} | {a[0]:.0f} | {b[0]:.0f} | {a[0]/b[0]:.2f}x | {a[1]:.1f} / {a[2]:.1f} | {b[1]:.1f} / {b[2]:.1f} |")
-g = row("project get app")
-print(f"| get app (project only) | {g[0]:.0f} | | | {g[1]:.1f} / {g[2]:.1f} | |")
-print()
-print("CPU ms per request, from /proc: runtime (workerd: the Worker, its D1 and KV) + proxy (wrangler's workerd) + wrangler (node)")
-print()
-print("| scenario | project runtime + proxy + wrangler = total | peer runtime + proxy + wrangler = total |")
-print("|---|---|---|")
-def cpu(r):
-    return f"{r[4]:.2f} + {r[5]:.2f} + {r[6]:.2f} = {sum(r[4:7]):.2f}"
-for label, p, q in [("batch create, 100 items", "project batch create (100 items)", "peer batch create (100 items)"),
-                    ("list, limit=100 (1,000 apps)", "project list (limit=100)", "peer list (limit=100)"),
-                    ("list, limit=100, page cache off", "project read list (limit=100)", "peer list (limit=100)"),
-                    ("list walked page by page, 20,000 apps", "project walk 20k", "peer walk 20k")]:
-    print(f"| {label} | {cpu(row(p))} | {cpu(row(q))} |")
-print(f"| get app (project only) | {cpu(g)} | |")
-print()
-deep, shallow = row("project read list 20k offset=19900")[1], row("project read list 20k offset=0")[1]
-print(f"growth, page cache off: project list p50 at offset 19,900 is {deep/shallow:.2f}x the p50 at offset 0 ({deep:.1f} ms vs {shallow:.1f} ms)")
-deep, shallow = row("project list 20k offset=19900")[1], row("project list 20k offset=0")[1]
-print(f"growth, pages kept: {deep/shallow:.2f}x ({deep:.1f} ms vs {shallow:.1f} ms)")
-print(f"D1 round trips (warm key): batch create {sys.argv[2]}, list {sys.argv[3]}, get {sys.argv[4]}")
-print(f"deployable size: wasm {int(sys.argv[5])/1024:.0f} KiB gzipped, whole bundle {int(sys.argv[6])/1024:.0f} KiB gzipped")
-if "before batch create (100 items)" in rows:
-    print()
-    print("| scenario | project req/s | before req/s | project / before | project p50 / p99 ms | before p50 / p99 ms |")
-    print("|---|---|---|---|---|---|")
-    for label, p, b in [("batch create, 100 items", "project batch create (100 items)", "before batch create (100 items)"),
-                        ("list, limit=100 (1,000 apps)", "project list (limit=100)", "before list (limit=100)"),
-                        ("list walked page by page, 20,000 apps", "project walk 20k", "before walk 20k")]:
-        a, c = row(p), row(b)
-        print(f"| {label} | {a[0]:.0f} | {c[0]:.0f} | {a[0]/c[0]:.2f}x | {a[1]:.1f} / {a[2]:.1f} | {c[1]:.1f} / {c[2]:.1f} |")
-bad = {k: v[3] for k, v in rows.items() if v[3]}
-if bad:
-    print(f"non-2xx responses: {bad}")
-PY
-printf '%s\n' "$SCALE_TABLE"
+echo
+echo "time taken: $(printf '%s, ' "${TIMES[@]}")$SECONDS s in all"

@@ -1,79 +1,91 @@
-"""The scale scenario of scripts/bench.sh, one step per call (bash restarts the servers
-between steps: local workerd aborts after about 100 s of constant load).
+"""Workspaces of many apps for scripts/bench.sh, one step per call (bash restarts the server
+between steps, as before every measurement). Each step appends a JSON line to --out, which
+scripts/bench/report.py reads.
 
-  scale.py fill BASE KEY BATCH_JSON COUNT     COUNT apps through batch creates of 100
-  scale.py pages BASE KEY TOTAL LABEL OUT     p50 and most rows read of 40 pages at the
-                                              start and 40 at the end, appended to OUT
-  scale.py ids BASE KEY TOTAL OUT             every client id, walking the list
-  scale.py delete BASE KEY IDS FROM TO        deletes the ids FROM..TO of a random sample
-                                              of 10 % of IDS (fixed seed)
-  scale.py table OUT N                        the table
+  scale.py fill BASE KEY BODY COUNT      COUNT apps through batch creates of BODY (100 items)
+                                         on several connections; the seconds taken
+  scale.py pages BASE KEY TOTAL          the p50 and the rows read (Server-Timing) of the
+                                         first 40 pages (limit 100) of a TOTAL-app workspace
+                                         and of its last 40 (fewer in a small workspace)
+  scale.py delete BASE KEY IDS FROM TO   deletes the ids FROM..TO of a sample of 10 % of the
+                                         client ids in the file IDS (fixed seed, so the
+                                         sample is the same on every call); the seconds taken
+
+Every step takes --server and --set (which workspace: list or scale), which go into its line;
+fill also --ids FILE (the new client ids are appended to it), pages also --state (a word
+saying what was done to the workspace, e.g. "deleted").
 """
-import json, random, statistics, sys, time, urllib.request
+import argparse
+import json
+import random
+import statistics
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+from client import Refused, call, d1_cost, fill
 
-def call(base, key, method, path, data=None):
-    req = urllib.request.Request(base + path, data=data, method=method, headers={
-        "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-    for attempt in range(5):
-        try:
-            start = time.perf_counter()
-            with urllib.request.urlopen(req, timeout=120) as res:
-                payload = res.read()
-                return time.perf_counter() - start, res.headers.get("server-timing") or "", payload
-        except Exception:
-            if attempt == 4:
-                raise
-            time.sleep(1)
+PAGES = 40
 
 
-def rows_read(timing):
-    for part in timing.replace('"', " ").replace(",", " ").split():
-        if part.startswith("rows-read="):
-            return int(part.split("=")[1])
-    return None
+def pages(base, key, total):
+    """The first and the last n pages' p50 (ms) and rows read, n = 40 or fewer so that the
+    two sets do not overlap."""
+    n = min(PAGES, total // 200)
+    call(base, key, "GET", "/connect/v1/apps?limit=1")  # the isolate compiled, the key cached
+    for where, first in (("first", 0), ("last", total - 100 * n)):
+        got = []
+        for i in range(n):
+            status, seconds, timing, payload = call(base, key, "GET", f"/connect/v1/apps?limit=100&offset={first + 100 * i}")
+            if status != 200:
+                raise Refused(f"list page answered {status}: {payload[:300]!r}")
+            got.append((seconds, d1_cost(timing)))
+        costs = [c for _, c in got]
+        yield {"where": where, "pages": n, "p50": statistics.median(s for s, _ in got) * 1000,
+               "reads": None if None in costs else [c[1] for c in costs]}
 
 
-def sample(ids):
-    return random.Random(16).sample(ids, len(ids) // 10)
+def delete(base, key, ids, lo, hi):
+    doomed = random.Random(16).sample(ids, len(ids) // 10)[lo:hi]
 
+    def one(client_id):
+        status, _, _, payload = call(base, key, "DELETE", f"/connect/v1/apps/{client_id}", retry_on=(429, 500, 502, 503))
+        # A 404 is a delete retried after its answer was lost (the sample holds each id once).
+        if status not in (200, 204, 404):
+            raise Refused(f"delete answered {status}: {payload[:300]!r}")
+        return status == 404
 
-cmd, args = sys.argv[1], sys.argv[2:]
-if cmd == "fill":
-    base, key, batch, count = args[0], args[1], open(args[2], "rb").read(), int(args[3])
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda _: call(base, key, "POST", "/connect/v1/apps/batch", batch), range(count // 100)))
-elif cmd == "pages":
-    base, key, total, label, out = args[0], args[1], int(args[2]), args[3], args[4]
-    with open(out, "a") as f:
-        for where, first in (("start", 0), ("end", total - 100 * 40)):
-            got = [call(base, key, "GET", f"/connect/v1/apps?limit=100&offset={first + 100 * i}") for i in range(40)]
-            p50 = statistics.median(t for t, _, _ in got) * 1000
-            reads = [rows_read(h) for _, h, _ in got]
-            most = max(reads) if reads[0] is not None else None
-            f.write(json.dumps([label, where, p50, most]) + "\n")
-elif cmd == "ids":
-    base, key, total, out = args[0], args[1], int(args[2]), args[3]
-    ids = []
-    for offset in range(0, total, 100):
-        _, _, payload = call(base, key, "GET", f"/connect/v1/apps?limit=100&offset={offset}")
-        ids += [a["clientId"] for a in json.loads(payload)["data"]]
-    json.dump(ids, open(out, "w"))
-elif cmd == "delete":
-    base, key, ids, lo, hi = args[0], args[1], json.load(open(args[2])), int(args[3]), int(args[4])
-    doomed = sample(ids)[lo:hi]
+    start = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda i: call(base, key, "DELETE", f"/connect/v1/apps/{i}"), doomed))
-elif cmd == "table":
-    rows = [json.loads(line) for line in open(args[0])]
-    n = int(args[1])
-    print()
-    print(f"| {n:,}-app workspace | pages | p50 ms | most rows read of a page (limit 100; budget 1,400) |")
-    print("|---|---|---|---|")
-    for label, where, p50, most in rows:
-        print(f"| {label} | 40 at the {where} | {p50:.1f} | {most if most is not None else 'n/a'} |")
-    for label in dict.fromkeys(r[0] for r in rows):
-        s = next(r[2] for r in rows if r[0] == label and r[1] == "start")
-        e = next(r[2] for r in rows if r[0] == label and r[1] == "end")
-        print(f"{label}: the last pages' p50 is {e / s:.2f}x the first pages'")
+        gone_before = sum(pool.map(one, doomed))
+    return len(doomed), time.perf_counter() - start, gone_before
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("step", choices=["fill", "pages", "delete"])
+    parser.add_argument("base")
+    parser.add_argument("key")
+    parser.add_argument("args", nargs="+")
+    parser.add_argument("--server", required=True)
+    parser.add_argument("--set", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--ids")
+    parser.add_argument("--state", default="")
+    a = parser.parse_args()
+    line = {"set": a.set, "server": a.server}
+    if a.step == "fill":
+        body, count = open(a.args[0], "rb").read(), int(a.args[1])
+        lines = [{"kind": "fill", **line, "apps": count, "seconds": fill(a.base, a.key, body, count // 100, ids=a.ids)}]
+    elif a.step == "pages":
+        lines = [{"kind": "pages", **line, "state": a.state, "total": int(a.args[0]), **got}
+                 for got in pages(a.base, a.key, int(a.args[0]))]
+    else:
+        ids = open(a.args[0]).read().split()
+        count, seconds, gone_before = delete(a.base, a.key, ids, int(a.args[1]), int(a.args[2]))
+        lines = [{"kind": "delete", **line, "apps": count, "seconds": seconds, "gone_before": gone_before}]
+    with open(a.out, "a") as out:
+        out.write("".join(json.dumps(x) + "\n" for x in lines))
+
+
+if __name__ == "__main__":
+    main()
