@@ -314,3 +314,115 @@ fn a_page_reads_about_what_it_returns_at_any_offset_before_and_after_deletions()
         );
     }
 }
+
+/// Whether position `p` is among the tenth of a million deleted below: a multiplicative
+/// hash of it, so the choice is spread as a random one and the same in SQL.
+fn hashed_out(p: u64) -> bool {
+    (p * 2_654_435_761) % 4_294_967_296 % 10 == 3
+}
+
+/// A workspace of 1,000,000 apps, made through the API in batches of 100 (about a quarter
+/// of an hour on 2 cores), a tenth of them then deleted at once by SQL as 100,000 deletes
+/// through the API would leave them (the rows, the counts, the Fenwick nodes up to the
+/// cap; checked by the pages against the model), then deletes and pages through the API.
+/// `cargo test -p connect-e2e --test d1_costs -- --ignored --nocapture`.
+#[test]
+#[ignore = "a million apps: about a quarter of an hour"]
+fn a_million_apps_with_a_tenth_deleted() {
+    let server = server();
+    let t = server.tenant();
+    assert_eq!(t.get("/connect/v1/workspace").status, 200);
+    let n: u64 = 1_000_000;
+    let mut most_written = 0;
+    let mut ids = Vec::new();
+    for start in (0..n as usize).step_by(100) {
+        let res = t.batch(&items("app", start..start + 100), None);
+        assert_eq!(res.status, 201, "{}", res.text());
+        most_written = most_written.max(d1_costs(&res).rows_written);
+        if start % 100_000 == 0 {
+            ids.extend(created_ids(&res));
+        }
+    }
+    eprintln!("d1 costs: {n} apps in batches of 100: at most {most_written} rows written a batch");
+    assert!(most_written <= 2 * 100 + 10);
+    for (limit, offset) in [(100, 0), (100, 500_000), (100, n - 100)] {
+        let res = t.get(&format!("/connect/v1/apps?limit={limit}&offset={offset}"));
+        let c = costs(
+            &format!("page of {limit} at offset {offset}, {n} apps"),
+            &res,
+            200,
+        );
+        assert!(c.rows_read <= limit + 10, "{c:?}");
+    }
+
+    let ws = t.workspace.as_str();
+    let gone = format!("workspace_id = '{ws}' AND ((position * 2654435761) % 4294967296) % 10 = 3");
+    server.d1_exec(&format!(
+        "CREATE TABLE gone AS SELECT position FROM apps WHERE {gone}; \
+         DELETE FROM apps WHERE {gone}; \
+         INSERT INTO app_deletions (workspace_id, node, dead) \
+           WITH RECURSIVE up(node) AS ( \
+             SELECT position + 1 FROM gone UNION ALL \
+             SELECT node + (node & -node) FROM up WHERE node + (node & -node) <= {cap}) \
+           SELECT '{ws}', node, count(*) FROM up GROUP BY node; \
+         UPDATE workspaces SET apps_count = apps_count - (SELECT count(*) FROM gone), \
+           generation = generation + 1 WHERE id = '{ws}'; \
+         DROP TABLE gone;",
+        cap = n.next_power_of_two().max(128)
+    ));
+    let live: Vec<u64> = (0..n).filter(|p| !hashed_out(*p)).collect();
+    assert_eq!(t.total(), live.len() as u64);
+
+    // Deletes through the API: the app, its counts, and the nodes up to the cap (2^20).
+    let mut most = 0;
+    let mut deleted = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let p = i as u64 * 100_000;
+        if hashed_out(p) {
+            continue;
+        }
+        let res = t
+            .request("DELETE", &format!("/connect/v1/apps/{id}"))
+            .send();
+        most = most.max(costs("delete at 1,000,000 positions", &res, 200).rows_written);
+        deleted.push(p);
+    }
+    assert!(most <= 3 + 21, "{most}");
+    let live: Vec<u64> = live.into_iter().filter(|p| !deleted.contains(p)).collect();
+    let count = live.len() as u64;
+    let budget = |limit: u64| limit + 3 * ceil_log2(n) + 10;
+    for (limit, offset) in [
+        (100, 0),
+        (100, 1),
+        (100, 123_456),
+        (100, 450_000),
+        (100, 524_287),
+        (100, 777_777),
+        (100, count - 100),
+        (1, count - 1),
+        (37, 654_321),
+    ] {
+        let res = t.get(&format!("/connect/v1/apps?limit={limit}&offset={offset}"));
+        let c = costs(
+            &format!("page of {limit} at offset {offset}, {n} positions, {count} apps"),
+            &res,
+            200,
+        );
+        assert!(c.rows_read <= budget(limit), "{c:?} over {}", budget(limit));
+        let want: Vec<String> = live[offset as usize..(offset + limit).min(count) as usize]
+            .iter()
+            .map(|p| format!("app {p:06}"))
+            .collect();
+        assert_eq!(page_names(&res.json_value()), want, "offset {offset}");
+    }
+    let res = t.batch(
+        &items("app", n as usize..n as usize + 100),
+        Some("d1-costs-million"),
+    );
+    let c = costs(
+        "batch of 100 at 1,000,000 positions, Idempotency-Key",
+        &res,
+        201,
+    );
+    assert!(c.rows_written <= 2 * 100 + 10, "{c:?}");
+}

@@ -96,11 +96,11 @@ pub const GUARD_CHANGED: &str = "INSERT INTO write_guards (ok) SELECT 0 WHERE ch
 /// positions below `n` less the node's deletions, are no more than the ?3-th app still to
 /// skip (`t`). It ends at the position of the ?3-th live app. A range that reaches `n`
 /// holds every app left from `pos` on, more than `t` (?3 is below the count), so the
-/// descent never moves past it and its node is not read: of the log2(n) + 2 rows, only
-/// those inside the workspace's positions probe a node, by primary key. The page then
-/// reads ?2 apps from there, a range of the primary key. What a page reads does not grow
-/// with the offset, and the descent grows with the logarithm of the workspace's
-/// positions.
+/// descent never moves past it and its node is not read (the probe's key is NULL, which
+/// SQLite does not look up): of the log2(n) + 2 rows, only those inside the workspace's
+/// positions probe a node, by primary key. The page then reads ?2 apps from there, a
+/// range of the primary key. What a page reads does not grow with the offset, and the
+/// descent grows with the logarithm of the workspace's positions.
 ///
 /// The descent is the statement's outer query, its rows read once each as they come (in
 /// a subquery SQLite would store them and read them again), and carries the workspace's
@@ -125,7 +125,7 @@ pub const LIST_PAGE: &str = concat!(
               d.n, d.total, d.generation \
        FROM descent AS d \
        LEFT JOIN app_deletions AS f \
-         ON d.pos + d.k < d.n AND f.workspace_id = ?1 AND f.node = d.pos + d.k \
+         ON f.workspace_id = ?1 AND f.node = iif(d.pos + d.k < d.n, d.pos + d.k, NULL) \
        WHERE d.k >= 1) \
      SELECT s.generation AS generation, s.total AS total, \
        CASE WHEN s.generation = ?4 THEN NULL WHEN ?3 >= s.total THEN '[]' ELSE ( \
