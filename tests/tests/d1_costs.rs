@@ -368,7 +368,7 @@ fn a_million_apps_with_a_tenth_deleted() {
          UPDATE workspaces SET apps_count = apps_count - (SELECT count(*) FROM gone), \
            generation = generation + 1 WHERE id = '{ws}'; \
          DROP TABLE gone;",
-        cap = n.next_power_of_two().max(128)
+        cap = cap(n)
     ));
     let live: Vec<u64> = (0..n).filter(|p| !hashed_out(*p)).collect();
     assert_eq!(t.total(), live.len() as u64);
