@@ -21,6 +21,26 @@ pub fn files() -> std::io::Result<Vec<PathBuf>> {
 
 /// Applies every migration `conn` has not recorded yet, each in a transaction of its own.
 pub fn apply(conn: &mut Connection) -> Result<(), Box<dyn std::error::Error>> {
+    apply_while(conn, |_| true)
+}
+
+/// Applies the migrations up to `last` (a file name, which must exist) that `conn` has not
+/// recorded yet: a database as a deployment made it before the migrations after `last`.
+pub fn apply_through(conn: &mut Connection, last: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let names = files()?;
+    if !names
+        .iter()
+        .any(|f| f.file_name().is_some_and(|n| n == last))
+    {
+        return Err(format!("no migration {last}").into());
+    }
+    apply_while(conn, |name| name <= last)
+}
+
+fn apply_while(
+    conn: &mut Connection,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS d1_migrations( \
            id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, \
@@ -32,6 +52,9 @@ pub fn apply(conn: &mut Connection) -> Result<(), Box<dyn std::error::Error>> {
             .and_then(|n| n.to_str())
             .ok_or("a migration's name is not UTF-8")?
             .to_owned();
+        if !wanted(&name) {
+            continue;
+        }
         let applied: bool = conn.query_row(
             "SELECT count(*) > 0 FROM d1_migrations WHERE name = ?1",
             [&name],

@@ -42,6 +42,33 @@ impl Shards {
         Ok(shards)
     }
 
+    /// Shards `names` as files in `dir`, each with the migrations up to `last` applied: a
+    /// deployment as it was before the later ones. [`Shards::migrate`] applies the rest.
+    pub fn create_through(
+        dir: &Path,
+        names: &[&str],
+        last: &str,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let shards = Self {
+            dir: dir.to_owned(),
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+            faults: None,
+        };
+        for name in names {
+            migrations::apply_through(&mut shards.open(name)?.connection(), last)?;
+        }
+        Ok(shards)
+    }
+
+    /// Applies to every shard the migrations it has not recorded yet, as `wrangler d1
+    /// migrations apply` does with foreign keys enforced (as on D1).
+    pub fn migrate(&self) -> Result<(), Box<dyn std::error::Error>> {
+        for name in &self.names {
+            migrations::apply(&mut self.open(name)?.connection())?;
+        }
+        Ok(())
+    }
+
     /// These shards, every connection opened from now on failing as `faults` says.
     pub fn with_faults(mut self, faults: Faults) -> Self {
         self.faults = Some(faults);

@@ -18,7 +18,7 @@ use connect_e2e::{random_base62, random_hex, Response, Server, ServerConfig};
 use serde_json::{json, Value};
 
 /// The schema this Worker is built for: the newest file of `migrations/`.
-const LATEST_MIGRATION: &str = "0003_api_keys_last4.sql";
+const LATEST_MIGRATION: &str = "0004_apps_keyed_by_position.sql";
 
 fn admin(server: &Server) -> &str {
     server.var("ADMIN_TOKEN")

@@ -6,7 +6,30 @@
 //! Parameters are numbered (`?1`); the functions of [`super::tables`] bind them.
 
 //! Deleted positions are counted in a Fenwick tree over positions 0 to 2^32 - 1 (see
-//! `app_deletions` in `migrations/0001_baseline.sql`); 4294967296 below is 2^32.
+//! `app_deletions` in `migrations/0001_baseline.sql`), kept up to each workspace's cap: the
+//! smallest power of two at least its `next_position` and at least 128 (see
+//! `migrations/0004_apps_keyed_by_position.sql`, whose trigger extends it as the
+//! workspace grows).
+
+/// An SQL expression for the smallest power of two greater than `$x`, for `$x` from 0 to
+/// 2^32 - 1: `$x` with every bit below its highest one set, plus one (SQLite has no
+/// logarithm everywhere D1 runs; this is arithmetic on the row, no read). `$x` appears 32
+/// times, so it should be a column or a short expression.
+#[rustfmt::skip]
+macro_rules! power_of_two_above {
+    ($x:literal) => {
+        concat!(
+            "((", $x, ") | ((", $x, ") >> 1) | ((", $x, ") >> 2) | ((", $x, ") >> 3) | ((",
+            $x, ") >> 4) | ((", $x, ") >> 5) | ((", $x, ") >> 6) | ((", $x, ") >> 7) | ((",
+            $x, ") >> 8) | ((", $x, ") >> 9) | ((", $x, ") >> 10) | ((", $x, ") >> 11) | ((",
+            $x, ") >> 12) | ((", $x, ") >> 13) | ((", $x, ") >> 14) | ((", $x, ") >> 15) | ((",
+            $x, ") >> 16) | ((", $x, ") >> 17) | ((", $x, ") >> 18) | ((", $x, ") >> 19) | ((",
+            $x, ") >> 20) | ((", $x, ") >> 21) | ((", $x, ") >> 22) | ((", $x, ") >> 23) | ((",
+            $x, ") >> 24) | ((", $x, ") >> 25) | ((", $x, ") >> 26) | ((", $x, ") >> 27) | ((",
+            $x, ") >> 28) | ((", $x, ") >> 29) | ((", $x, ") >> 30) | ((", $x, ") >> 31)) + 1"
+        )
+    };
+}
 
 /// New apps of workspace ?2 from the JSON array ?1 of their documents, at the workspace's
 /// next positions in array order (`json_each`'s key is the array index); ?3 the ids of the
@@ -24,25 +47,31 @@ pub const SEALED_COUNTS_ADD_APPS: &str = "INSERT INTO sealed_counts (kind, key_i
      SELECT 'apps', value, ?2 FROM json_each(?1) WHERE true \
      ON CONFLICT (kind, key_id) DO UPDATE SET sealed = sealed + excluded.sealed";
 
-/// App ?1 of workspace ?2: its position, version and document (the `client_id` index).
+/// App ?1 of workspace ?2: its position, version and document (`apps_by_client_id`, whose
+/// entry holds the table's key: one row read).
 pub const APP_GET: &str =
     "SELECT position, version, doc FROM apps WHERE client_id = ?1 AND workspace_id = ?2";
 
 /// Writes document ?3, sealed under the keys ?5 names, over app ?1 of workspace ?2 if it is
-/// still at version ?4 (the `client_id` index); followed by `GUARD`.
+/// still at version ?4 (`apps_by_client_id`); followed by `GUARD`. The row is written
+/// again, no index entry: none holds what changes.
 pub const APP_UPDATE: &str = "UPDATE apps SET doc = ?3, key_ids = ?5, version = version + 1 \
      WHERE client_id = ?1 AND workspace_id = ?2 AND version = ?4";
 
 /// Deletes the app at position ?2 of workspace ?1 if it is still at version ?3 (the
-/// `apps_by_position` index); followed by `GUARD` and the counts.
+/// primary key); followed by `GUARD` and the counts.
 pub const APP_DELETE: &str =
     "DELETE FROM apps WHERE workspace_id = ?1 AND position = ?2 AND version = ?3";
 
 /// Counts position ?2 of workspace ?1 as deleted: one more in each Fenwick node above it
-/// (`node + (node & -node)` is the next), by primary key.
-pub const APP_DELETIONS_ADD: &str = "WITH RECURSIVE up(node) AS ( \
-       SELECT ?2 + 1 UNION ALL \
-       SELECT node + (node & -node) FROM up WHERE node + (node & -node) <= 4294967296) \
+/// (`node + (node & -node)` is the next) up to the workspace's cap, by primary key: at
+/// most log2(cap) + 1 nodes, among them every node a list page reads (`LIST_PAGE`). The
+/// nodes lead to the cap, and those past it are powers of two; a power of two is past the
+/// cap when it is at least twice `max(next_position, 128)`.
+pub const APP_DELETIONS_ADD: &str = "WITH RECURSIVE up(node, past) AS ( \
+       SELECT ?2 + 1, 2 * max(next_position, 128) FROM workspaces WHERE id = ?1 \
+       UNION ALL \
+       SELECT node + (node & -node), past FROM up WHERE node + (node & -node) < past) \
      INSERT INTO app_deletions (workspace_id, node, dead) SELECT ?1, node, 1 FROM up WHERE true \
      ON CONFLICT (workspace_id, node) DO UPDATE SET dead = dead + 1";
 
@@ -56,38 +85,56 @@ pub const GUARD_CHANGED: &str = "INSERT INTO write_guards (ok) SELECT 0 WHERE ch
 /// A list page of workspace ?1: ?2 apps from the ?3-th (from 0) in creation order, as one
 /// JSON array text; with the workspace's generation and app count. When the generation is
 /// ?4 (the caller holds the page already) the page is not read at all (SQLite evaluates
-/// only the CASE branch it takes).
+/// only the CASE branch it takes). No row when the workspace does not exist.
 ///
-/// Where the page starts (`start`): while no app of the workspace was ever deleted, the
-/// ?3-th app is at position ?3. Otherwise `descent` walks the Fenwick tree of deletions
-/// from the top, 33 steps of one primary-key probe each: at each step it moves past the
-/// node's range (of `k` positions) if the live apps in it, the range's positions below
-/// `next_position` (`n`) less the node's deletions, are no more than the ?3-th app still
-/// to skip (`t`). It ends at the position of the ?3-th live app, or past every app. The
-/// page then reads ?2 apps from there by `apps_by_position`: what it reads does not grow with
-/// the offset or the workspace's size.
-pub const LIST_PAGE: &str = "WITH RECURSIVE \
-     w AS (SELECT apps_count, next_position, generation FROM workspaces WHERE id = ?1), \
-     descent(pos, k, t, n) AS ( \
-       SELECT 0, 4294967296, ?3, next_position FROM w \
+/// Where the page starts (`descent`, whose row with `k` = 0 holds it in `pos`): while no
+/// app of the workspace was ever deleted, the ?3-th app is at position ?3, and past the
+/// last app (?3 at least the count) there is no page to read; the descent is that one
+/// row. Otherwise it walks the Fenwick tree of deletions from the smallest power of two
+/// at least `next_position` (`n`) down, a row a level: at each level it moves past the
+/// node's range (of `k` positions from `pos`) if the live apps in it, the range's
+/// positions below `n` less the node's deletions, are no more than the ?3-th app still to
+/// skip (`t`). It ends at the position of the ?3-th live app. A range that reaches `n`
+/// holds every app left from `pos` on, more than `t` (?3 is below the count), so the
+/// descent never moves past it and its node is not read (the probe's key is NULL, which
+/// SQLite does not look up): of the log2(n) + 2 rows, only those inside the workspace's
+/// positions probe a node, by primary key. The page then reads ?2 apps from there, a
+/// range of the primary key. What a page reads does not grow with the offset, and the
+/// descent grows with the logarithm of the workspace's positions.
+///
+/// The descent is the statement's outer query, its rows read once each as they come (in
+/// a subquery SQLite would store them and read them again), and carries the workspace's
+/// count and generation, read once. The page's documents are joined in the order the
+/// subquery gives them (`ORDER BY` with `LIMIT`, which SQLite keeps, reading the key's
+/// range in order): an `ORDER BY` inside `group_concat` would sort them again, and D1
+/// counts every row of a sort as a row read.
+pub const LIST_PAGE: &str = concat!(
+    "WITH RECURSIVE \
+     descent(pos, k, t, n, total, generation) AS ( \
+       SELECT iif(generation = ?4 OR ?3 >= apps_count OR apps_count = next_position, ?3, 0), \
+              iif(generation = ?4 OR ?3 >= apps_count OR apps_count = next_position, 0, ",
+    power_of_two_above!("max(next_position, 1) - 1"),
+    "), \
+              ?3, next_position, apps_count, generation \
+       FROM workspaces WHERE id = ?1 \
        UNION ALL \
        SELECT d.pos + iif(max(0, min(d.pos + d.k, d.n) - d.pos) - coalesce(f.dead, 0) <= d.t, d.k, 0), \
               d.k / 2, \
               d.t - iif(max(0, min(d.pos + d.k, d.n) - d.pos) - coalesce(f.dead, 0) <= d.t, \
                         max(0, min(d.pos + d.k, d.n) - d.pos) - coalesce(f.dead, 0), 0), \
-              d.n \
+              d.n, d.total, d.generation \
        FROM descent AS d \
-       LEFT JOIN app_deletions AS f ON f.workspace_id = ?1 AND f.node = d.pos + d.k \
-       WHERE d.k >= 1), \
-     start AS (SELECT CASE WHEN apps_count = next_position THEN ?3 \
-                      ELSE (SELECT pos FROM descent WHERE k = 0) END AS position FROM w) \
-     SELECT w.generation AS generation, w.apps_count AS total, \
-       CASE WHEN w.generation = ?4 THEN NULL ELSE ( \
-         SELECT '[' || coalesce(group_concat(doc, ',' ORDER BY position), '') || ']' FROM ( \
-           SELECT a.position, a.doc FROM apps AS a, start \
-           WHERE a.workspace_id = ?1 AND a.position >= start.position \
+       LEFT JOIN app_deletions AS f \
+         ON f.workspace_id = ?1 AND f.node = iif(d.pos + d.k < d.n, d.pos + d.k, NULL) \
+       WHERE d.k >= 1) \
+     SELECT s.generation AS generation, s.total AS total, \
+       CASE WHEN s.generation = ?4 THEN NULL WHEN ?3 >= s.total THEN '[]' ELSE ( \
+         SELECT '[' || coalesce(group_concat(doc, ','), '') || ']' FROM ( \
+           SELECT a.doc FROM apps AS a \
+           WHERE a.workspace_id = ?1 AND a.position >= s.pos \
            ORDER BY a.position LIMIT ?2)) END AS page \
-     FROM w";
+     FROM descent AS s WHERE s.k = 0"
+);
 
 /// ?2 more apps in workspace ?1: the last of the insert's statements.
 pub const WORKSPACE_ADD_APPS: &str = "UPDATE workspaces SET next_position = next_position + ?2, \
@@ -168,12 +215,16 @@ pub const CLAIMS_PURGE_EXPIRED: &str = "DELETE FROM idempotency_keys WHERE rowid
 /// kind and key (a handful).
 pub const SEALED_COUNTS_ALL: &str = "SELECT kind, key_id, sealed FROM sealed_counts";
 
-/// The re-seal's next window of apps: ?1 rows from its cursor on (the rowid), each with its
-/// version, and its document unless it is sealed under the key ids ?2 alone (the primary).
-pub const RESEAL_APPS_WINDOW: &str = "SELECT rowid AS row_id, version, \
+/// The re-seal's next window of apps: ?1 rows after its cursor (a workspace and a
+/// position; none: from the beginning) in the order of the primary key, each with its key
+/// and version, and its document unless it is sealed under the key ids ?2 alone (the
+/// primary).
+pub const RESEAL_APPS_WINDOW: &str = "SELECT workspace_id, position, version, \
      iif(key_ids = ?2, NULL, doc) AS doc FROM apps \
-     WHERE rowid > (SELECT coalesce(max(after), 0) FROM reseal_cursors WHERE kind = 'apps') \
-     ORDER BY rowid LIMIT ?1";
+     WHERE (workspace_id, position) > ( \
+       SELECT coalesce(max(after_workspace), ''), coalesce(max(after), 0) FROM reseal_cursors \
+       WHERE kind = 'apps') \
+     ORDER BY workspace_id, position LIMIT ?1";
 
 /// The re-seal's next window of idempotency records: ?1 rows from its cursor on (the
 /// rowid), each with what it was sealed for, and its answer unless sealed under key ?2.
@@ -183,12 +234,15 @@ pub const RESEAL_RECORDS_WINDOW: &str = "SELECT rowid AS row_id, scope, key_hash
                     WHERE kind = 'idempotency_records') \
      ORDER BY rowid LIMIT ?1";
 
-/// Writes the apps of the JSON array ?1 (`row_id`, `version`, `doc`, `key_ids`), each only
-/// if still at the version read (by rowid); followed by `GUARD_CHANGED`.
+/// Writes the apps of the JSON array ?1 (`workspace_id`, `position`, `version`, `doc`,
+/// `key_ids`), each only if still at the version read (by primary key); followed by
+/// `GUARD_CHANGED`.
 pub const RESEAL_APPS_WRITE: &str = "UPDATE apps SET doc = j.value ->> '$.doc', \
      key_ids = j.value ->> '$.key_ids', version = version + 1 \
      FROM json_each(?1) AS j \
-     WHERE apps.rowid = j.value ->> '$.row_id' AND apps.version = j.value ->> '$.version'";
+     WHERE apps.workspace_id = j.value ->> '$.workspace_id' \
+       AND apps.position = j.value ->> '$.position' \
+       AND apps.version = j.value ->> '$.version'";
 
 /// Writes the answers of the JSON array ?1 (`row_id`, `key_hash`, `created_at`,
 /// `response`, `key_id`), each only if the row still holds the claim read (by rowid);
@@ -200,9 +254,13 @@ pub const RESEAL_RECORDS_WRITE: &str = "UPDATE idempotency_keys \
        AND idempotency_keys.key_hash = j.value ->> '$.key_hash' \
        AND idempotency_keys.created_at = j.value ->> '$.created_at'";
 
-/// The re-seal of kind ?1 goes on after rowid ?2 (0: from the beginning).
-pub const RESEAL_CURSOR_SET: &str = "INSERT INTO reseal_cursors (kind, after) VALUES (?1, ?2) \
-     ON CONFLICT (kind) DO UPDATE SET after = excluded.after";
+/// The re-seal of kind ?1 goes on after ?2: for idempotency records a rowid (0: from the
+/// beginning) and ?3 NULL; for apps a position in workspace ?3 (NULL: from the
+/// beginning).
+pub const RESEAL_CURSOR_SET: &str = "INSERT INTO reseal_cursors (kind, after, after_workspace) \
+     VALUES (?1, ?2, ?3) \
+     ON CONFLICT (kind) DO UPDATE SET after = excluded.after, \
+       after_workspace = excluded.after_workspace";
 
 /// Forgets API key ?1, written to its shard but never entered in the directory (see
 /// `WORKSPACE_DELETE_UNLISTED`; primary key).

@@ -120,6 +120,23 @@ impl Deployment {
         }
     }
 
+    /// Shards `names` in a fresh folder with the migrations up to `last` applied (a
+    /// deployment from before the later ones); an empty key-value store.
+    pub fn through(names: &[&str], last: &str) -> Self {
+        let dir = temp_dir();
+        let shards = Shards::create_through(dir.path(), names, last).expect("migrated shards");
+        let held = names
+            .iter()
+            .map(|name| Connection::open(shards.path(name)).expect("the shard's file"))
+            .collect();
+        Self {
+            shards,
+            kv: MemoryKv::new(),
+            _held: std::sync::Mutex::new(held),
+            _dir: dir,
+        }
+    }
+
     /// A request's backend: these shards and key-value store, on a clock stopped at `now`.
     pub fn at(&self, now: Timestamp) -> Native<'_> {
         Native::new(&self.shards, Some(self.kv.clone())).with_clock(move || now)

@@ -18,8 +18,8 @@ pub mod plan;
 pub mod window;
 
 pub use plan::{
-    next_cursor, plan, remaining, secrets_keys, AppRow, KeyCount, Plan, RecordRow, SealedKind,
-    WINDOW,
+    next_cursor, plan, remaining, secrets_keys, AppKey, AppRow, KeyCount, Plan, RecordRow,
+    SealedKind, WINDOW,
 };
 
 use crate::rules::random::Entropy;

@@ -2,8 +2,9 @@
 //! key, a bounded window of rows at a time; and what each key seals, for an operator who
 //! wants to know when an old key can leave the ring.
 //!
-//! The store walks each table (apps, idempotency records) in row order from a cursor,
-//! [`WINDOW`] rows a call, and starts again from the beginning after the last row. The
+//! The store walks each table in key order from a cursor (apps by workspace and position,
+//! idempotency records by row id), [`WINDOW`] rows a call, and starts again from the
+//! beginning after the last row. The
 //! functions here decide, for the rows of one window, what to write and what the answer
 //! says; they read and write nothing.
 
@@ -40,11 +41,21 @@ pub struct KeyCount {
     pub sealed: u64,
 }
 
-/// An app of a window: its row, the version an update must find, and the app.
+/// Where an app is stored: its workspace and its position there (the table's key), and
+/// where the walk of apps goes on after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppKey {
+    /// The workspace's id.
+    pub workspace: String,
+    /// The app's position in the workspace.
+    pub position: i64,
+}
+
+/// An app of a window: where it is stored, the version an update must find, and the app.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppRow {
-    /// Its row id.
-    pub row: i64,
+    /// Its key.
+    pub key: AppKey,
     /// Its version as read.
     pub version: i64,
     /// The app as stored.
@@ -86,13 +97,11 @@ pub struct Plan {
     pub progress: ResealProgress,
 }
 
-/// Where a table's walk goes on after a window of `read` rows whose last row id is `last`:
-/// from there, or from the beginning (0) when the window reached the end of the table.
-pub fn next_cursor(read: usize, last: Option<i64>) -> i64 {
-    match last {
-        Some(last) if read >= WINDOW => last,
-        _ => 0,
-    }
+/// Where a table's walk goes on after a window of `read` rows whose last row is `last`
+/// (its key): after it, or from the beginning (`None`) when the window reached the end of
+/// the table.
+pub fn next_cursor<K>(read: usize, last: Option<K>) -> Option<K> {
+    last.filter(|_| read >= WINDOW)
 }
 
 /// Seals the values of a window that are under another key of the ring again under its
@@ -231,6 +240,13 @@ mod tests {
             .collect()
     }
 
+    fn app_key(position: i64) -> AppKey {
+        AppKey {
+            workspace: "org_x".into(),
+            position,
+        }
+    }
+
     fn record(ring: &KeyRing, row: i64, e: &mut SeededEntropy) -> RecordRow {
         let answer = RecordedResponse {
             status: 201,
@@ -263,12 +279,12 @@ mod tests {
         let both = ring(&format!("{},{}", key("b", "0b"), key("a", "0a")));
         let apps = vec![
             AppRow {
-                row: 1,
+                key: app_key(1),
                 version: 3,
                 app: minted("under a", 1).seal(&a, &mut e),
             },
             AppRow {
-                row: 2,
+                key: app_key(2),
                 version: 1,
                 app: minted("under b", 2).seal(&both, &mut e),
             },
@@ -278,7 +294,7 @@ mod tests {
         let before = counts(&[(Apps, "a", 5), (Apps, "b", 1), (IdempotencyRecords, "a", 4)]);
         let plan = plan(&both, &apps, &records, &before, &mut e);
         assert_eq!(plan.apps.len(), 1);
-        assert_eq!((plan.apps[0].row, plan.apps[0].version), (1, 3));
+        assert_eq!((&plan.apps[0].key, plan.apps[0].version), (&app_key(1), 3));
         assert_eq!(plan.apps[0].app.key_ids(), ["b"]);
         assert_eq!(plan.apps[0].app.open(&both), apps[0].app.open(&a));
         assert_eq!(plan.records.len(), 1);
@@ -304,7 +320,7 @@ mod tests {
         let gone = ring(&key("old", "0c"));
         let b = ring(&key("b", "0b"));
         let apps = vec![AppRow {
-            row: 1,
+            key: app_key(1),
             version: 1,
             app: minted("lost", 3).seal(&gone, &mut e),
         }];
@@ -361,8 +377,9 @@ mod tests {
 
     #[test]
     fn the_walk_goes_on_from_a_full_window_and_starts_over_after_a_short_one() {
-        assert_eq!(next_cursor(WINDOW, Some(912)), 912);
-        assert_eq!(next_cursor(WINDOW - 1, Some(912)), 0);
-        assert_eq!(next_cursor(0, None), 0);
+        assert_eq!(next_cursor(WINDOW, Some(912)), Some(912));
+        assert_eq!(next_cursor(WINDOW - 1, Some(912)), None);
+        assert_eq!(next_cursor::<i64>(0, None), None);
+        assert_eq!(next_cursor(WINDOW, Some(app_key(7))), Some(app_key(7)));
     }
 }

@@ -1,12 +1,12 @@
 //! The re-seal's storage: what each key of the ring seals (`sealed_counts`), and the walk
 //! over `apps` and `idempotency_keys` (`reseal_cursors`): its windows and its writes.
 
-use super::plan::{next_cursor, AppRow, KeyCount, Plan, RecordRow, WINDOW};
+use super::plan::{next_cursor, AppKey, AppRow, KeyCount, Plan, RecordRow, WINDOW};
 use crate::server::failure::Failure;
 use crate::server::seal::Sealed;
 use crate::server::session::Session;
 use crate::server::sql;
-use crate::server::storage::{rows_as, Database, Statement};
+use crate::server::storage::{rows_as, Database, Param, Statement};
 use serde::{Deserialize, Serialize};
 
 /// One window of each table, read in one snapshot with the counts.
@@ -14,19 +14,21 @@ use serde::{Deserialize, Serialize};
 pub struct Window {
     /// The window's apps not sealed under the primary alone.
     pub apps: Vec<AppRow>,
-    /// The apps' cursor after this window.
-    pub apps_cursor: i64,
+    /// The apps' cursor after this window: the last app read, or none to start again.
+    pub apps_cursor: Option<AppKey>,
     /// The window's records not sealed under the primary.
     pub records: Vec<RecordRow>,
-    /// The records' cursor after this window.
-    pub records_cursor: i64,
+    /// The records' cursor after this window: the last row id read, or none to start
+    /// again.
+    pub records_cursor: Option<i64>,
     /// What each key seals.
     pub counts: Vec<KeyCount>,
 }
 
 #[derive(Deserialize)]
 struct AppWindowRow {
-    row_id: i64,
+    workspace_id: String,
+    position: i64,
     version: i64,
     doc: Option<String>,
 }
@@ -42,8 +44,9 @@ struct RecordWindowRow {
 
 /// An element of `RESEAL_APPS_WRITE`'s array.
 #[derive(Serialize)]
-struct AppWrite {
-    row_id: i64,
+struct AppWrite<'a> {
+    workspace_id: &'a str,
+    position: i64,
     version: i64,
     doc: String,
     key_ids: String,
@@ -90,14 +93,26 @@ pub async fn read<D: Database>(db: &Session<D>, primary: &str) -> Result<Window,
     let apps: Vec<AppWindowRow> = rows_as(apps)?;
     let records: Vec<RecordWindowRow> = rows_as(records)?;
     Ok(Window {
-        apps_cursor: next_cursor(apps.len(), apps.last().map(|r| r.row_id)),
+        apps_cursor: next_cursor(
+            apps.len(),
+            apps.last().map(|r| AppKey {
+                workspace: r.workspace_id.clone(),
+                position: r.position,
+            }),
+        ),
         records_cursor: next_cursor(records.len(), records.last().map(|r| r.row_id)),
         apps: apps
             .into_iter()
-            .filter_map(|r| Some((r.row_id, r.version, r.doc?)))
-            .map(|(row, version, doc)| {
+            .filter_map(|r| {
+                let key = AppKey {
+                    workspace: r.workspace_id,
+                    position: r.position,
+                };
+                Some((key, r.version, r.doc?))
+            })
+            .map(|(key, version, doc)| {
                 Ok(AppRow {
-                    row,
+                    key,
                     version,
                     app: serde_json::from_str(&doc)?,
                 })
@@ -124,8 +139,8 @@ pub async fn read<D: Database>(db: &Session<D>, primary: &str) -> Result<Window,
 /// written, and the next attempt reads the window again.
 pub fn writes(
     plan: &Plan,
-    apps_cursor: i64,
-    records_cursor: i64,
+    apps_cursor: Option<AppKey>,
+    records_cursor: Option<i64>,
 ) -> Result<Vec<Statement>, Failure> {
     let mut statements = Vec::new();
     if !plan.apps.is_empty() {
@@ -134,7 +149,8 @@ pub fn writes(
             .iter()
             .map(|r| {
                 Ok(AppWrite {
-                    row_id: r.row,
+                    workspace_id: &r.key.workspace,
+                    position: r.key.position,
                     version: r.version,
                     doc: r.app.doc(),
                     key_ids: serde_json::to_string(&r.app.key_ids())?,
@@ -168,13 +184,21 @@ pub fn writes(
             vec![records.len().into()],
         ));
     }
+    let (workspace, position) = match apps_cursor {
+        Some(key) => (Param::Text(key.workspace), key.position),
+        None => (Param::Null, 0),
+    };
     statements.push(Statement::new(
         sql::RESEAL_CURSOR_SET,
-        vec!["apps".into(), apps_cursor.into()],
+        vec!["apps".into(), position.into(), workspace],
     ));
     statements.push(Statement::new(
         sql::RESEAL_CURSOR_SET,
-        vec!["idempotency_records".into(), records_cursor.into()],
+        vec![
+            "idempotency_records".into(),
+            records_cursor.unwrap_or(0).into(),
+            Param::Null,
+        ],
     ));
     Ok(statements)
 }
