@@ -175,7 +175,10 @@ def pages_tables(a):
                 if state:
                     gone = [x for x in lines if x["kind"] == "delete" and x["set"] == kind and x["server"] == s]
                     n, t = sum(x["apps"] for x in gone), sum(x["seconds"] for x in gone)
-                    row, made = f"{label(s, a.before)}, {n:,} deleted at random", f"{n:,} deletes in {t:,.0f} s ({n / t:,.0f}/s)"
+                    written = [w for x in gone for w in x.get("rows_written", [])]
+                    cost = (f", rows written a delete {statistics.median(written):,g} median / {max(written):,} most"
+                            if written else "")
+                    row, made = f"{label(s, a.before)}, {n:,} deleted at random", f"{n:,} deletes in {t:,.0f} s ({n / t:,.0f}/s){cost}"
                 else:
                     fills = [x for x in lines if x["kind"] == "fill" and x["set"] == kind and x["server"] == s]
                     n, t = sum(x["apps"] for x in fills), sum(x["seconds"] for x in fills)

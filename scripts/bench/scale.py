@@ -10,6 +10,7 @@ scripts/bench/report.py reads.
   scale.py delete BASE KEY IDS FROM TO   deletes the ids FROM..TO of a sample of 10 % of the
                                          client ids in the file IDS (fixed seed, so the
                                          sample is the same on every call); the seconds taken
+                                         and each delete's rows written (Server-Timing)
 
 Every step takes --server and --set (which workspace: list or scale), which go into its line;
 fill also --ids FILE (the new client ids are appended to it), pages also --state (a word
@@ -48,16 +49,18 @@ def delete(base, key, ids, lo, hi):
     doomed = random.Random(16).sample(ids, len(ids) // 10)[lo:hi]
 
     def one(client_id):
-        status, _, _, payload = call(base, key, "DELETE", f"/connect/v1/apps/{client_id}", retry_on=(429, 500, 502, 503))
+        status, _, timing, payload = call(base, key, "DELETE", f"/connect/v1/apps/{client_id}", retry_on=(429, 500, 502, 503))
         # A 404 is a delete retried after its answer was lost (the sample holds each id once).
         if status not in (200, 204, 404):
             raise Refused(f"delete answered {status}: {payload[:300]!r}")
-        return status == 404
+        cost = d1_cost(timing)
+        return status == 404, None if cost is None or status == 404 else cost[2]
 
     start = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:
-        gone_before = sum(pool.map(one, doomed))
-    return len(doomed), time.perf_counter() - start, gone_before
+        done = list(pool.map(one, doomed))
+    written = [w for _, w in done if w is not None]
+    return len(doomed), time.perf_counter() - start, sum(g for g, _ in done), written
 
 
 def main():
@@ -81,8 +84,9 @@ def main():
                  for got in pages(a.base, a.key, int(a.args[0]))]
     else:
         ids = open(a.args[0]).read().split()
-        count, seconds, gone_before = delete(a.base, a.key, ids, int(a.args[1]), int(a.args[2]))
-        lines = [{"kind": "delete", **line, "apps": count, "seconds": seconds, "gone_before": gone_before}]
+        count, seconds, gone_before, written = delete(a.base, a.key, ids, int(a.args[1]), int(a.args[2]))
+        lines = [{"kind": "delete", **line, "apps": count, "seconds": seconds, "gone_before": gone_before,
+                  "rows_written": written}]
     with open(a.out, "a") as out:
         out.write("".join(json.dumps(x) + "\n" for x in lines))
 
