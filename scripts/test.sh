@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The second command of the README, and what CI runs (.ci/run): set-up, the Worker build,
 # then every check and test, stopping at the first failure: rustfmt, clippy (native and
-# wasm32), the core's docs, cargo test (unit, property and end-to-end tests; the e2e tests
-# start their own wrangler dev with their own port and state, and one of them runs
+# wasm32), the core's docs, every test of cargo test, several binaries at a time
+# (scripts/run-tests.py: unit, property, native and end-to-end tests; the e2e tests start
+# their own wrangler dev with their own port and state, and one of them runs
 # scripts/schemathesis.sh, which serves its own), and a `wrangler deploy --dry-run` of
 # production with the bundle's gzipped size.
 set -euo pipefail
@@ -50,8 +51,8 @@ if cargo tree -e normal -p connect-client --prefix none | grep -E '^(aes-gcm|lz4
   die "connect-client pulls in a server encoding or the Worker"
 fi
 
-say "cargo test (core unit, property and fuzz-regression tests, end-to-end tests on wrangler dev)"
-cargo test --workspace --all-features
+say "tests (cargo test's binaries, several at a time: scripts/run-tests.py): core unit, property and fuzz-regression tests, the native protocol tests on SQLite, end-to-end tests on wrangler dev, the doctests"
+python3 scripts/run-tests.py
 
 say "wrangler deploy --dry-run --env production"
 out=$(mktemp -d)

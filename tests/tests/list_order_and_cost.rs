@@ -1,8 +1,11 @@
 //! Lists in creation order, at the same cost at any offset (issue 16), end to end on the
 //! real Worker: the reference's batch example reads back in input order; a walk over every
-//! page of a 200,000-app workspace sees each app exactly once, in creation order, before
+//! page of a 5,000-app workspace sees each app exactly once, in creation order, before
 //! and after deletions anywhere; and `Server-Timing` reports what each request cost D1,
-//! with a page's rows read bounded whatever its offset.
+//! with a page's rows read bounded whatever its offset. The list's statements are proven
+//! against a model natively, on far larger workspaces (sqlite/tests/list_pages.rs: every
+//! page of small ones at every offset, 100,000 positions with a tenth deleted); this is
+//! one pass of the same through the Worker and D1.
 
 use connect_e2e::api::{d1_costs, D1Costs, Tenant};
 use connect_e2e::{Response, Server, ServerConfig};
@@ -94,10 +97,10 @@ fn the_reference_batch_lists_back_in_input_order() {
 }
 
 #[test]
-fn a_walk_over_200000_apps_sees_each_once_in_creation_order_before_and_after_deletions() {
+fn a_walk_over_5000_apps_sees_each_once_in_creation_order_before_and_after_deletions() {
     let server = server();
     let t = server.tenant();
-    const N: usize = 200_000;
+    const N: usize = 5_000;
     let all: Vec<String> = (0..N).map(|i| format!("app {i:06}")).collect();
     create_in_order(&t, &all);
     assert_eq!(t.total(), N as u64);
@@ -115,7 +118,7 @@ fn a_walk_over_200000_apps_sees_each_once_in_creation_order_before_and_after_del
         (json!([]), json!(N))
     );
 
-    // Delete 2,000 apps spread over the whole workspace (every 97th, and the first and
+    // Delete 53 apps spread over the whole workspace (every 97th, and the second and the
     // last), through the API, a few at a time.
     let doomed: Vec<usize> = (0..N).step_by(97).chain([1, N - 1]).collect();
     let ids: Vec<(usize, String)> = doomed.iter().map(|&i| (i, walked[i].1.clone())).collect();
@@ -152,8 +155,8 @@ fn a_walk_over_200000_apps_sees_each_once_in_creation_order_before_and_after_del
     for (limit, offset) in [
         (1, 0),
         (7, 255),
-        (100, 65_530),
-        (33, 131_071),
+        (100, 2_040),
+        (33, 4_095),
         (100, left.len() - 3),
     ] {
         let res = t.get(&format!("/connect/v1/apps?limit={limit}&offset={offset}"));
