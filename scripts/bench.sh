@@ -59,7 +59,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-COMMAND="$(env | grep '^BENCH_' | sort | tr '\n' ' ')./scripts/bench.sh"
+COMMAND="$({ env | grep '^BENCH_' || true; } | sort | tr '\n' ' ')./scripts/bench.sh"
 SECONDS_PER=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
 APPS=${BENCH_APPS:-20000}
