@@ -10,7 +10,8 @@ harness makes it (tests/src/lib.rs), so they do not meet.
 
 1. `cargo test --no-run` builds every test binary (its JSON messages give their paths).
 2. The binaries run TEST_JOBS at a time (default 4), the longest first (their times are
-   kept in target/test-times.json; a binary never timed goes first), each in its package's
+   kept in target/test-times.json, over those of scripts/test-times.json, a fresh clone's
+   run on 2 cores; a binary never timed goes first), each in its package's
    directory as cargo runs it, its output in target/test-logs/<name>.log. The doctests
    run as one more job (`cargo test --doc`).
 3. A line per binary as it ends; the whole output of each that failed; exit 1 if any did.
@@ -31,6 +32,8 @@ CARGO_ARGS = ["--workspace", "--all-features"]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 LOGS = TARGET / "test-logs"
 TIMES = TARGET / "test-times.json"
+# The times of a fresh clone's run on 2 cores, for the order of a run that has none of its own.
+SEED_TIMES = ROOT / "scripts" / "test-times.json"
 
 running = set()
 
@@ -80,10 +83,12 @@ def main():
     jobs_at_once = int(os.environ.get("TEST_JOBS", "4"))
     binaries = build()
     LOGS.mkdir(parents=True, exist_ok=True)
-    try:
-        times = json.loads(TIMES.read_text())
-    except (OSError, ValueError):
-        times = {}
+    times = {}
+    for kept in (SEED_TIMES, TIMES):
+        try:
+            times.update(json.loads(kept.read_text()))
+        except (OSError, ValueError):
+            pass
     jobs = [(name, [exe], cwd) for name, exe, cwd in binaries]
     jobs.append(("doctests", ["cargo", "test", *CARGO_ARGS, "--doc", "--"], ROOT))
     # The longest first, so that the last to start are short; a job never timed first.

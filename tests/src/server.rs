@@ -194,20 +194,30 @@ impl Server {
         update(self.cleanup_id, |c| c.pgid = None);
         self.cfg = self.cfg.clone().with_var(name, value);
         self.run_cfg = self.run_cfg.clone().with_var(name, value);
-        let port = free_port();
-        let pgid = spawn_dev(&self.run_cfg, port, &self.state_dir, &self.log_path)
-            .unwrap_or_else(|e| panic!("spawn wrangler dev: {e}"));
-        update(self.cleanup_id, |c| c.pgid = Some(pgid));
         let pgid_file = self.state_dir.with_extension("pgid");
-        write_pgid_file(&pgid_file, pgid)
-            .unwrap_or_else(|e| panic!("write {}: {e}", pgid_file.display()));
-        if let Err(StartError::PortInUse(msg) | StartError::Fatal(msg)) =
-            wait_ready(port, pgid, &self.log_path, START_TIMEOUT)
-        {
-            panic!("wrangler dev did not come back: {msg}");
+        // Retried on a new port if the free port was taken meanwhile, as at the start.
+        for attempt in 1.. {
+            let port = free_port();
+            let pgid = spawn_dev(&self.run_cfg, port, &self.state_dir, &self.log_path)
+                .unwrap_or_else(|e| panic!("spawn wrangler dev: {e}"));
+            update(self.cleanup_id, |c| c.pgid = Some(pgid));
+            write_pgid_file(&pgid_file, pgid)
+                .unwrap_or_else(|e| panic!("write {}: {e}", pgid_file.display()));
+            match wait_ready(port, pgid, &self.log_path, START_TIMEOUT) {
+                Ok(()) => {
+                    self.port = port;
+                    self.pgid = pgid;
+                    return;
+                }
+                Err(StartError::PortInUse(_)) if attempt < 3 => {
+                    stop_group(pgid);
+                    update(self.cleanup_id, |c| c.pgid = None);
+                }
+                Err(StartError::PortInUse(msg) | StartError::Fatal(msg)) => {
+                    panic!("wrangler dev did not come back: {msg}")
+                }
+            }
         }
-        self.port = port;
-        self.pgid = pgid;
     }
 
     /// `http://127.0.0.1:PORT`

@@ -21,9 +21,20 @@ pub(crate) enum StartError {
     Fatal(String),
 }
 
+/// A port nothing listens on now, drawn at random from 10,000 to 29,999: below Linux's
+/// ephemeral range (32,768 to 60,999), from which the system hands out the local ports of
+/// outgoing connections and of `bind(0)`. A port taken from that range was at times given
+/// to another connection before `wrangler dev` bound it, when several test binaries run at
+/// once ("Address already in use"); the callers still retry on a new port when that
+/// happens.
 pub(crate) fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local addr").port()
+    loop {
+        let draw = crate::random::random_bytes(2);
+        let port = 10_000 + u16::from_le_bytes([draw[0], draw[1]]) % 20_000;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 pub(crate) fn spawn_dev(
