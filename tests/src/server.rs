@@ -141,27 +141,11 @@ impl Server {
             .and_then(|s| s.parse().ok())
             .map(Duration::from_secs)
             .unwrap_or(START_TIMEOUT);
-        let mut attempt = 0;
-        let (port, pgid) = loop {
-            attempt += 1;
-            let port = free_port();
-            let pgid = match spawn_dev(&run_cfg, port, &state_dir, &log_path) {
-                Ok(pid) => pid,
-                Err(e) => fail(format!("spawn wrangler dev: {e}")),
+        let (port, pgid) =
+            match serve_on_a_free_port(&run_cfg, &state_dir, &log_path, cleanup_id, timeout) {
+                Ok(served) => served,
+                Err(msg) => fail(msg),
             };
-            update(cleanup_id, |c| c.pgid = Some(pgid));
-            if let Err(e) = write_pgid_file(&pgid_file, pgid) {
-                fail(format!("write {}: {e}", pgid_file.display()));
-            }
-            match wait_ready(port, pgid, &log_path, timeout) {
-                Ok(()) => break (port, pgid),
-                Err(StartError::PortInUse(_)) if attempt < 3 => {
-                    stop_group(pgid);
-                    update(cleanup_id, |c| c.pgid = None);
-                }
-                Err(StartError::PortInUse(msg)) | Err(StartError::Fatal(msg)) => fail(msg),
-            }
-        };
         let startup = t0.elapsed();
         eprintln!(
             "connect-e2e: wrangler dev for {} ready on 127.0.0.1:{port} after {:.1} s (migrations {:.1} s), state {}",
@@ -194,29 +178,18 @@ impl Server {
         update(self.cleanup_id, |c| c.pgid = None);
         self.cfg = self.cfg.clone().with_var(name, value);
         self.run_cfg = self.run_cfg.clone().with_var(name, value);
-        let pgid_file = self.state_dir.with_extension("pgid");
-        // Retried on a new port if the free port was taken meanwhile, as at the start.
-        for attempt in 1.. {
-            let port = free_port();
-            let pgid = spawn_dev(&self.run_cfg, port, &self.state_dir, &self.log_path)
-                .unwrap_or_else(|e| panic!("spawn wrangler dev: {e}"));
-            update(self.cleanup_id, |c| c.pgid = Some(pgid));
-            write_pgid_file(&pgid_file, pgid)
-                .unwrap_or_else(|e| panic!("write {}: {e}", pgid_file.display()));
-            match wait_ready(port, pgid, &self.log_path, START_TIMEOUT) {
-                Ok(()) => {
-                    self.port = port;
-                    self.pgid = pgid;
-                    return;
-                }
-                Err(StartError::PortInUse(_)) if attempt < 3 => {
-                    stop_group(pgid);
-                    update(self.cleanup_id, |c| c.pgid = None);
-                }
-                Err(StartError::PortInUse(msg) | StartError::Fatal(msg)) => {
-                    panic!("wrangler dev did not come back: {msg}")
-                }
+        match serve_on_a_free_port(
+            &self.run_cfg,
+            &self.state_dir,
+            &self.log_path,
+            self.cleanup_id,
+            START_TIMEOUT,
+        ) {
+            Ok((port, pgid)) => {
+                self.port = port;
+                self.pgid = pgid;
             }
+            Err(msg) => panic!("wrangler dev did not come back: {msg}"),
         }
     }
 
@@ -309,5 +282,37 @@ fn panic_message(e: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         "(non-string panic)".to_string()
+    }
+}
+
+/// Starts `wrangler dev` for `run_cfg` on `state_dir` on a free port and waits until it
+/// answers: its port and process group. Retried on a new port (three tries) when the port
+/// was taken between choosing and binding it; the group is recorded for cleanup (and in
+/// the watchdog's pgid file, next to the state directory) as soon as it exists.
+fn serve_on_a_free_port(
+    run_cfg: &ServerConfig,
+    state_dir: &Path,
+    log_path: &Path,
+    cleanup_id: u64,
+    timeout: Duration,
+) -> Result<(u16, i32), String> {
+    let pgid_file = state_dir.with_extension("pgid");
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let port = free_port();
+        let pgid = spawn_dev(run_cfg, port, state_dir, log_path)
+            .map_err(|e| format!("spawn wrangler dev: {e}"))?;
+        update(cleanup_id, |c| c.pgid = Some(pgid));
+        write_pgid_file(&pgid_file, pgid)
+            .map_err(|e| format!("write {}: {e}", pgid_file.display()))?;
+        match wait_ready(port, pgid, log_path, timeout) {
+            Ok(()) => return Ok((port, pgid)),
+            Err(StartError::PortInUse(_)) if attempt < 3 => {
+                stop_group(pgid);
+                update(cleanup_id, |c| c.pgid = None);
+            }
+            Err(StartError::PortInUse(msg) | StartError::Fatal(msg)) => return Err(msg),
+        }
     }
 }
