@@ -45,6 +45,10 @@ command -v worker-build >/dev/null || die "worker-build not found: run scripts/s
 
 say "building the Worker (worker-build --release into worker/$out)"
 rm -f "$stamp"
+# A target directory of its own: cargo locks its target directory for the length of a
+# build, so the Worker's build would otherwise wait for (or hold up) every other cargo
+# command, and test.sh runs it beside clippy and the test build.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/worker"
 (cd worker && worker-build --release --out-dir "$out")
 [ -f "worker/$out/worker/shim.mjs" ] || die "worker-build left no worker/$out/worker/shim.mjs"
 echo "$want" >"$stamp"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The second command of the README, and what CI runs (.ci/run): set-up, the Worker build,
-# then every check and test, stopping at the first failure: rustfmt, clippy (native and
+# The second command of the README, and what CI runs (.ci/run): set-up, the Worker build
+# (in the background), every check and test, stopping at the first failure: rustfmt, clippy (native and
 # wasm32), the core's docs, every test of cargo test, several binaries at a time
 # (scripts/run-tests.py: unit, property, native and end-to-end tests; the e2e tests start
 # their own wrangler dev with their own port and state, and one of them runs
@@ -13,8 +13,15 @@ cd "$ROOT"
 say "set-up (scripts/setup.sh)"
 bash scripts/setup.sh
 
-say "building the Worker (scripts/build-worker.sh)"
-bash scripts/build-worker.sh
+# The Worker's release build (link-time optimization in one codegen unit, then wasm-opt)
+# spends most of its time on one core: it runs in the background while the checks and
+# the test build use the other, and the tests wait for it.
+say "building the Worker in the background (scripts/build-worker.sh; its output in target/build-worker.log)"
+mkdir -p target
+# In a session of its own, so that a failed check stops the whole build (cargo included).
+setsid bash scripts/build-worker.sh >target/build-worker.log 2>&1 &
+worker_build=$!
+trap 'kill -- -"$worker_build" 2>/dev/null || true' EXIT
 
 # Property tests draw from a fixed seed in CI on purpose: a red build then means the code
 # changed, never that the dice found a new case, so a failure is reproduced by rerunning
@@ -50,6 +57,16 @@ say "connect-client (what a crate depending on it gets): no AES-GCM, LZ4 or Work
 if cargo tree -e normal -p connect-client --prefix none | grep -E '^(aes-gcm|lz4_flex|worker|connect-worker) '; then
   die "connect-client pulls in a server encoding or the Worker"
 fi
+
+say "building the test binaries (cargo test --no-run)"
+cargo test --quiet --workspace --all-features --no-run
+
+say "waiting for the Worker's build"
+if ! wait "$worker_build"; then
+  cat target/build-worker.log >&2
+  die "scripts/build-worker.sh failed (above)"
+fi
+trap - EXIT
 
 say "tests (cargo test's binaries, several at a time: scripts/run-tests.py): core unit, property and fuzz-regression tests, the native protocol tests on SQLite, end-to-end tests on wrangler dev, the doctests"
 python3 scripts/run-tests.py

@@ -2,9 +2,9 @@
 //! database, `--var`s and `--env`), and scratch copies of Workers in read-only trees.
 
 use crate::cleanup::{keep_state, lock, next_id, register, Cleanup};
-use crate::paths::{fresh_temp_dir, shared_dir, workspace_root};
+use crate::local_d1::databases;
+use crate::paths::{copy_tree, fresh_temp_dir, shared_dir, workspace_root};
 use crate::random::{random_base62, random_hex};
-use std::ffi::OsStr;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -143,8 +143,12 @@ impl ServerConfig {
             .to_owned();
         sweep_stale_scratch_copies();
         let dst = fresh_temp_dir("project");
-        copy_tree(&src_dir, &dst)
-            .unwrap_or_else(|e| panic!("copy {} to {}: {e}", src_dir.display(), dst.display()));
+        copy_tree(
+            &src_dir,
+            &dst,
+            &[".wrangler", "node_modules", "target", ".git"],
+        )
+        .unwrap_or_else(|e| panic!("copy {} to {}: {e}", src_dir.display(), dst.display()));
         lock(&SCRATCH_DIRS).push(dst.clone());
         register(Cleanup {
             id: next_id(),
@@ -168,16 +172,9 @@ impl ServerConfig {
 /// The `database_name` of each top-level `[[d1_databases]]` of the config at `config` (not
 /// those of an `[env.*]`), in order: the project's shards, the first holding the directory.
 pub fn project_databases(config: &Path) -> Vec<String> {
-    let text =
-        fs::read_to_string(config).unwrap_or_else(|e| panic!("read {}: {e}", config.display()));
-    let names: Vec<String> = text
-        .lines()
-        .take_while(|line| !line.starts_with("[env."))
-        .filter_map(|line| {
-            let value = line.strip_prefix("database_name")?.trim_start();
-            let value = value.strip_prefix('=')?.trim();
-            Some(value.trim_matches('"').to_owned())
-        })
+    let names: Vec<String> = databases(&ServerConfig::new(config, ""))
+        .into_iter()
+        .map(|db| db.name)
         .collect();
     assert!(
         !names.is_empty(),
@@ -215,29 +212,6 @@ fn sweep_stale_scratch_copies() {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
-}
-
-fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
-    fs::create_dir_all(dst)?;
-    for entry in fs::read_dir(src)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if [".wrangler", "node_modules", "target", ".git"]
-            .iter()
-            .any(|n| name == OsStr::new(n))
-        {
-            continue;
-        }
-        let ty = entry.file_type()?;
-        let to = dst.join(&name);
-        if ty.is_dir() {
-            copy_tree(&entry.path(), &to)?;
-        } else {
-            // Follows symlinks; read-only sources become writable copies.
-            fs::write(&to, fs::read(entry.path())?)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

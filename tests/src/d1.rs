@@ -1,24 +1,22 @@
-//! The server's D1 databases while it runs: SQL through `wrangler d1 execute --local`.
+//! The server's D1 databases while it runs: SQL on their local SQLite files
+//! (`tests/src/local_d1.rs`), and late migrations through `wrangler d1 migrations apply`.
 
-use crate::cli::{os, parse_cli_json};
-use crate::paths::COUNTER;
+use crate::cli::os;
+use crate::local_d1::{database, execute, local_file};
 use crate::Server;
 use serde_json::Value;
-use std::fs;
-use std::sync::atomic::Ordering;
-
-/// SQL longer than this goes to `wrangler d1 execute` through a file instead of `--command`.
-const MAX_INLINE_SQL: usize = 32 * 1024;
+use std::sync::PoisonError;
 
 impl Server {
-    /// Runs SQL with `wrangler d1 execute --local` against every D1 database of this
-    /// server (the project's shards; while it runs) and returns the rows of each
-    /// statement, the databases' rows one after the other in their order. A query for one
-    /// workspace's rows finds them in whichever shard holds it; an aggregate (`count(*)`)
-    /// gives a row a database.
+    /// Runs SQL against every D1 database of this server (the project's shards; while it
+    /// runs) and returns the rows of each statement, the databases' rows one after the
+    /// other in their order. A query for one workspace's rows finds them in whichever shard
+    /// holds it; an aggregate (`count(*)`) gives a row a database.
     ///
-    /// Values come as JSON: INTEGER and REAL as numbers, NULL as null, TEXT as strings,
-    /// BLOB as a string like `"[0, 255]"` (wrangler's rendering).
+    /// Each database's statements run in one transaction on its local SQLite file, the one
+    /// `wrangler dev` serves, as `wrangler d1 execute --local`
+    /// would run them; values come as its `--json` renders them: INTEGER and REAL as
+    /// numbers, NULL as null, TEXT as strings, BLOB as a string like `"[0, 255]"`.
     pub fn d1_results(&self, sql: &str) -> Vec<Vec<Value>> {
         let mut all: Vec<Vec<Value>> = Vec::new();
         for database in &self.config().d1_names {
@@ -34,45 +32,19 @@ impl Server {
         all
     }
 
-    /// [`Server::d1_results`] in the one database named `database`.
-    pub fn d1_results_in(&self, database: &str, sql: &str) -> Vec<Vec<Value>> {
-        let mut args = vec![os("d1"), os("execute"), os(database)];
-        args.extend(self.local_args());
-        args.push(os("--json"));
-        let mut sql_file = None;
-        if sql.len() > MAX_INLINE_SQL {
-            let path = std::env::temp_dir().join(format!(
-                "connect-e2e-{}-{}.sql",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
-            fs::write(&path, sql).expect("write SQL file");
-            args.extend([os("--file"), os(&path)]);
-            sql_file = Some(path);
-        } else {
-            args.extend([os("--command"), os(sql)]);
-        }
-        let out = self.wrangler(&args);
-        if let Some(p) = sql_file {
-            let _ = fs::remove_file(p);
-        }
-        let out = out.unwrap_or_else(|e| panic!("wrangler d1 execute: {e}"));
-        if !out.success {
-            panic!(
-                "{}",
-                out.describe(&format!("wrangler d1 execute failed for SQL: {sql}"))
-            );
-        }
-        let json = parse_cli_json(&out.stdout)
-            .unwrap_or_else(|| panic!("{}", out.describe("wrangler d1 execute printed no JSON")));
-        json.as_array()
-            .unwrap_or_else(|| panic!("unexpected d1 execute output: {json}"))
-            .iter()
-            .map(|stmt| match stmt.get("results") {
-                Some(Value::Array(rows)) => rows.clone(),
-                _ => Vec::new(),
-            })
-            .collect()
+    /// [`Server::d1_results`] in the one database named `database`. Panics on an SQL error
+    /// (nothing of `sql` is then kept).
+    pub fn d1_results_in(&self, database_name: &str, sql: &str) -> Vec<Vec<Value>> {
+        let db = database(&self.run_cfg, database_name);
+        let file = local_file(&self.state_dir, &db.id);
+        // No request in flight meanwhile, as for a wrangler CLI call (see `store_lock`).
+        let _turn = self
+            .store_lock
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        execute(&file, sql).unwrap_or_else(|e| {
+            panic!("SQL on D1 database {database_name} failed: {e}\nSQL: {sql}")
+        })
     }
 
     /// Rows (JSON objects, column name -> value) of the last statement of `sql`, in every

@@ -16,14 +16,17 @@
 //!
 //! - [`ServerConfig`]: which `wrangler.toml`, which D1 database, which `--var`s.
 //! - [`Server::start`] / [`Server::shared`]: a `wrangler dev` with its own free port and its
-//!   own fresh state directory (`--persist-to`), migrations applied first. It runs from its
+//!   own fresh state directory (`--persist-to`), its databases migrated first (a copy of
+//!   the state `wrangler d1 migrations apply` made for the first server of the same
+//!   databases and migrations, kept in the temp directory). It runs from its
 //!   own run directory ([`Server::run_dir`]), so the Worker gets the config's `[vars]` and
 //!   the test's `--var`s and nothing else: never a developer's local `.dev.vars` or `.env`.
 //! - [`Server::request`] -> [`RequestBuilder`] -> [`Response`]: a raw HTTP/1.1 client.
 //! - [`Server::d1`], [`Server::d1_exec`], [`Server::kv_keys`], [`Server::kv_get`],
 //!   [`Server::kv_put`], [`Server::kv_delete`]: read and change the stored state while the
-//!   server runs (through `wrangler d1 execute` / `wrangler kv key`, both `--local` on the
-//!   same persist directory; the running Worker sees the changes at once and vice versa);
+//!   server runs (D1 through its local SQLite files, KV through `wrangler kv key --local`
+//!   on the same persist directory; the running Worker sees the changes at once and vice
+//!   versa);
 //!   [`Server::d1_migrate`] applies the migrations to a database left out at the start.
 //! - [`Server::state_files_containing`]: which stored files hold some bytes in plain text.
 //! - [`run_command`]: an external command in its own process group, with a time limit.
@@ -40,9 +43,9 @@
 //!   watchdog: a detached `sh` in its own session, one per server, that polls the test
 //!   process every second.
 //!
-//! Every other command the harness runs (the wrangler CLI calls: migrations, `d1 execute`,
-//! `kv key ...`) goes through [`run_command`]: in a process group of its own, with a time
-//! limit. Its whole group (wrangler and the `workerd` it started) is stopped at the limit,
+//! Every other command the harness runs (the wrangler CLI calls: migrations, `kv key ...`)
+//! goes through [`run_command`]: in a process group of its own, with a time limit. Its
+//! whole group (wrangler and the `workerd` it started) is stopped at the limit,
 //! when the command exits leaving some of it behind, and at process exit (`atexit`).
 //!
 //! Set `E2E_KEEP_STATE=1` to keep the state directories (their paths are printed at exit).
@@ -59,6 +62,8 @@ mod config;
 mod d1;
 mod http;
 mod kv;
+mod local_d1;
+mod migrated_state;
 mod paths;
 mod process_group;
 mod random;

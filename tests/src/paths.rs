@@ -1,7 +1,9 @@
 //! Where things are: the repository, the shared directory next to it, the wrangler binary,
 //! and fresh temporary directories.
 
+use std::ffi::OsStr;
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -41,4 +43,24 @@ pub(crate) fn fresh_temp_dir(kind: &str) -> PathBuf {
     }
     fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
     dir
+}
+
+/// Copies the directory `src` into `dst` (made if missing), entries named in `skip` left
+/// out at every level. Symlinks are followed; read-only sources become writable copies.
+pub(crate) fn copy_tree(src: &Path, dst: &Path, skip: &[&str]) -> io::Result<()> {
+    fs::create_dir_all(dst)?;
+    for entry in fs::read_dir(src)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if skip.iter().any(|n| name == OsStr::new(n)) {
+            continue;
+        }
+        let to = dst.join(&name);
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &to, skip)?;
+        } else {
+            fs::write(&to, fs::read(entry.path())?)?;
+        }
+    }
+    Ok(())
 }

@@ -2,8 +2,8 @@
 //! (migrations first) and stopped.
 
 use crate::cleanup::{lock, next_id, register, unregister, update, Cleanup};
-use crate::cli::{local_args, os, run_wrangler};
 use crate::config::{ServerConfig, SCRATCH_DIRS};
+use crate::migrated_state::copy_migrated_state;
 use crate::paths::fresh_temp_dir;
 use crate::process_group::stop_group;
 use crate::run_dir::prepare_run_dir;
@@ -110,28 +110,9 @@ impl Server {
             Err(e) => fail(format!("prepare run directory {}: {e}", run_dir.display())),
         };
 
-        // 2. Migrations into the fresh state directory, every database at once.
-        let applied: Vec<_> = std::thread::scope(|scope| {
-            let runs: Vec<_> = cfg
-                .d1_names
-                .iter()
-                .map(|name| {
-                    let mut args = vec![os("d1"), os("migrations"), os("apply"), os(name)];
-                    args.extend(local_args(&run_cfg, &state_dir));
-                    let dir = run_cfg.dir();
-                    scope.spawn(move || run_wrangler(&dir, &args))
-                })
-                .collect();
-            runs.into_iter()
-                .map(|run| run.join().unwrap_or_else(|_| Err("panicked".into())))
-                .collect()
-        });
-        for outcome in applied {
-            match outcome {
-                Ok(out) if out.success => {}
-                Ok(out) => fail(out.describe("wrangler d1 migrations apply failed")),
-                Err(e) => fail(e),
-            }
+        // 2. The databases, migrated (made once by wrangler, copied after).
+        if let Err(e) = copy_migrated_state(&run_cfg, &state_dir) {
+            fail(e);
         }
         let migrated = t0.elapsed();
 

@@ -1,0 +1,220 @@
+//! Local D1 as `wrangler` keeps it: which D1 databases a config binds, where each one's
+//! SQLite file lies under a `--persist-to` directory, and SQL run on that file directly.
+//!
+//! Reading and changing the state through the file, rather than through `wrangler d1
+//! execute --local`, is what the harness's state calls do: the CLI is a node process that
+//! starts a `workerd` of its own for each call (2 to 3 CPU-seconds), and the tests made
+//! some 340 such calls a run. It is the same file either way: `wrangler dev`'s `workerd`
+//! opens it with SQLite's own locking, so a statement run here waits for a request's
+//! write and the other way round, as the CLI's did.
+
+use crate::config::ServerConfig;
+use hmac::{Hmac, Mac};
+use rusqlite::fallible_iterator::FallibleIterator;
+use rusqlite::types::ValueRef;
+use rusqlite::{Batch, Connection, OpenFlags};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a statement waits for the running Worker's write to end (SQLITE_BUSY).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One `[[d1_databases]]` entry of a config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct D1Database {
+    pub(crate) name: String,
+    pub(crate) id: String,
+    /// The `migrations_dir`, relative paths taken from the config's directory.
+    pub(crate) migrations_dir: PathBuf,
+}
+
+/// The D1 databases `cfg`'s config binds (those of its `--env` when it has one), in the
+/// config's order.
+pub(crate) fn databases(cfg: &ServerConfig) -> Vec<D1Database> {
+    let text = fs::read_to_string(&cfg.config)
+        .unwrap_or_else(|e| panic!("read {}: {e}", cfg.config.display()));
+    let doc: toml::Value =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", cfg.config.display()));
+    let scope = match &cfg.env {
+        Some(env) => doc
+            .get("env")
+            .and_then(|e| e.get(env))
+            .unwrap_or_else(|| panic!("{} has no [env.{env}]", cfg.config.display())),
+        None => &doc,
+    };
+    let entries = scope
+        .get("d1_databases")
+        .and_then(toml::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let field = |entry: &toml::Value, key: &str| -> Option<String> {
+        entry
+            .get(key)
+            .and_then(toml::Value::as_str)
+            .map(str::to_owned)
+    };
+    entries
+        .iter()
+        .map(|entry| {
+            let name = field(entry, "database_name").unwrap_or_else(|| {
+                panic!(
+                    "a D1 database of {} has no database_name",
+                    cfg.config.display()
+                )
+            });
+            let id = field(entry, "database_id").unwrap_or_else(|| {
+                panic!(
+                    "D1 database {name} of {} has no database_id",
+                    cfg.config.display()
+                )
+            });
+            let dir = field(entry, "migrations_dir").unwrap_or_else(|| "migrations".into());
+            D1Database {
+                migrations_dir: cfg.dir().join(dir),
+                name,
+                id,
+            }
+        })
+        .collect()
+}
+
+/// The database named `name` in `cfg`'s config; panics when it binds none by that name.
+pub(crate) fn database(cfg: &ServerConfig, name: &str) -> D1Database {
+    databases(cfg)
+        .into_iter()
+        .find(|d| d.name == name)
+        .unwrap_or_else(|| panic!("{} binds no D1 database named {name}", cfg.config.display()))
+}
+
+/// The SQLite file of the local D1 database with id `id` under the `--persist-to`
+/// directory `state_dir`. Miniflare keeps each database in a Durable Object of its
+/// `D1DatabaseObject` class named by the database's id, and names the object's file by
+/// the object's id, derived from that name as `idFromName` does (miniflare's
+/// `durableObjectNamespaceIdFromName`): an HMAC-SHA256 keyed by the SHA-256 of the class's
+/// unique key. A change of that scheme shows as "no such file" when the harness checks
+/// the files of freshly migrated databases (`crate::migrated_state`).
+pub(crate) fn local_file(state_dir: &Path, id: &str) -> PathBuf {
+    // Also the name of the class's directory.
+    const UNIQUE_KEY: &str = "miniflare-D1DatabaseObject";
+    let key = Sha256::digest(UNIQUE_KEY.as_bytes());
+    let tag = |data: &[u8]| -> Vec<u8> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key");
+        mac.update(data);
+        mac.finalize().into_bytes()[..16].to_vec()
+    };
+    let name = tag(id.as_bytes());
+    let check = tag(&name);
+    state_dir.join("v3/d1").join(UNIQUE_KEY).join(format!(
+        "{}{}.sqlite",
+        hex::encode(&name),
+        hex::encode(&check)
+    ))
+}
+
+/// Runs `sql` (one or more statements) in one transaction on the SQLite file `file`, as
+/// `wrangler d1 execute --json` does on D1, and returns each statement's rows as JSON
+/// objects: INTEGER and REAL as numbers, NULL as null, TEXT as strings, BLOB as a string
+/// like `"[0, 255]"` (wrangler's rendering). Foreign keys are enforced, as D1 does.
+pub(crate) fn execute(file: &Path, sql: &str) -> Result<Vec<Vec<Value>>, String> {
+    let mut conn = Connection::open_with_flags(
+        file,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| format!("open {}: {e}", file.display()))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| e.to_string())?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(|e| e.to_string())?;
+    let tx = conn.transaction().map_err(|e| e.to_string())?;
+    let mut results = Vec::new();
+    let mut batch = Batch::new(&tx, sql);
+    while let Some(mut stmt) = batch.next().map_err(|e| e.to_string())? {
+        let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+            let mut object = Map::new();
+            for (i, column) in columns.iter().enumerate() {
+                let value = row.get_ref(i).map_err(|e| e.to_string())?;
+                object.insert(column.clone(), json(value));
+            }
+            out.push(Value::Object(object));
+        }
+        results.push(out);
+    }
+    tx.commit().map_err(|e| e.to_string())?;
+    Ok(results)
+}
+
+fn json(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::from(i),
+        ValueRef::Real(f) => Value::from(f),
+        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => {
+            let bytes: Vec<String> = b.iter().map(u8::to_string).collect();
+            Value::String(format!("[{}]", bytes.join(", ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::fresh_temp_dir;
+
+    #[test]
+    fn the_project_binds_its_shards_with_their_migrations() {
+        let cfg = ServerConfig::project();
+        let dbs = databases(&cfg);
+        let names: Vec<&str> = dbs.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["connect", "connect-2"]);
+        assert!(dbs
+            .iter()
+            .all(|d| d.migrations_dir.join("0001_baseline.sql").is_file()));
+        let production = databases(&cfg.clone().with_env("production"));
+        assert_eq!(production[0].name, "connect-production");
+    }
+
+    #[test]
+    fn a_database_file_is_named_as_miniflare_names_it() {
+        // The name miniflare gave the project's first shard (its database_id) on disk.
+        assert_eq!(
+            local_file(Path::new("/s"), "00000000-0000-0000-0000-000000000c0d"),
+            Path::new("/s/v3/d1/miniflare-D1DatabaseObject/4706d40b990842a52e5a4bb48da4290e92ff626b9795c1e2e9201015a8f5cdfe.sqlite")
+        );
+    }
+
+    #[test]
+    fn statements_answer_as_wrangler_renders_them() {
+        let dir = fresh_temp_dir("local-d1-unit");
+        let file = dir.join("db.sqlite");
+        Connection::open(&file).unwrap();
+        let results = execute(
+            &file,
+            "CREATE TABLE t (a); INSERT INTO t VALUES (1); \
+             SELECT a, 2.5 AS b, NULL AS c, 'x' AS d, x'00ff' AS e FROM t",
+        )
+        .unwrap();
+        assert_eq!(
+            results,
+            vec![
+                vec![],
+                vec![],
+                vec![serde_json::json!({"a": 1, "b": 2.5, "c": null, "d": "x", "e": "[0, 255]"})]
+            ]
+        );
+        let err = execute(&file, "INSERT INTO t VALUES (2); SELEC nothing").unwrap_err();
+        assert!(err.contains("syntax error"), "{err}");
+        assert_eq!(
+            execute(&file, "SELECT count(*) AS n FROM t").unwrap(),
+            vec![vec![serde_json::json!({"n": 1})]],
+            "a failed call changes nothing"
+        );
+        assert!(execute(&dir.join("missing.sqlite"), "SELECT 1").is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
