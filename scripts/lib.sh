@@ -1,7 +1,11 @@
 # Shared by the scripts: the repository root, PATH, quiet wrangler, random strings, free
 # ports, and the config of an already built Worker.
 # Source it, don't run it.
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The repository, its symlinks resolved: the end-to-end tests run wrangler from a directory
+# of symlinks to it, whose [build] command runs build-worker.sh through them. Taken as it
+# came (there `find migrations` found a symlink, not the files), the Worker's inputs
+# hashed differently from the repository's and each side rebuilt the Worker in turn.
+ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 case ":$PATH:" in
   *":$HOME/.cargo/bin:"*) ;;
   *) export PATH="$HOME/.cargo/bin:$PATH" ;;

@@ -1,18 +1,16 @@
-//! Running wrangler CLI commands (`d1 migrations apply`, `d1 execute`, `kv key ...`) on a
-//! server's local state, with a time limit, retried while the state is busy.
+//! Running wrangler CLI commands (`d1 migrations apply`) on a server's local state, with a
+//! time limit, retried while the state is busy.
 
 use crate::command::run_command;
 use crate::config::ServerConfig;
 use crate::paths::wrangler_bin;
 use crate::Server;
-use serde_json::Value;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::process::Command;
-use std::sync::PoisonError;
 use std::time::Duration;
 
-/// Time limit of one wrangler CLI call (migrations, `d1 execute`, `kv key ...`).
+/// Time limit of one wrangler CLI call.
 const CLI_TIMEOUT: Duration = Duration::from_secs(180);
 
 pub(crate) fn wrangler_env(cmd: &mut Command) {
@@ -45,9 +43,7 @@ impl CliOutput {
 /// a process group of its own with a time limit ([`CLI_TIMEOUT`]): at the limit the whole
 /// group is stopped, `workerd` included (see [`run_command`]). A command that found the local SQLite file locked by the
 /// running `wrangler dev` (`database is locked`, SQLITE_BUSY: nothing was executed) is run
-/// again, up to 10 times with growing pauses, so a busy machine does not fail a test. So is
-/// one whose local KV read failed with a 500 (seen about once in 50 runs while the Worker
-/// was writing the same namespace); every KV command the tests run is safe to repeat.
+/// again, up to 10 times with growing pauses, so a busy machine does not fail a test.
 pub(crate) fn run_wrangler(cwd: &Path, args: &[OsString]) -> Result<CliOutput, String> {
     let mut attempt = 0;
     loop {
@@ -57,9 +53,7 @@ pub(crate) fn run_wrangler(cwd: &Path, args: &[OsString]) -> Result<CliOutput, S
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        let busy = text.contains("database is locked")
-            || text.contains("SQLITE_BUSY")
-            || text.contains("KV GET failed: 500");
+        let busy = text.contains("database is locked") || text.contains("SQLITE_BUSY");
         if out.success || !busy || attempt == 10 {
             return Ok(out);
         }
@@ -94,15 +88,6 @@ pub(crate) fn os(s: impl AsRef<OsStr>) -> OsString {
     s.as_ref().to_owned()
 }
 
-/// Parses the JSON document wrangler printed, skipping anything printed before it.
-pub(crate) fn parse_cli_json(stdout: &[u8]) -> Option<Value> {
-    if let Ok(v) = serde_json::from_slice(stdout) {
-        return Some(v);
-    }
-    let start = stdout.iter().position(|&b| b == b'[' || b == b'{')?;
-    serde_json::from_slice(&stdout[start..]).ok()
-}
-
 pub(crate) fn local_args(cfg: &ServerConfig, state_dir: &Path) -> Vec<OsString> {
     let mut args = vec![
         os("--local"),
@@ -124,10 +109,8 @@ impl Server {
 
     /// Runs a wrangler CLI command on this server's state, while no request is in flight.
     pub(crate) fn wrangler(&self, args: &[OsString]) -> Result<CliOutput, String> {
-        let _turn = self
-            .store_lock
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let turn = self.turns.state();
+        turn.before_write();
         run_wrangler(&self.run_cfg.dir(), args)
     }
 

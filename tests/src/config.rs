@@ -161,6 +161,27 @@ impl ServerConfig {
         self
     }
 
+    /// The entries of the config's `[[kind]]` array of bindings (`d1_databases`,
+    /// `kv_namespaces`), those of its `--env` when it has one; none when it has no such array.
+    pub(crate) fn bindings(&self, kind: &str) -> Vec<toml::Value> {
+        let text = fs::read_to_string(&self.config)
+            .unwrap_or_else(|e| panic!("read {}: {e}", self.config.display()));
+        let doc: toml::Value = toml::from_str(&text)
+            .unwrap_or_else(|e| panic!("parse {}: {e}", self.config.display()));
+        let scope = match &self.env {
+            Some(env) => doc
+                .get("env")
+                .and_then(|e| e.get(env))
+                .unwrap_or_else(|| panic!("{} has no [env.{env}]", self.config.display())),
+            None => &doc,
+        };
+        scope
+            .get(kind)
+            .and_then(toml::Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub(crate) fn dir(&self) -> PathBuf {
         match self.config.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -2,10 +2,10 @@
 //! (`tests/src/local_d1.rs`), and late migrations through `wrangler d1 migrations apply`.
 
 use crate::cli::os;
-use crate::local_d1::{database, execute, local_file};
+use crate::local_d1::{database, execute};
+use crate::miniflare_files::d1_file;
 use crate::Server;
 use serde_json::Value;
-use std::sync::PoisonError;
 
 impl Server {
     /// Runs SQL against every D1 database of this server (the project's shards; while it
@@ -36,13 +36,9 @@ impl Server {
     /// (nothing of `sql` is then kept).
     pub fn d1_results_in(&self, database_name: &str, sql: &str) -> Vec<Vec<Value>> {
         let db = database(&self.run_cfg, database_name);
-        let file = local_file(&self.state_dir, &db.id);
-        // No request in flight meanwhile, as for a wrangler CLI call (see `store_lock`).
-        let _turn = self
-            .store_lock
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        execute(&file, sql).unwrap_or_else(|e| {
+        let file = d1_file(&self.state_dir, &db.id);
+        let turn = self.turns.state();
+        execute(&file, sql, || turn.before_write()).unwrap_or_else(|e| {
             panic!("SQL on D1 database {database_name} failed: {e}\nSQL: {sql}")
         })
     }

@@ -2,11 +2,12 @@
 //! connection and reads one [`Response`].
 
 use crate::response::{parse_response, Parsed, Response};
+use crate::turns::Turns;
 use crate::Server;
 use serde::Serialize;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Time limit of one HTTP request of the raw client.
@@ -16,7 +17,7 @@ impl Server {
     /// A request to this server; `method` and `path` are sent as given (raw bytes allowed).
     pub fn request(&self, method: impl AsRef<[u8]>, path: impl AsRef<[u8]>) -> RequestBuilder {
         RequestBuilder {
-            store_lock: Some(Arc::clone(&self.store_lock)),
+            turns: Some(Arc::clone(&self.turns)),
             ..RequestBuilder::new(self.addr(), method, path)
         }
     }
@@ -37,10 +38,7 @@ impl Server {
     /// Sends `bytes` verbatim; `Err` when the connection fails or closes without a
     /// complete response.
     pub fn try_send_raw(&self, bytes: impl AsRef<[u8]>) -> Result<Response, String> {
-        let _turn = self
-            .store_lock
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let _turn = self.turns.request();
         exchange(self.addr(), bytes.as_ref(), false, REQUEST_TIMEOUT)
     }
 }
@@ -54,8 +52,8 @@ impl Server {
 #[derive(Clone, Debug)]
 pub struct RequestBuilder {
     addr: SocketAddr,
-    /// The server's turn-taking with CLI calls, for requests made by [`Server::request`].
-    store_lock: Option<Arc<RwLock<()>>>,
+    /// The server's turns (`turns.rs`), for requests made by [`Server::request`].
+    turns: Option<Arc<Turns>>,
     method: Vec<u8>,
     path: Vec<u8>,
     headers: Vec<Vec<u8>>,
@@ -67,7 +65,7 @@ impl RequestBuilder {
     pub fn new(addr: SocketAddr, method: impl AsRef<[u8]>, path: impl AsRef<[u8]>) -> Self {
         RequestBuilder {
             addr,
-            store_lock: None,
+            turns: None,
             method: method.as_ref().to_vec(),
             path: path.as_ref().to_vec(),
             headers: Vec::new(),
@@ -167,10 +165,7 @@ impl RequestBuilder {
     /// Sends the request; `Err` when the connection fails or closes without a complete
     /// response (for hostile requests a server may just drop).
     pub fn try_send(self) -> Result<Response, String> {
-        let _turn = self
-            .store_lock
-            .as_ref()
-            .map(|lock| lock.read().unwrap_or_else(PoisonError::into_inner));
+        let _turn = self.turns.as_deref().map(Turns::request);
         let head = self.method.eq_ignore_ascii_case(b"HEAD");
         exchange(self.addr, &self.to_bytes(), head, self.timeout).map_err(|e| {
             format!(

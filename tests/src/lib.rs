@@ -24,9 +24,9 @@
 //! - [`Server::request`] -> [`RequestBuilder`] -> [`Response`]: a raw HTTP/1.1 client.
 //! - [`Server::d1`], [`Server::d1_exec`], [`Server::kv_keys`], [`Server::kv_get`],
 //!   [`Server::kv_put`], [`Server::kv_delete`]: read and change the stored state while the
-//!   server runs (D1 through its local SQLite files, KV through `wrangler kv key --local`
-//!   on the same persist directory; the running Worker sees the changes at once and vice
-//!   versa);
+//!   server runs, in the local files `wrangler dev` serves them from (the SQLite files of
+//!   D1 and KV, and KV's value files, as miniflare lays them out; the running Worker sees
+//!   the changes at once and vice versa);
 //!   [`Server::d1_migrate`] applies the migrations to a database left out at the start.
 //! - [`Server::state_files_containing`]: which stored files hold some bytes in plain text.
 //! - [`run_command`]: an external command in its own process group, with a time limit.
@@ -43,7 +43,7 @@
 //!   watchdog: a detached `sh` in its own session, one per server, that polls the test
 //!   process every second.
 //!
-//! Every other command the harness runs (the wrangler CLI calls: migrations, `kv key ...`)
+//! Every other command the harness runs (the wrangler CLI's migrations)
 //! goes through [`run_command`]: in a process group of its own, with a time limit. Its
 //! whole group (wrangler and the `workerd` it started) is stopped at the limit,
 //! when the command exits leaving some of it behind, and at process exit (`atexit`).
@@ -63,7 +63,9 @@ mod d1;
 mod http;
 mod kv;
 mod local_d1;
+mod local_kv;
 mod migrated_state;
+mod miniflare_files;
 mod paths;
 mod process_group;
 mod random;
@@ -71,6 +73,7 @@ mod response;
 mod run_dir;
 mod server;
 mod state;
+mod turns;
 mod watchdog;
 mod wrangler_dev;
 

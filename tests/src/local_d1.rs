@@ -1,5 +1,5 @@
-//! Local D1 as `wrangler` keeps it: which D1 databases a config binds, where each one's
-//! SQLite file lies under a `--persist-to` directory, and SQL run on that file directly.
+//! Local D1 as `wrangler` keeps it: which D1 databases a config binds, and SQL run
+//! directly on a database's SQLite file (found by `miniflare_files::d1_file`).
 //!
 //! Reading and changing the state through the file, rather than through `wrangler d1
 //! execute --local`, is what the harness's state calls do: the CLI is a node process that
@@ -9,13 +9,10 @@
 //! write and the other way round, as the CLI's did.
 
 use crate::config::ServerConfig;
-use hmac::{Hmac, Mac};
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::types::ValueRef;
 use rusqlite::{Batch, Connection, OpenFlags};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,29 +31,13 @@ pub(crate) struct D1Database {
 /// The D1 databases `cfg`'s config binds (those of its `--env` when it has one), in the
 /// config's order.
 pub(crate) fn databases(cfg: &ServerConfig) -> Vec<D1Database> {
-    let text = fs::read_to_string(&cfg.config)
-        .unwrap_or_else(|e| panic!("read {}: {e}", cfg.config.display()));
-    let doc: toml::Value =
-        toml::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", cfg.config.display()));
-    let scope = match &cfg.env {
-        Some(env) => doc
-            .get("env")
-            .and_then(|e| e.get(env))
-            .unwrap_or_else(|| panic!("{} has no [env.{env}]", cfg.config.display())),
-        None => &doc,
-    };
-    let entries = scope
-        .get("d1_databases")
-        .and_then(toml::Value::as_array)
-        .cloned()
-        .unwrap_or_default();
     let field = |entry: &toml::Value, key: &str| -> Option<String> {
         entry
             .get(key)
             .and_then(toml::Value::as_str)
             .map(str::to_owned)
     };
-    entries
+    cfg.bindings("d1_databases")
         .iter()
         .map(|entry| {
             let name = field(entry, "database_name").unwrap_or_else(|| {
@@ -89,36 +70,16 @@ pub(crate) fn database(cfg: &ServerConfig, name: &str) -> D1Database {
         .unwrap_or_else(|| panic!("{} binds no D1 database named {name}", cfg.config.display()))
 }
 
-/// The SQLite file of the local D1 database with id `id` under the `--persist-to`
-/// directory `state_dir`. Miniflare keeps each database in a Durable Object of its
-/// `D1DatabaseObject` class named by the database's id, and names the object's file by
-/// the object's id, derived from that name as `idFromName` does (miniflare's
-/// `durableObjectNamespaceIdFromName`): an HMAC-SHA256 keyed by the SHA-256 of the class's
-/// unique key. A change of that scheme shows as "no such file" when the harness checks
-/// the files of freshly migrated databases (`crate::migrated_state`).
-pub(crate) fn local_file(state_dir: &Path, id: &str) -> PathBuf {
-    // Also the name of the class's directory.
-    const UNIQUE_KEY: &str = "miniflare-D1DatabaseObject";
-    let key = Sha256::digest(UNIQUE_KEY.as_bytes());
-    let tag = |data: &[u8]| -> Vec<u8> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key");
-        mac.update(data);
-        mac.finalize().into_bytes()[..16].to_vec()
-    };
-    let name = tag(id.as_bytes());
-    let check = tag(&name);
-    state_dir.join("v3/d1").join(UNIQUE_KEY).join(format!(
-        "{}{}.sqlite",
-        hex::encode(&name),
-        hex::encode(&check)
-    ))
-}
-
 /// Runs `sql` (one or more statements) in one transaction on the SQLite file `file`, as
 /// `wrangler d1 execute --json` does on D1, and returns each statement's rows as JSON
 /// objects: INTEGER and REAL as numbers, NULL as null, TEXT as strings, BLOB as a string
 /// like `"[0, 255]"` (wrangler's rendering). Foreign keys are enforced, as D1 does.
-pub(crate) fn execute(file: &Path, sql: &str) -> Result<Vec<Vec<Value>>, String> {
+/// `before_write` is called once, before the first statement that may write.
+pub(crate) fn execute(
+    file: &Path,
+    sql: &str,
+    before_write: impl FnOnce(),
+) -> Result<Vec<Vec<Value>>, String> {
     let mut conn = Connection::open_with_flags(
         file,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -130,7 +91,13 @@ pub(crate) fn execute(file: &Path, sql: &str) -> Result<Vec<Vec<Value>>, String>
     let tx = conn.transaction().map_err(|e| e.to_string())?;
     let mut results = Vec::new();
     let mut batch = Batch::new(&tx, sql);
+    let mut before_write = Some(before_write);
     while let Some(mut stmt) = batch.next().map_err(|e| e.to_string())? {
+        if !stmt.readonly() {
+            if let Some(wait) = before_write.take() {
+                wait();
+            }
+        }
         let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
         let mut rows = stmt.raw_query();
         let mut out = Vec::new();
@@ -165,6 +132,7 @@ fn json(value: ValueRef<'_>) -> Value {
 mod tests {
     use super::*;
     use crate::paths::fresh_temp_dir;
+    use std::fs;
 
     #[test]
     fn the_project_binds_its_shards_with_their_migrations() {
@@ -180,25 +148,19 @@ mod tests {
     }
 
     #[test]
-    fn a_database_file_is_named_as_miniflare_names_it() {
-        // The name miniflare gave the project's first shard (its database_id) on disk.
-        assert_eq!(
-            local_file(Path::new("/s"), "00000000-0000-0000-0000-000000000c0d"),
-            Path::new("/s/v3/d1/miniflare-D1DatabaseObject/4706d40b990842a52e5a4bb48da4290e92ff626b9795c1e2e9201015a8f5cdfe.sqlite")
-        );
-    }
-
-    #[test]
     fn statements_answer_as_wrangler_renders_them() {
         let dir = fresh_temp_dir("local-d1-unit");
         let file = dir.join("db.sqlite");
         Connection::open(&file).unwrap();
+        let waits = std::cell::Cell::new(0);
         let results = execute(
             &file,
             "CREATE TABLE t (a); INSERT INTO t VALUES (1); \
              SELECT a, 2.5 AS b, NULL AS c, 'x' AS d, x'00ff' AS e FROM t",
+            || waits.set(waits.get() + 1),
         )
         .unwrap();
+        assert_eq!(waits.get(), 1, "one wait, before the first write");
         assert_eq!(
             results,
             vec![
@@ -207,14 +169,17 @@ mod tests {
                 vec![serde_json::json!({"a": 1, "b": 2.5, "c": null, "d": "x", "e": "[0, 255]"})]
             ]
         );
-        let err = execute(&file, "INSERT INTO t VALUES (2); SELEC nothing").unwrap_err();
+        let err = execute(&file, "INSERT INTO t VALUES (2); SELEC nothing", || ()).unwrap_err();
         assert!(err.contains("syntax error"), "{err}");
         assert_eq!(
-            execute(&file, "SELECT count(*) AS n FROM t").unwrap(),
+            execute(&file, "SELECT count(*) AS n FROM t", || panic!(
+                "a read waited"
+            ))
+            .unwrap(),
             vec![vec![serde_json::json!({"n": 1})]],
             "a failed call changes nothing"
         );
-        assert!(execute(&dir.join("missing.sqlite"), "SELECT 1").is_err());
+        assert!(execute(&dir.join("missing.sqlite"), "SELECT 1", || ()).is_err());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

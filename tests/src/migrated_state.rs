@@ -11,7 +11,8 @@
 use crate::cleanup::{next_id, register, unregister, Cleanup};
 use crate::cli::{local_args, os, run_wrangler};
 use crate::config::ServerConfig;
-use crate::local_d1::{databases, local_file, D1Database};
+use crate::local_d1::{databases, D1Database};
+use crate::miniflare_files::d1_file;
 use crate::paths::{copy_tree, fresh_temp_dir, wrangler_bin};
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -83,7 +84,7 @@ fn key(dbs: &[D1Database]) -> Result<String, String> {
 }
 
 /// Applies the migrations of every database of `dbs` at once into a fresh directory, checks
-/// that each database is where [`local_file`] says, and publishes the directory as
+/// that each database is where [`d1_file`] says, and publishes the directory as
 /// `template` (unless another process did first).
 fn make(cfg: &ServerConfig, dbs: &[D1Database], template: &Path) -> Result<(), String> {
     let staging = fresh_temp_dir("migrating");
@@ -115,7 +116,7 @@ fn make(cfg: &ServerConfig, dbs: &[D1Database], template: &Path) -> Result<(), S
     });
     let outcome = outcome.and_then(|()| {
         for db in dbs {
-            let file = local_file(&staging, &db.id);
+            let file = d1_file(&staging, &db.id);
             if !file.is_file() {
                 return Err(format!(
                     "wrangler migrated D1 database {} but not into {}, where the harness looks for it (has miniflare changed how it names its files?)",

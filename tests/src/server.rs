@@ -7,6 +7,7 @@ use crate::migrated_state::copy_migrated_state;
 use crate::paths::fresh_temp_dir;
 use crate::process_group::stop_group;
 use crate::run_dir::prepare_run_dir;
+use crate::turns::Turns;
 use crate::watchdog::{spawn_watchdog, write_pgid_file};
 use crate::wrangler_dev::{free_port, spawn_dev, wait_ready, StartError};
 use std::fmt;
@@ -14,7 +15,7 @@ use std::fs;
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Default time limit for `wrangler dev` to answer HTTP.
@@ -34,12 +35,9 @@ pub struct Server {
     cleanup_id: u64,
     shared: bool,
     startup: Duration,
-    /// Taken shared by every HTTP exchange with the server and exclusively by every
-    /// wrangler CLI call on its state. The CLI and `wrangler dev` are two processes on the
-    /// same SQLite files: a CLI write during a request made the Worker's D1 write fail with
-    /// SQLITE_BUSY (seen once in the harness's own tests). Taking turns costs little: CLI
-    /// calls are rare and requests run concurrently with each other.
-    pub(crate) store_lock: Arc<RwLock<()>>,
+    /// Turns between the requests sent to the server and the harness's reads and writes
+    /// of its state (`turns.rs`).
+    pub(crate) turns: Arc<Turns>,
 }
 
 impl Server {
@@ -145,7 +143,7 @@ impl Server {
             cleanup_id,
             shared,
             startup,
-            store_lock: Arc::default(),
+            turns: Arc::default(),
         }
     }
 
@@ -154,7 +152,7 @@ impl Server {
     /// secret. The server answers on a new port afterwards. Panics, with the end of the
     /// wrangler log, when it does not come back.
     pub fn restart_with_var(&mut self, name: &str, value: &str) {
-        let _turn = self.store_lock.write();
+        let _turn = self.turns.state();
         stop_group(self.pgid);
         update(self.cleanup_id, |c| c.pgid = None);
         self.cfg = self.cfg.clone().with_var(name, value);
