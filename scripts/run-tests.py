@@ -15,10 +15,11 @@ harness makes it (tests/src/lib.rs), so they do not meet.
    kept in target/test-times.json, over those of scripts/test-times.json, a fresh clone's
    run on 2 cores; a binary never timed goes first), each in its package's
    directory as cargo runs it, its output in target/test-logs/<name>.log. The doctests
-   run as one more job (`cargo test --doc`). The longest runs at normal priority and the
-   others at `nice` 10: it is the run's critical path (the schemathesis run, 70 s alone),
-   and with four binaries sharing two cores it got a quarter of them and ended last, after
-   250 s, the other cores idle meanwhile; niced, the others take what it leaves.
+   run as one more job (`cargo test --doc`). The longest, one a core, run at normal
+   priority and the others at `nice` 10: the longest are the run's critical path (the
+   schemathesis run takes 70 s alone, but with four binaries sharing two cores it got a
+   quarter of them and ended last, after 250 s, the other cores idle meanwhile); niced,
+   the others take what they leave.
 3. A line per binary as it ends; the whole output of each that failed; exit 1 if any did.
 
 Arguments after `--` go to every test binary (a filter, `--nocapture`).
@@ -65,7 +66,7 @@ def build():
     return binaries
 
 
-# The niceness of every job but the longest (see the module docs).
+# The niceness of every job but the longest, one a core (see the module docs).
 NICE = 10
 
 
@@ -103,7 +104,8 @@ def main():
     jobs.append(("doctests", ["cargo", "test", *CARGO_ARGS, "--doc", "--"], ROOT))
     # The longest first, so that the last to start are short; a job never timed first.
     jobs.sort(key=lambda job: -times.get(job[0], 1e9))
-    jobs = [(*job, 0 if i == 0 else NICE) for i, job in enumerate(jobs)]
+    unniced = os.cpu_count() or 1
+    jobs = [(*job, 0 if i < unniced else NICE) for i, job in enumerate(jobs)]
 
     def stop(signum, _frame):
         for proc in list(running):
