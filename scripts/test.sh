@@ -10,6 +10,12 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
+# Every crate is built once here, from scratch in CI: the incremental caches rustc would
+# write for the workspace's crates are never read. Without them the test build took 151
+# CPU-seconds from a cold target/ instead of 182 (81 s instead of 97 s on 2 cores).
+# (Switching between this and a plain `cargo test` rebuilds the workspace's own crates.)
+export CARGO_INCREMENTAL=0
+
 say "set-up (scripts/setup.sh)"
 bash scripts/setup.sh
 
