@@ -14,9 +14,9 @@ impl Server {
     /// holds it; an aggregate (`count(*)`) gives a row a database.
     ///
     /// Each database's statements run in one transaction on its local SQLite file, the one
-    /// `wrangler dev` serves, as `wrangler d1 execute --local`
-    /// would run them; values come as its `--json` renders them: INTEGER and REAL as
-    /// numbers, NULL as null, TEXT as strings, BLOB as a string like `"[0, 255]"`.
+    /// `wrangler dev` serves, as `wrangler d1 execute --local` would run them; values come
+    /// as its `--json` renders them: INTEGER and REAL as numbers, NULL as null, TEXT as
+    /// strings, BLOB as a string like `"[0, 255]"`.
     pub fn d1_results(&self, sql: &str) -> Vec<Vec<Value>> {
         let mut all: Vec<Vec<Value>> = Vec::new();
         for database in &self.config().d1_names {

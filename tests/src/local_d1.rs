@@ -4,20 +4,16 @@
 //! Reading and changing the state through the file, rather than through `wrangler d1
 //! execute --local`, is what the harness's state calls do: the CLI is a node process that
 //! starts a `workerd` of its own for each call (2 to 3 CPU-seconds), and the tests made
-//! some 340 such calls a run. It is the same file either way: `wrangler dev`'s `workerd`
-//! opens it with SQLite's own locking, so a statement run here waits for a request's
-//! write and the other way round, as the CLI's did.
+//! some 340 such calls a run. It is the same file either way, opened with SQLite's own
+//! locking (`miniflare_files::open`); when the harness may write is `turns.rs`'s business.
 
 use crate::config::ServerConfig;
+use crate::miniflare_files::open;
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::types::ValueRef;
-use rusqlite::{Batch, Connection, OpenFlags};
+use rusqlite::Batch;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-/// How long a statement waits for the running Worker's write to end (SQLITE_BUSY).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One `[[d1_databases]]` entry of a config.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,12 +76,7 @@ pub(crate) fn execute(
     sql: &str,
     before_write: impl FnOnce(),
 ) -> Result<Vec<Vec<Value>>, String> {
-    let mut conn = Connection::open_with_flags(
-        file,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| format!("open {}: {e}", file.display()))?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| e.to_string())?;
+    let mut conn = open(file)?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(|e| e.to_string())?;
     let tx = conn.transaction().map_err(|e| e.to_string())?;
@@ -151,7 +142,7 @@ mod tests {
     fn statements_answer_as_wrangler_renders_them() {
         let dir = fresh_temp_dir("local-d1-unit");
         let file = dir.join("db.sqlite");
-        Connection::open(&file).unwrap();
+        rusqlite::Connection::open(&file).unwrap();
         let waits = std::cell::Cell::new(0);
         let results = execute(
             &file,

@@ -5,16 +5,13 @@
 //! `wrangler kv key --local` (a node process and a `workerd` a call).
 
 use crate::config::ServerConfig;
-use crate::miniflare_files::{kv_blobs, kv_file};
+use crate::miniflare_files::{kv_blobs, kv_file, open};
 use crate::random::random_bytes;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// How long a statement waits for the running Worker's write to end (SQLITE_BUSY).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One live entry of a namespace: its key, expiration (Unix milliseconds) and metadata.
 pub(crate) struct Entry {
@@ -146,13 +143,7 @@ impl LocalKv {
         if !self.file.is_file() {
             return Ok(None);
         }
-        let conn = Connection::open_with_flags(
-            &self.file,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| format!("open {}: {e}", self.file.display()))?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| e.to_string())?;
-        Ok(Some(conn))
+        open(&self.file).map(Some)
     }
 
     fn missing(&self) -> String {

@@ -13,8 +13,27 @@
 //! (`migrated_state.rs`), and `harness.rs` tests the KV helpers against a running Worker.
 
 use hmac::{Hmac, Mac};
+use rusqlite::{Connection, OpenFlags};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a statement of the harness waits for the running Worker's write to end.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Opens one of these SQLite files beside the running `workerd`, as another process on it:
+/// SQLite's own file locks, and a busy timeout so a statement waits for the Worker's write
+/// (the Worker's `workerd` sets none: see `turns.rs`). A missing file is an error, never
+/// made.
+pub(crate) fn open(file: &Path) -> Result<Connection, String> {
+    let conn = Connection::open_with_flags(
+        file,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| format!("open {}: {e}", file.display()))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| e.to_string())?;
+    Ok(conn)
+}
 
 /// The SQLite file of the local D1 database with id `id`.
 pub(crate) fn d1_file(state_dir: &Path, id: &str) -> PathBuf {
