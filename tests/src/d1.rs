@@ -2,7 +2,7 @@
 //! (`tests/src/local_d1.rs`), and late migrations through `wrangler d1 migrations apply`.
 
 use crate::cli::os;
-use crate::local_d1::{database, execute};
+use crate::local_d1::{execute, named};
 use crate::miniflare_files::d1_file;
 use crate::Server;
 use serde_json::Value;
@@ -35,7 +35,10 @@ impl Server {
     /// [`Server::d1_results`] in the one database named `database`. Panics on an SQL error
     /// (nothing of `sql` is then kept).
     pub fn d1_results_in(&self, database_name: &str, sql: &str) -> Vec<Vec<Value>> {
-        let db = database(&self.run_cfg, database_name);
+        // One name asked, one database answered (or the error naming it).
+        let db = named(&self.run_cfg, &[database_name.to_owned()])
+            .unwrap_or_else(|e| panic!("{e}"))
+            .remove(0);
         let file = d1_file(&self.state_dir, &db.id);
         let turn = self.turns.state();
         execute(&file, sql, || turn.before_write()).unwrap_or_else(|e| {

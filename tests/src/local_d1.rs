@@ -58,12 +58,22 @@ pub(crate) fn databases(cfg: &ServerConfig) -> Vec<D1Database> {
         .collect()
 }
 
-/// The database named `name` in `cfg`'s config; panics when it binds none by that name.
-pub(crate) fn database(cfg: &ServerConfig, name: &str) -> D1Database {
-    databases(cfg)
-        .into_iter()
-        .find(|d| d.name == name)
-        .unwrap_or_else(|| panic!("{} binds no D1 database named {name}", cfg.config.display()))
+/// The databases of `cfg`'s config named `names`, in that order; an error names the first
+/// it does not bind.
+pub(crate) fn named(cfg: &ServerConfig, names: &[String]) -> Result<Vec<D1Database>, String> {
+    let bound = databases(cfg);
+    names
+        .iter()
+        .map(|name| {
+            bound
+                .iter()
+                .find(|d| &d.name == name)
+                .cloned()
+                .ok_or_else(|| {
+                    format!("{} binds no D1 database named {name}", cfg.config.display())
+                })
+        })
+        .collect()
 }
 
 /// Runs `sql` (one or more statements) in one transaction on the SQLite file `file`, as

@@ -11,7 +11,7 @@
 use crate::cleanup::{next_id, register, unregister, Cleanup};
 use crate::cli::{local_args, os, run_wrangler};
 use crate::config::ServerConfig;
-use crate::local_d1::{databases, D1Database};
+use crate::local_d1::{named, D1Database};
 use crate::miniflare_files::d1_file;
 use crate::paths::{copy_tree, fresh_temp_dir, wrangler_bin};
 use sha2::{Digest, Sha256};
@@ -22,20 +22,7 @@ use std::path::{Path, PathBuf};
 /// `d1_names`, migrated. `cfg` is the server's run configuration (its relative paths
 /// resolve in its directory).
 pub(crate) fn copy_migrated_state(cfg: &ServerConfig, state_dir: &Path) -> Result<(), String> {
-    let bound = databases(cfg);
-    let dbs: Vec<D1Database> = cfg
-        .d1_names
-        .iter()
-        .map(|name| {
-            bound
-                .iter()
-                .find(|d| &d.name == name)
-                .cloned()
-                .ok_or_else(|| {
-                    format!("{} binds no D1 database named {name}", cfg.config.display())
-                })
-        })
-        .collect::<Result<_, _>>()?;
+    let dbs = named(cfg, &cfg.d1_names)?;
     let template = std::env::temp_dir().join(format!("connect-e2e-migrated-{}", key(&dbs)?));
     if !template.is_dir() {
         make(cfg, &dbs, &template)?;
