@@ -36,8 +36,8 @@ random_uuid() { cat /proc/sys/kernel/random/uuid; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # The project's wrangler.toml, on stdout, for serving the Worker already built by
-# build-worker.sh from anywhere: absolute paths, no build step, no file watching. Extra
-# arguments are more sed expressions (-e '...') applied with these.
+# build-worker.sh from anywhere: absolute paths, no [build] table (so no build step and no
+# file watching). Extra arguments are more sed expressions (-e '...') applied with these.
 prebuilt_config() { prebuilt_config_of "$ROOT" "$@"; }
 
 # prebuilt_config_of DIR [-e ...]: the same for the checkout at DIR (another revision of
@@ -45,8 +45,7 @@ prebuilt_config() { prebuilt_config_of "$ROOT" "$@"; }
 prebuilt_config_of() {
   local dir=$1; shift
   sed -e "s#^main = .*#main = \"$dir/worker/build/worker/shim.mjs\"#" \
-    -e 's#^command = .*#command = "true"#' \
-    -e '/^watch_dir/d' \
+    -e '/^\[build\]/,/^\[/{/^\[build\]/d;/^\[/!d;}' \
     -e "s#^migrations_dir = .*#migrations_dir = \"$dir/migrations\"#" \
     "$@" "$dir/wrangler.toml"
 }

@@ -1,6 +1,7 @@
 //! [`ServerConfig`]: which Worker to run under `wrangler dev` (its `wrangler.toml`, D1
 //! database, `--var`s and `--env`), and scratch copies of Workers in read-only trees.
 
+use crate::build_step;
 use crate::cleanup::{keep_state, lock, next_id, register, Cleanup};
 use crate::local_d1::databases;
 use crate::paths::{copy_tree, fresh_temp_dir, shared_dir, workspace_root};
@@ -35,7 +36,7 @@ pub(crate) static SCRATCH_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 impl ServerConfig {
     /// The project: the repository's `wrangler.toml`, its shards' D1 databases (see
-    /// [`project_databases`]), and per-call random secrets `ADMIN_TOKEN` (40 base62
+    /// `project_databases`), and per-call random secrets `ADMIN_TOKEN` (40 base62
     /// characters) and `SECRETS_KEYS` (a ring of one key, `test:` and 64 hex characters).
     pub fn project() -> Self {
         let config = workspace_root().join("wrangler.toml");
@@ -83,12 +84,14 @@ impl ServerConfig {
 
     /// The same Worker with the per-key rate limit lifted, for tests that make thousands of
     /// requests with one key: a copy of the config (its relative paths made absolute, its
-    /// build step skipped, so the Worker the harness built is what runs) whose
-    /// `[[ratelimits]]` allow ten million requests a period. The limiter is still called.
+    /// `[build]` run now and left out of the copy) whose `[[ratelimits]]` allow ten million
+    /// requests a period. The limiter is still called.
     pub fn with_rate_limit_lifted(mut self) -> Self {
+        build_step::run_once(&self);
         let dir = self.dir().canonicalize().expect("the config's directory");
         let text = fs::read_to_string(&self.config)
             .unwrap_or_else(|e| panic!("read {}: {e}", self.config.display()));
+        let text = build_step::without_build_table(&text);
         let absolute = |key: &str, line: &str| -> Option<String> {
             let value = line
                 .strip_prefix(key)?
@@ -99,11 +102,7 @@ impl ServerConfig {
         };
         let edited: Vec<String> = text
             .lines()
-            .filter(|line| !line.starts_with("watch_dir"))
             .map(|line| {
-                if line.starts_with("command = ") {
-                    return "command = \"true\"".to_owned();
-                }
                 let lifted = line.replace("limit = 100,", "limit = 10000000,");
                 absolute("main = ", &lifted)
                     .or_else(|| absolute("migrations_dir = ", &lifted))
@@ -256,6 +255,6 @@ mod tests {
         assert!(text.contains("limit = 10000000,") && !text.contains("limit = 100,"));
         assert!(text.contains(&format!("main = \"{}", root.join("worker/build").display())));
         assert!(text.contains(&format!("\"{}\"", root.join("migrations").display())));
-        assert!(text.contains("command = \"true\"") && !text.contains("watch_dir"));
+        assert!(!text.contains("[build]") && !text.contains("watch_dir"));
     }
 }

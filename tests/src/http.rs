@@ -1,6 +1,7 @@
 //! The raw HTTP/1.1 client: [`RequestBuilder`] sends whatever bytes it is given over one
 //! connection and reads one [`Response`].
 
+use crate::dev_proxy;
 use crate::response::{parse_response, Parsed, Response};
 use crate::turns::Turns;
 use crate::Server;
@@ -39,7 +40,7 @@ impl Server {
     /// complete response.
     pub fn try_send_raw(&self, bytes: impl AsRef<[u8]>) -> Result<Response, String> {
         let _turn = self.turns.request();
-        exchange(self.addr(), bytes.as_ref(), false, REQUEST_TIMEOUT)
+        exchange(self.addr(), bytes.as_ref(), false, false, REQUEST_TIMEOUT)
     }
 }
 
@@ -163,28 +164,50 @@ impl RequestBuilder {
     }
 
     /// Sends the request; `Err` when the connection fails or closes without a complete
-    /// response (for hostile requests a server may just drop).
+    /// response (for hostile requests a server may just drop). Sent again, up to five
+    /// times in all, while `wrangler dev`'s proxy answers that it lost the request on its
+    /// way to the Worker (see the harness's `dev_proxy` module).
     pub fn try_send(self) -> Result<Response, String> {
         let _turn = self.turns.as_deref().map(Turns::request);
         let head = self.method.eq_ignore_ascii_case(b"HEAD");
-        exchange(self.addr, &self.to_bytes(), head, self.timeout).map_err(|e| {
+        let nudge = head || self.method.eq_ignore_ascii_case(b"GET");
+        let request = self.to_bytes();
+        let what = || {
             format!(
-                "{} {}: {e}",
+                "{} {}",
                 String::from_utf8_lossy(&self.method),
                 String::from_utf8_lossy(&self.path)
             )
-        })
+        };
+        let mut attempt = 1;
+        loop {
+            let res = exchange(self.addr, &request, head, nudge, self.timeout)
+                .map_err(|e| format!("{}: {e}", what()))?;
+            if attempt == dev_proxy::ATTEMPTS || !dev_proxy::dropped(&res) {
+                return Ok(res);
+            }
+            eprintln!(
+                "connect-e2e: wrangler dev's proxy lost {} on its way to the Worker (attempt {attempt}); sending it again",
+                what()
+            );
+            std::thread::sleep(Duration::from_millis(50 * attempt as u64));
+            attempt += 1;
+        }
     }
 }
 
-/// One connection: write `request`, read until the response is complete or EOF.
+/// One connection: write `request`, read until the response is complete or EOF. With
+/// `nudge` (a GET or HEAD), [`dev_proxy::nudge`] the server each time no byte of the
+/// answer came for [`dev_proxy::NUDGE_AFTER`].
 fn exchange(
     addr: SocketAddr,
     request: &[u8],
     head: bool,
+    nudge: bool,
     timeout: Duration,
 ) -> Result<Response, String> {
     let deadline = Instant::now() + timeout;
+    let mut next_nudge = Instant::now() + dev_proxy::NUDGE_AFTER;
     let mut stream = TcpStream::connect_timeout(&addr, timeout)
         .map_err(|e| format!("connect to {addr}: {e}"))?;
     let _ = stream.set_nodelay(true);
@@ -207,8 +230,18 @@ fn exchange(
                 String::from_utf8_lossy(&buf[..buf.len().min(2000)])
             ));
         }
+        let nudging = nudge && buf.is_empty();
+        if nudging && Instant::now() >= next_nudge {
+            dev_proxy::nudge(addr);
+            next_nudge += dev_proxy::NUDGE_AFTER;
+        }
+        let wait = if nudging {
+            left.min(next_nudge.saturating_duration_since(Instant::now()))
+        } else {
+            left
+        };
         stream
-            .set_read_timeout(Some(left))
+            .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
             .map_err(|e| e.to_string())?;
         match stream.read(&mut chunk) {
             Ok(0) => break,
@@ -253,48 +286,110 @@ mod tests {
     use crate::bytes::find;
     use std::net::TcpListener;
 
+    /// A server answering one connection per response, in order: returns its address and a
+    /// handle yielding the bytes of each request.
+    fn fake_server_of(
+        responses: Vec<Vec<u8>>,
+        chunk_delay: bool,
+    ) -> (SocketAddr, std::thread::JoinHandle<Vec<Vec<u8>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handle = std::thread::spawn(move || {
+            responses
+                .into_iter()
+                .map(|response| {
+                    let (mut s, _) = listener.accept().unwrap();
+                    let req = read_request(&mut s);
+                    if chunk_delay {
+                        for piece in response.chunks(7) {
+                            s.write_all(piece).unwrap();
+                            s.flush().unwrap();
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    } else {
+                        s.write_all(&response).unwrap();
+                    }
+                    req
+                })
+                .collect()
+        });
+        (addr, handle)
+    }
+
     /// A one-shot server: returns its address and a handle yielding the request bytes.
     fn fake_server(
         response: Vec<u8>,
         chunk_delay: bool,
     ) -> (SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let handle = std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().unwrap();
-            let mut req = Vec::new();
-            let mut buf = [0u8; 65536];
-            // Read the head, then Content-Length bytes.
-            loop {
-                let n = s.read(&mut buf).unwrap();
-                req.extend_from_slice(&buf[..n]);
-                if let Some(h) = find(&req, b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&req[..h]).to_ascii_lowercase();
-                    let cl = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length: "))
-                        .map_or(0, |v| v.trim().parse::<usize>().unwrap());
-                    while req.len() < h + 4 + cl {
-                        let n = s.read(&mut buf).unwrap();
-                        assert!(n > 0);
-                        req.extend_from_slice(&buf[..n]);
-                    }
-                    break;
-                }
-                assert!(n > 0, "client closed early");
-            }
-            if chunk_delay {
-                for piece in response.chunks(7) {
-                    s.write_all(piece).unwrap();
-                    s.flush().unwrap();
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            } else {
-                s.write_all(&response).unwrap();
-            }
-            req
-        });
+        let (addr, server) = fake_server_of(vec![response], chunk_delay);
+        let handle = std::thread::spawn(move || server.join().unwrap().remove(0));
         (addr, handle)
+    }
+
+    /// The head, then Content-Length bytes.
+    fn read_request(s: &mut TcpStream) -> Vec<u8> {
+        let mut req = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            let n = s.read(&mut buf).unwrap();
+            req.extend_from_slice(&buf[..n]);
+            if let Some(h) = find(&req, b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&req[..h]).to_ascii_lowercase();
+                let cl = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                while req.len() < h + 4 + cl {
+                    let n = s.read(&mut buf).unwrap();
+                    assert!(n > 0);
+                    req.extend_from_slice(&buf[..n]);
+                }
+                return req;
+            }
+            assert!(n > 0, "client closed early");
+        }
+    }
+
+    /// The answer of wrangler dev's proxy to a request it dropped, with `body`.
+    fn proxy_503(retry_after: &str, body: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: {retry_after}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_request_the_dev_proxy_dropped_is_sent_again_and_nothing_else_is() {
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec();
+        let dropped = proxy_503("0", dev_proxy::DROPPED_TEXT);
+        let (addr, server) = fake_server_of(vec![dropped.clone(), dropped.clone(), ok], false);
+        let res = RequestBuilder::new(addr, "PATCH", "/a").body("{}").send();
+        assert_eq!((res.status, res.text().as_str()), (200, "ok"));
+        let requests = server.join().unwrap();
+        assert_eq!(requests.len(), 3);
+        assert!(
+            requests.iter().all(|r| r == &requests[0]),
+            "the same bytes each time"
+        );
+
+        // Every attempt dropped: the last answer is given back.
+        let (addr, server) = fake_server_of(vec![dropped; dev_proxy::ATTEMPTS], false);
+        let res = RequestBuilder::new(addr, "POST", "/b").send();
+        assert!(dev_proxy::dropped(&res));
+        assert_eq!(server.join().unwrap().len(), dev_proxy::ATTEMPTS);
+
+        // A 503 of anyone else (another text, another Retry-After) is an answer.
+        for other in [
+            proxy_503("1", dev_proxy::DROPPED_TEXT),
+            proxy_503("0", "{\"error\":{\"code\":\"UNAVAILABLE\"}}"),
+        ] {
+            let (addr, server) = fake_server_of(vec![other.clone()], false);
+            let res = RequestBuilder::new(addr, "POST", "/c").send();
+            assert_eq!(res.status, 503);
+            assert!(!dev_proxy::dropped(&res));
+            assert_eq!(server.join().unwrap().len(), 1);
+        }
     }
 
     #[test]
@@ -337,6 +432,33 @@ mod tests {
             req,
             "POST /x HTTP/1.1\r\nhost: example.test\r\nconnection: keep-alive\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"a\":[1,2]}"
         );
+    }
+
+    #[test]
+    fn a_get_without_answer_nudges_the_server_until_it_answers() {
+        // Like the proxy: the GET is answered once another request came in.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut get, _) = listener.accept().unwrap();
+            let first = read_request(&mut get);
+            let (mut nudge, _) = listener.accept().unwrap();
+            let second = read_request(&mut nudge);
+            nudge
+                .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
+            get.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+            (first, second)
+        });
+        let t0 = Instant::now();
+        let res = RequestBuilder::new(addr, "GET", "/slow").send();
+        assert_eq!(res.text(), "ok");
+        assert!(t0.elapsed() >= dev_proxy::NUDGE_AFTER);
+        let (first, second) = server.join().unwrap();
+        assert!(first.starts_with(b"GET /slow "));
+        let nudge = format!("GET {} HTTP/1.1\r\n", dev_proxy::HARNESS_PATH);
+        assert!(second.starts_with(nudge.as_bytes()));
     }
 
     #[test]

@@ -50,16 +50,19 @@
 //!
 //! Set `E2E_KEEP_STATE=1` to keep the state directories (their paths are printed at exit).
 //! `E2E_WRANGLER` overrides the wrangler binary (default: `node_modules/.bin/wrangler` of the
-//! repository); `E2E_START_TIMEOUT_SECS` the start timeout (default 300 s, since `wrangler
-//! dev` may run the project's `[build]` command first).
+//! repository); `E2E_START_TIMEOUT_SECS` the start timeout (default 300 s). A config's
+//! `[build]` command runs once per test process before its first server starts, never in
+//! `wrangler dev` (see `build_step`).
 
 pub mod api;
+mod build_step;
 mod bytes;
 mod cleanup;
 mod cli;
 mod command;
 mod config;
 mod d1;
+mod dev_proxy;
 mod http;
 mod kv;
 mod local_d1;

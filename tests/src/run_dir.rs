@@ -4,12 +4,13 @@
 //! those `.env` files) from the directory of the config it is given, so a server run
 //! straight from the repository would get a developer's local `.dev.vars` (say
 //! `PAGE_CACHE=off`) on top of what the test passes. The run directory holds a copy of the
-//! config, a `.dev.vars` of the harness's own, and a symlink to every other entry of the
-//! config's directory: relative paths in the config (`main`, the `[build]` command,
-//! `migrations_dir`) resolve as before, and the original directory's local settings are
-//! never read. Every wrangler call of the server runs with it as config directory and
+//! config without its `[build]` tables (the harness runs the build first: see
+//! `build_step`), a `.dev.vars` of the harness's own, and a symlink to every other entry of
+//! the config's directory: relative paths in the config (`main`, `migrations_dir`) resolve
+//! as before, and the original directory's local settings are never read. Every wrangler call of the server runs with it as config directory and
 //! working directory.
 
+use crate::build_step::without_build_table;
 use crate::config::ServerConfig;
 use std::ffi::OsStr;
 use std::fs;
@@ -46,7 +47,8 @@ pub(crate) fn prepare_run_dir(cfg: &ServerConfig, run_dir: &Path) -> io::Result<
             std::os::unix::fs::symlink(src_dir.join(&name), run_dir.join(&name))?;
         }
     }
-    fs::write(run_dir.join(file), fs::read(&cfg.config)?)?;
+    let config = fs::read_to_string(&cfg.config)?;
+    fs::write(run_dir.join(file), without_build_table(&config))?;
     fs::write(run_dir.join(".dev.vars"), DEV_VARS)?;
     Ok(ServerConfig {
         config: run_dir.join(file),

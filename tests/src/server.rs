@@ -1,6 +1,7 @@
 //! [`Server`]: a running `wrangler dev` with its own port and state directory, started
 //! (migrations first) and stopped.
 
+use crate::build_step;
 use crate::cleanup::{lock, next_id, register, unregister, update, Cleanup};
 use crate::config::{ServerConfig, SCRATCH_DIRS};
 use crate::migrated_state::copy_migrated_state;
@@ -64,12 +65,14 @@ impl Server {
     }
 
     fn start_inner(cfg: ServerConfig, shared: bool) -> Server {
-        let t0 = Instant::now();
         assert!(
             cfg.config.is_file(),
             "no wrangler config at {}",
             cfg.config.display()
         );
+        // The Worker, built once per test process; wrangler dev then serves it unbuilt.
+        build_step::run_once(&cfg);
+        let t0 = Instant::now();
         let state_dir = fresh_temp_dir("state");
         let log_path = state_dir.join("wrangler.log");
         // Next to the state directory, not in it: state_files_containing scans that.

@@ -3,6 +3,7 @@
 
 use crate::cli::wrangler_env;
 use crate::config::ServerConfig;
+use crate::dev_proxy::HARNESS_PATH;
 use crate::paths::wrangler_bin;
 use crate::process_group::stop_group;
 use std::fs;
@@ -131,7 +132,8 @@ fn answers_http(addr: SocketAddr) -> bool {
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
     let _ = s.set_write_timeout(Some(Duration::from_secs(10)));
-    let req = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    // Not `/`: see dev_proxy.
+    let req = format!("GET {HARNESS_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     if s.write_all(req.as_bytes()).is_err() {
         return false;
     }
