@@ -18,14 +18,12 @@ use crate::journal::{
     State, Unsent,
 };
 use crate::plan::{self, Decision, Plan};
+use crate::report::{print_json, Counts, Progress, RowOutcome, Summary, Tally};
 use crate::rows::{self, Format, Input, ReadOptions, Row};
-use connect_client::{BatchCreateRequest, Client, ClientId, Error, ErrorCode};
+use connect_client::{BatchCreateRequest, Client, Error, ErrorCode};
 use connect_core::rules::idempotency::KEY_TTL_MS;
 use connect_core::wire::ids::WorkspaceId;
-use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 use std::collections::HashSet;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// What `import` was asked to do.
@@ -754,138 +752,5 @@ fn lines(sending: &Sending) -> String {
         format!("line {first}")
     } else {
         format!("lines {first}-{last}")
-    }
-}
-
-/// What became of one batch's rows.
-#[derive(Default)]
-struct Tally {
-    created: u64,
-    refused: u64,
-    not_sent: u64,
-}
-
-impl std::fmt::Display for Tally {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} created, {} refused", self.created, self.refused)?;
-        if self.not_sent > 0 {
-            write!(f, ", {} not created", self.not_sent)?;
-        }
-        Ok(())
-    }
-}
-
-/// One line of the input in the summary (`--json`). No secrets: those are in the results
-/// file alone.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RowOutcome {
-    line: u64,
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    idempotency_key: Option<String>,
-    /// `created`, `alreadyCreated`, `refused`, `notSent`; in a dry run `toSend` and
-    /// `awaitingReplay` too.
-    outcome: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_id: Option<ClientId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-#[derive(Serialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Counts {
-    created: usize,
-    already_created: usize,
-    refused: usize,
-    not_sent: usize,
-    to_send: usize,
-    awaiting_replay: usize,
-}
-
-impl Counts {
-    fn of(rows: &[RowOutcome]) -> Self {
-        let mut c = Self::default();
-        for r in rows {
-            *match r.outcome {
-                "created" => &mut c.created,
-                "alreadyCreated" => &mut c.already_created,
-                "refused" => &mut c.refused,
-                "toSend" => &mut c.to_send,
-                "awaitingReplay" => &mut c.awaiting_replay,
-                _ => &mut c.not_sent,
-            } += 1;
-        }
-        c
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Summary<'a> {
-    file: String,
-    results: String,
-    dry_run: bool,
-    /// Unanswered batches of earlier runs sent again (in a dry run: to send again).
-    replayed_batches: usize,
-    /// New batches sent (in a dry run: to send).
-    batches_sent: usize,
-    counts: &'a Counts,
-    rows: &'a [RowOutcome],
-}
-
-fn print_json<T: Serialize>(value: &T) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).expect("summaries serialize")
-    );
-}
-
-/// A progress bar on a terminal; one plain line per batch otherwise (logs, pipes, CI).
-struct Progress {
-    bar: Option<ProgressBar>,
-}
-
-impl Progress {
-    /// No bar (yet).
-    fn none() -> Self {
-        Self { bar: None }
-    }
-
-    fn new(rows: u64, batches: usize) -> Self {
-        let bar = (batches > 0 && std::io::stderr().is_terminal()).then(|| {
-            let bar = ProgressBar::new(rows);
-            bar.set_style(
-                ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({eta} left) {msg}")
-                    .expect("a valid template"),
-            );
-            bar
-        });
-        Self { bar }
-    }
-
-    fn batch(&self, label: &str, rows: u64, what: &str) {
-        match &self.bar {
-            Some(bar) => {
-                bar.inc(rows);
-                bar.set_message(label.to_owned());
-            }
-            None => eprintln!("{label}: {what}"),
-        }
-    }
-
-    /// A line on stderr, above the bar.
-    fn say(&self, line: String) {
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
     }
 }

@@ -9,6 +9,7 @@ mod identity;
 mod import;
 mod journal;
 mod plan;
+mod report;
 mod rows;
 
 use clap::{Parser, Subcommand};
