@@ -66,7 +66,11 @@ mod tests {
         let worker = fresh_temp_dir("worker-unit");
         fs::create_dir_all(worker.join("src")).unwrap();
         fs::create_dir_all(worker.join(".wrangler/state")).unwrap();
-        fs::write(worker.join("wrangler.toml"), "name = \"w\"\n").unwrap();
+        fs::write(
+            worker.join("wrangler.toml"),
+            "name = \"w\"\n\n[build]\ncommand = \"make\"\n\n[vars]\nA = \"1\"\n",
+        )
+        .unwrap();
         fs::write(worker.join("src/index.js"), "// js\n").unwrap();
         for local in [".dev.vars", ".dev.vars.staging", ".env", ".env.local"] {
             fs::write(worker.join(local), "PAGE_CACHE=off\n").unwrap();
@@ -94,6 +98,11 @@ mod tests {
         );
         let config = fs::symlink_metadata(run_dir.join("wrangler.toml")).unwrap();
         assert!(config.is_file(), "the config is a copy, not a link");
+        assert_eq!(
+            fs::read_to_string(run_dir.join("wrangler.toml")).unwrap(),
+            "name = \"w\"\n\n[vars]\nA = \"1\"\n",
+            "the copy has no [build]: the harness built before (build_step)"
+        );
         assert_eq!(
             fs::read_link(run_dir.join("src")).unwrap(),
             worker.join("src")
