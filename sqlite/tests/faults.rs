@@ -30,24 +30,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use support::*;
 
-/// A small seeded generator (SplitMix64): the clients' choices.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number from `lo` to `hi`, both included.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-}
-
 const SEED: u64 = 20_261_130;
 const CLIENTS: usize = 4;
 const BATCHES: usize = 16;
@@ -101,14 +83,14 @@ type Attempts = Vec<(
 /// chosen by `rng`.
 fn retrying(
     storage: &Storage,
-    rng: &mut Rng,
+    rng: &mut fastrand::Rng,
     mut attempt: impl FnMut(&connect_sqlite::Native<'_>, u64) -> Answer,
 ) -> Attempts {
     let mut all = Attempts::new();
     for _ in 0..MAX_TRIES {
-        let faulty = &storage.faulty[(rng.next() % 2) as usize];
+        let faulty = &storage.faulty[rng.usize(..2)];
         let native = faulty.at(t0());
-        let answer = attempt(&native, rng.next());
+        let answer = attempt(&native, rng.u64(..));
         let done = !matches!(answer.result, Err(Failure::Internal(_)));
         all.push((
             answer.result.map(|p| (p.answer, p.replayed)),
@@ -160,11 +142,11 @@ fn client(
     tenant: &Tenant,
     shared: &Shared,
 ) -> (Vec<Batch>, Vec<Rotation>) {
-    let mut rng = Rng(SEED ^ (c as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+    let mut rng = fastrand::Rng::with_seed(SEED ^ (c as u64).wrapping_mul(0xA24B_AED4_963E_E407));
     let mut batches = Vec::new();
     let mut rotations = Vec::new();
     for b in 0..BATCHES {
-        let n = rng.range(1, 20) as usize;
+        let n = rng.u64(1..=20) as usize;
         let prefix = format!("faults c{c} b{b:02}");
         let body = batch_body(&prefix, n);
         let key = format!("faults-{c}-{b}");
@@ -188,18 +170,18 @@ fn client(
             attempts,
         });
         // Changes of apps any client created, among the other clients' batches.
-        for op in 0..rng.range(0, 2) {
+        for op in 0..rng.u64(0..=2) {
             let target = {
                 let apps = shared.apps.lock().unwrap();
                 if apps.is_empty() {
                     break;
                 }
-                apps[rng.range(0, apps.len() as u64 - 1) as usize].clone()
+                apps[rng.usize(..apps.len())].clone()
             };
-            match rng.range(0, 99) {
+            match rng.u64(0..=99) {
                 0..=39 => {
                     let patch = json!({
-                        "redirectUris": [format!("https://patched{}.example.com/cb", rng.next() % 1000)]
+                        "redirectUris": [format!("https://patched{}.example.com/cb", rng.u64(..1000))]
                     });
                     let req = Req::unkeyed(
                         "PATCH",

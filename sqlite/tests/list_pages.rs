@@ -192,22 +192,10 @@ fn check_tree(conn: &Connection, model: &Model) {
     );
 }
 
-/// xorshift64: the tests' choices, the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: i64) -> i64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as i64
-    }
-}
-
 #[test]
 fn every_page_of_small_workspaces_is_the_models_slice_whatever_was_deleted() {
     let (_dir, mut conn) = database();
-    let mut rng = Rng(0x5EED_0001);
+    let mut rng = fastrand::Rng::with_seed(0x5EED_0001);
     let mut made = 0;
     for n in [
         1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 127, 128, 129, 200, 255, 256, 257,
@@ -223,7 +211,7 @@ fn every_page_of_small_workspaces_is_the_models_slice_whatever_was_deleted() {
                 2 => vec![n - 1],
                 3 => (0..n).step_by(3).collect(),
                 4 => (1..n).collect(),
-                _ => (0..n).filter(|_| rng.below(2) == 0).collect(),
+                _ => (0..n).filter(|_| rng.i64(0..2) == 0).collect(),
             };
             model.alive.retain(|p| !doomed.contains(p));
             for p in doomed {
@@ -251,7 +239,7 @@ fn every_page_of_small_workspaces_is_the_models_slice_whatever_was_deleted() {
 #[test]
 fn a_walk_over_100000_positions_deleted_at_random_as_they_grow_sees_each_live_app_once() {
     let (_dir, mut conn) = database();
-    let mut rng = Rng(0x5EED_0002);
+    let mut rng = fastrand::Rng::with_seed(0x5EED_0002);
     let mut model = Model::new("org_big");
     create_workspace(&conn, &model);
     // Another workspace interleaved: its positions and deletions are its own.
@@ -259,19 +247,19 @@ fn a_walk_over_100000_positions_deleted_at_random_as_they_grow_sees_each_live_ap
     create_workspace(&conn, &other);
     let mut caps_seen = BTreeSet::new();
     while model.next < 100_000 {
-        let count = 1 + rng.below(100);
+        let count = 1 + rng.i64(0..100);
         let cap_before = model.cap();
         insert(&mut conn, &mut model, count);
-        insert(&mut conn, &mut other, 1 + rng.below(3));
+        insert(&mut conn, &mut other, 1 + rng.i64(0..3));
         // About a tenth of what is made is deleted, anywhere among the live apps.
-        for _ in 0..rng.below(count / 5 + 1) {
+        for _ in 0..rng.i64(0..count / 5 + 1) {
             if !model.alive.is_empty() {
-                let p = model.pick(rng.below(model.alive.len() as i64));
+                let p = model.pick(rng.i64(0..model.alive.len() as i64));
                 delete(&mut conn, &mut model, p);
             }
         }
-        if rng.below(4) == 0 && !other.alive.is_empty() {
-            let p = other.pick(rng.below(other.alive.len() as i64));
+        if rng.i64(0..4) == 0 && !other.alive.is_empty() {
+            let p = other.pick(rng.i64(0..other.alive.len() as i64));
             delete(&mut conn, &mut other, p);
         }
         if model.cap() != cap_before {
@@ -295,8 +283,8 @@ fn a_walk_over_100000_positions_deleted_at_random_as_they_grow_sees_each_live_ap
     }
     assert!(walked == live, "every live app once, in creation order");
     for _ in 0..500 {
-        let limit = 1 + rng.below(100);
-        let offset = rng.below(live.len() as i64 + 50);
+        let limit = 1 + rng.i64(0..100);
+        let offset = rng.i64(0..live.len() as i64 + 50);
         check_page(&conn, &model, &live, limit, offset);
     }
     let other_live = other.live();

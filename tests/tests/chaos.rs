@@ -41,24 +41,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// A small seeded generator (SplitMix64): the clients' choices, reproducible by seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-}
-
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
@@ -113,7 +95,7 @@ struct Network {
 /// network cuts some attempts and loses some answers, as `net` says.
 fn send_retrying(
     tally: &Tally,
-    rng: &mut Rng,
+    rng: &mut fastrand::Rng,
     net: Network,
     what: &str,
     build: impl Fn() -> connect_e2e::RequestBuilder,
@@ -127,11 +109,11 @@ fn send_retrying(
             std::thread::sleep(Duration::from_millis(20 * u64::from(attempt.min(10))));
         }
         tally.requests.fetch_add(1, Ordering::Relaxed);
-        let draw = rng.range(0, 99);
+        let draw = rng.u64(0..=99);
         let cut = draw < net.cut;
         let lose = !cut && draw < net.cut + net.lose;
         let timeout = if cut {
-            Duration::from_millis(rng.range(2, 40))
+            Duration::from_millis(rng.u64(2..=40))
         } else {
             Duration::from_secs(120)
         };
@@ -242,10 +224,10 @@ fn client_run(
     tally: &Tally,
     shared: &Shared,
 ) -> Vec<Batch> {
-    let mut rng = Rng(seed ^ (c as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+    let mut rng = fastrand::Rng::with_seed(seed ^ (c as u64).wrapping_mul(0xA24B_AED4_963E_E407));
     let mut done = Vec::with_capacity(batches);
     for b in 0..batches {
-        let n = rng.range(1, 60) as usize;
+        let n = rng.u64(1..=60) as usize;
         let names: Vec<String> = (0..n)
             .map(|i| format!("chaos c{c:02} b{b:02} i{i:03}"))
             .collect();
@@ -286,18 +268,18 @@ fn client_run(
         });
 
         // Changes of apps any client created, concurrent with the other clients' batches.
-        for op in 0..rng.range(0, 3) {
+        for op in 0..rng.u64(0..=3) {
             let target = {
                 let apps = shared.apps.lock().unwrap();
                 if apps.is_empty() {
                     break;
                 }
-                apps[rng.range(0, apps.len() as u64 - 1) as usize].clone()
+                apps[rng.usize(..apps.len())].clone()
             };
             let path = format!("/connect/v1/apps/{target}");
-            match rng.range(0, 99) {
+            match rng.u64(0..=99) {
                 0..=44 => {
-                    let patch = json!({ "redirectUris": [format!("https://patched{}.example.com/cb", rng.next() % 1000)] });
+                    let patch = json!({ "redirectUris": [format!("https://patched{}.example.com/cb", rng.u64(..1000))] });
                     send_retrying(tally, &mut rng, net, &format!("PATCH {target}"), || {
                         t.request("PATCH", &path).json(&patch)
                     });

@@ -82,15 +82,12 @@ fn page_names(page: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A deterministic choice of `count` of `0..n` (xorshift from `seed`).
+/// A deterministic choice of `count` of `0..n`, drawn from `seed`.
 fn chosen(n: usize, count: usize, seed: u64) -> BTreeSet<usize> {
-    let mut x = seed | 1;
+    let mut rng = fastrand::Rng::with_seed(seed);
     let mut picked = BTreeSet::new();
     while picked.len() < count {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        picked.insert((x % n as u64) as usize);
+        picked.insert(rng.usize(..n));
     }
     picked
 }
