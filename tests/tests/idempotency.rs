@@ -364,3 +364,45 @@ fn the_hourly_purge_removes_expired_claims_in_bounded_chunks_in_every_shard() {
     assert_eq!(again.body, kept.body);
     assert_eq!(t.total(), 1);
 }
+
+/// The contract's answer to a write whose outcome the server cannot know (the database
+/// failed it, after it was sent, with an error that is none of the schema's refusals): a
+/// 500 that says the write may or may not have happened and how to find out; the same
+/// `Idempotency-Key` then performs it once. The failure is a trigger the test adds to
+/// every shard and drops again.
+#[test]
+fn a_write_the_database_failed_is_in_doubt_and_its_key_then_performs_it_once() {
+    let server = Server::shared();
+    let t = server.tenant();
+    let send = || {
+        t.request("POST", "/connect/v1/apps/batch")
+            .header("Idempotency-Key", "in-doubt")
+            .json(&body(&["Doubted"]))
+            .send()
+    };
+    let ws = t.workspace.as_str();
+    // Only this test's workspace: the other tests share the server.
+    server.d1_exec(&format!(
+        "CREATE TRIGGER in_doubt_test BEFORE INSERT ON apps WHEN NEW.workspace_id = '{ws}' \
+         BEGIN SELECT RAISE(ABORT, 'the disk went away (a test)'); END"
+    ));
+    let doubted = send();
+    server.d1_exec("DROP TRIGGER in_doubt_test");
+    let env = assert_error(&doubted, 500, ErrorCode::SystemInternalError, None);
+    assert!(
+        env.error.message.contains("may or may not have happened")
+            && env.error.message.contains("same Idempotency-Key")
+            && env.error.message.contains("request_id"),
+        "{}",
+        env.error.message
+    );
+    assert_eq!(t.total(), 0, "the failed write left nothing");
+
+    let performed = send();
+    assert_eq!(performed.status, 201, "{}", performed.text());
+    assert!(!replayed(&performed), "performed now, not replayed");
+    let again = send();
+    assert!(replayed(&again), "{again:?}");
+    assert_eq!(again.body, performed.body);
+    assert_eq!(t.total(), 1);
+}
