@@ -2,7 +2,7 @@
 //! of that config starts; never by the `wrangler dev` it starts.
 //!
 //! `wrangler dev` runs a config's `[build]` command as it starts, again when its watcher of
-//! the `watch_dir`s is ready, and on every change there after, reloading the runtime each
+//! the `watch_dir`s is ready, and on every change thereafter, reloading the runtime each
 //! time it rebuilt. A test server has no use for that: a source saved during a run would
 //! rebuild the Worker under every server of the run and reload them mid-test. So a
 //! server's run directory holds its config without the `[build]` table (see
@@ -26,7 +26,8 @@ const BUILD_LIMIT: Duration = Duration::from_secs(1200);
 static BUILT: Mutex<Vec<(PathBuf, String)>> = Mutex::new(Vec::new());
 
 /// Runs the `[build]` command of `cfg` (that of its `--env` when it has its own) in the
-/// config's directory, unless this process ran it there already. Threads starting servers
+/// config's directory (a `cwd` of the table is not read: no config of the tests has one),
+/// unless this process ran it there already. Threads starting servers
 /// together wait for one build. Panics with the command's output when it fails.
 pub(crate) fn run_once(cfg: &ServerConfig) {
     let Some(command) = build_command(cfg) else {
