@@ -18,8 +18,10 @@
 //!   request waits until another request reaches the proxy. A harness request waiting for
 //!   its answer sends a request of its own to the proxy now and then ([`nudge`]).
 //!
-//! Production has no such proxy. And never a request for `/` through it: a lost request
-//! for `/` is taken for a failure of the runtime, and wrangler dev exits.
+//! Production has no such proxy. The harness never sends a request of its own for `/`: a
+//! lost request for `/` is the one the proxy reports to wrangler as an error of the
+//! runtime (its URL compares equal), an error wrangler dev 4.86 exits on
+//! (cloudflare/workers-sdk#15252).
 
 use crate::response::Response;
 use std::io::{Read, Write};
