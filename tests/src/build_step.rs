@@ -2,9 +2,10 @@
 //! of that config starts; never by the `wrangler dev` it starts.
 //!
 //! `wrangler dev` runs a config's `[build]` command as it starts, again when its watcher of
-//! the `watch_dir`s is ready, and on every change thereafter, reloading the runtime each
-//! time it rebuilt. A test server has no use for that: a source saved during a run would
-//! rebuild the Worker under every server of the run and reload them mid-test. So a
+//! the `watch_dir`s is ready, and again on every change there, each change rebuilding the
+//! Worker and reloading the runtime. A test server has no use for that: a source saved
+//! during a run would rebuild the Worker under every server of the run and reload them
+//! mid-test. So a
 //! server's run directory holds its config without the `[build]` table (see
 //! [`without_build_table`]), and [`run_once`] runs the command first, as `wrangler dev`
 //! would have: in the config's directory, with a time limit of its own rather than inside

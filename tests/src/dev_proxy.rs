@@ -50,7 +50,12 @@ pub(crate) fn dropped(res: &Response) -> bool {
         && res.body == DROPPED_TEXT.as_bytes()
 }
 
-/// Sends `GET HARNESS_PATH` to the proxy at `addr` from a thread of its own, its answer
+/// The bytes of the harness's own request to the server at `addr`: `GET HARNESS_PATH`.
+pub(crate) fn harness_request(addr: SocketAddr) -> String {
+    format!("GET {HARNESS_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+}
+
+/// Sends [`harness_request`] to the proxy at `addr` from a thread of its own, its answer
 /// read and dropped: the proxy then sends the GETs and HEADs it kept again.
 pub(crate) fn nudge(addr: SocketAddr) {
     std::thread::spawn(move || {
@@ -58,9 +63,7 @@ pub(crate) fn nudge(addr: SocketAddr) {
             return;
         };
         let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
-        let request =
-            format!("GET {HARNESS_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        if s.write_all(request.as_bytes()).is_ok() {
+        if s.write_all(harness_request(addr).as_bytes()).is_ok() {
             let _ = s.read_to_end(&mut Vec::new());
         }
     });

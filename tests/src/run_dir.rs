@@ -7,8 +7,8 @@
 //! config without its `[build]` tables (the harness runs the build first: see
 //! `build_step`), a `.dev.vars` of the harness's own, and a symlink to every other entry of
 //! the config's directory: relative paths in the config (`main`, `migrations_dir`) resolve
-//! as before, and the original directory's local settings are never read. Every wrangler call of the server runs with it as config directory and
-//! working directory.
+//! as before, and the original directory's local settings are never read. Every wrangler
+//! call of the server runs with it as config directory and working directory.
 
 use crate::build_step::without_build_table;
 use crate::config::ServerConfig;

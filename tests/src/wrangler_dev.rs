@@ -3,7 +3,7 @@
 
 use crate::cli::wrangler_env;
 use crate::config::ServerConfig;
-use crate::dev_proxy::HARNESS_PATH;
+use crate::dev_proxy::harness_request;
 use crate::paths::wrangler_bin;
 use crate::process_group::stop_group;
 use std::fs;
@@ -133,8 +133,7 @@ fn answers_http(addr: SocketAddr) -> bool {
     let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
     let _ = s.set_write_timeout(Some(Duration::from_secs(10)));
     // Not `/`: see dev_proxy.
-    let req = format!("GET {HARNESS_PATH} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    if s.write_all(req.as_bytes()).is_err() {
+    if s.write_all(harness_request(addr).as_bytes()).is_err() {
         return false;
     }
     let mut buf = [0u8; 5];
