@@ -71,14 +71,9 @@ impl Server {
     /// Every live entry of the [`KV_BINDING`] namespace with its value as text (invalid
     /// UTF-8 replaced).
     pub fn kv_values(&self) -> Vec<(String, String)> {
-        self.with_kv("read", false, |kv| {
-            let mut values = Vec::new();
-            for entry in kv.list()? {
-                if let Some(value) = kv.get(&entry.key)? {
-                    values.push((entry.key, String::from_utf8_lossy(&value).into_owned()));
-                }
-            }
-            Ok(values)
-        })
+        self.with_kv("read", false, LocalKv::values)
+            .into_iter()
+            .map(|(key, value)| (key, String::from_utf8_lossy(&value).into_owned()))
+            .collect()
     }
 }

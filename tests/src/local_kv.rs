@@ -87,6 +87,30 @@ impl LocalKv {
         .collect()
     }
 
+    /// Every live entry's key and value, by key (one query; each value read from its file).
+    pub(crate) fn values(&self) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let Some(conn) = self.open()? else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = conn
+            .prepare(
+                "SELECT key, blob_id FROM _mf_entries \
+                 WHERE expiration IS NULL OR expiration > ?1 ORDER BY key",
+            )
+            .map_err(|e| e.to_string())?;
+        let rows = stmt
+            .query_map([now_ms()], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(|e| e.to_string())?;
+        rows.map(|row| {
+            let (key, blob) = row.map_err(|e| e.to_string())?;
+            let value = self.read_blob(&key, &blob)?;
+            Ok((key, value))
+        })
+        .collect()
+    }
+
     /// The value of `key`; `None` when it is absent or expired.
     pub(crate) fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
         let Some(conn) = self.open()? else {
@@ -95,10 +119,12 @@ impl LocalKv {
         let Some(blob) = self.live_blob(&conn, key)? else {
             return Ok(None);
         };
-        let path = self.blobs.join(&blob);
-        fs::read(&path)
-            .map(Some)
-            .map_err(|e| format!("read the value of {key} ({}): {e}", path.display()))
+        self.read_blob(key, &blob).map(Some)
+    }
+
+    fn read_blob(&self, key: &str, blob: &str) -> Result<Vec<u8>, String> {
+        let path = self.blobs.join(blob);
+        fs::read(&path).map_err(|e| format!("read the value of {key} ({}): {e}", path.display()))
     }
 
     /// Writes `value` under `key`, without expiration or metadata, as miniflare does: the

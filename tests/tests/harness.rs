@@ -292,6 +292,10 @@ fn kv_helpers_read_and_change_idempotency_records_while_the_server_runs() {
         peer.kv_get(&raw_name).as_deref(),
         Some(&b"a\x00b\xffc\n"[..])
     );
+    // kv_values: every entry with its value as text, the planted record among them.
+    let values = peer.kv_values();
+    assert!(values.contains(&(raw_name.clone(), "a\0b\u{fffd}c\n".to_owned())));
+    assert!(values.contains(&(kv_name.clone(), planted.to_string())));
     peer.kv_delete(&raw_name);
 }
 
