@@ -17,8 +17,9 @@ exec 9<"$ROOT/scripts/build-worker.sh"
 flock 9
 
 # sha256 over the path and contents of everything the wasm is built from, in a fixed order:
-# one sha256sum for every file (wrangler dev runs this at each start; a process per file
-# cost the end-to-end tests about half a CPU-second a server).
+# one sha256sum for every file (this runs before each test process's first server and at
+# each start of dev.sh's wrangler dev; a process per file cost the end-to-end tests about
+# half a CPU-second a server when every server ran it).
 inputs_hash() {
   {
     printf '%s\n' Cargo.lock Cargo.toml */Cargo.toml openapi.json scripts/build-worker.sh worker/build.rs

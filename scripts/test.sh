@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The second command of the README, and what CI runs (.ci/run): set-up, the Worker build
-# (in the background), every check and test, stopping at the first failure: rustfmt, clippy (native and
-# wasm32), the core's docs, every test of cargo test, several binaries at a time
-# (scripts/run-tests.py: unit, property, native and end-to-end tests; the e2e tests start
-# their own wrangler dev with their own port and state, and one of them runs
+# (in the background), every check and test, stopping at the first failure: rustfmt,
+# clippy (native and wasm32), the core's docs, every test of cargo test, several binaries
+# at a time (scripts/run-tests.py: unit, property, native and end-to-end tests; the e2e
+# tests start their own wrangler dev with their own port and state, and one of them runs
 # scripts/schemathesis.sh, which serves its own), and a `wrangler deploy --dry-run` of
 # production with the bundle's gzipped size.
 set -euo pipefail
